@@ -1,0 +1,106 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { z } from 'zod'
+
+export const RUNTIME_KINDS = ['auto', 'docker', 'process', 'external'] as const
+
+/** Which addresses the DHT keeps for peers: public only (internet), LAN too, or loopback too (tests). */
+export const ADDRESS_SCOPES = ['auto', 'public', 'lan', 'loopback'] as const
+
+export const ConfigSchema = z.object({
+  dataDir: z.string().min(1),
+  apiHost: z.string().default('127.0.0.1'),
+  apiPort: z.number().int().min(0).max(65535).default(8080),
+  apiKey: z.string().min(8).max(256).optional(),
+  p2pHost: z.string().default('0.0.0.0'),
+  p2pPort: z.number().int().min(0).max(65535).default(0),
+  bootstrap: z.array(z.string().max(512)).max(64).default([]),
+  mdns: z.boolean().default(true),
+  addressScope: z.enum(ADDRESS_SCOPES).default('auto'),
+  serve: z.boolean().default(true),
+  runtime: z.enum(RUNTIME_KINDS).default('auto'),
+  /** Fall back to the (less isolated) process runtime when Docker is missing. */
+  allowProcessFallback: z.boolean().default(true),
+  models: z.array(z.string().max(2048)).max(16).default(['meshwork-tiny']),
+  endpoint: z.string().url().optional(),
+  /** Stop containers on pause to free the GPU. */
+  pauseStopsRuntime: z.boolean().default(true),
+  maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024),
+  pricePerMillionTokens: z.number().nonnegative().default(0),
+  /** How often a provider re-announces itself; peers drop it after missing ~3 of these. */
+  advertIntervalMs: z.number().int().min(200).default(3000),
+  /** How often the DHT is searched for providers of known models. */
+  discoveryIntervalMs: z.number().int().min(200).default(5000),
+  workerThreads: z.number().int().min(1).max(256).default(1),
+  maxConcurrentJobs: z.number().int().min(1).max(64).default(2),
+  maxQueuedJobs: z.number().int().min(0).max(1024).default(16)
+})
+export type Config = z.infer<typeof ConfigSchema>
+export type ConfigInput = z.input<typeof ConfigSchema>
+
+export function defaultDataDir(): string {
+  return process.env.MESHWORK_DATA_DIR ?? join(homedir(), '.meshwork')
+}
+
+const ENV_KEYS: Record<string, keyof ConfigInput> = {
+  MESHWORK_API_HOST: 'apiHost',
+  MESHWORK_API_PORT: 'apiPort',
+  MESHWORK_API_KEY: 'apiKey',
+  MESHWORK_P2P_HOST: 'p2pHost',
+  MESHWORK_P2P_PORT: 'p2pPort',
+  MESHWORK_RUNTIME: 'runtime',
+  MESHWORK_ENDPOINT: 'endpoint',
+  MESHWORK_ADDRESS_SCOPE: 'addressScope'
+}
+const NUMERIC = new Set<keyof ConfigInput>(['apiPort', 'p2pPort'])
+
+function fromEnv(env: NodeJS.ProcessEnv): Partial<ConfigInput> {
+  const out: Record<string, unknown> = {}
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    const value = env[name]
+    if (value === undefined || value === '') continue
+    out[key] = NUMERIC.has(key) ? Number(value) : value
+  }
+  if (env.MESHWORK_BOOTSTRAP) out.bootstrap = env.MESHWORK_BOOTSTRAP.split(',').filter(Boolean)
+  return out as Partial<ConfigInput>
+}
+
+function fromFile(dataDir: string): Partial<ConfigInput> {
+  const path = join(dataDir, 'config.json')
+  if (!existsSync(path)) return {}
+  const text = readFileSync(path, 'utf8')
+  if (text.length > 256 * 1024) throw new Error(`${path} is larger than 256 KiB`)
+  try {
+    return JSON.parse(text) as Partial<ConfigInput>
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON: ${(err as Error).message}`)
+  }
+}
+
+/** Merge (lowest to highest precedence): defaults, <dataDir>/config.json, environment, flags. */
+export function loadConfig(flags: Partial<ConfigInput> = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = flags.dataDir ?? defaultDataDir()
+  const merged = { ...fromFile(dataDir), ...fromEnv(env), ...stripUndefined(flags), dataDir }
+  const parsed = ConfigSchema.safeParse(merged)
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; ')
+    throw new Error(`Invalid configuration: ${issues}`)
+  }
+  const config = parsed.data
+  if (!isLoopback(config.apiHost) && config.apiKey === undefined) {
+    throw new Error(`The API binds to ${config.apiHost}, which is not loopback: set --api-key (or MESHWORK_API_KEY)`)
+  }
+  if (config.runtime === 'external' && config.endpoint === undefined) {
+    throw new Error('--runtime external needs --endpoint URL of an OpenAI-compatible server')
+  }
+  return config
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
+}

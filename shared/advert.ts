@@ -1,0 +1,25 @@
+import { z } from 'zod'
+import { BenchmarkMapSchema, HardwareProfileSchema } from './hardware'
+import { ServedModelSchema } from './models'
+
+/** Largest advert frame a peer accepts (bytes on the wire). */
+export const MAX_ADVERT_BYTES = 64 * 1024
+
+/** The signed statement a provider makes about itself. */
+export const AdvertSchema = z.object({
+  peerId: z.string().max(128),
+  version: z.string().max(32),
+  seq: z.number().int().nonnegative(),
+  timestamp: z.number().int().nonnegative(),
+  paused: z.boolean(),
+  models: z.array(ServedModelSchema).max(64),
+  hardware: HardwareProfileSchema.optional(),
+  benchmark: BenchmarkMapSchema,
+  price: z.object({ perMillionTokens: z.number().nonnegative(), currency: z.string().max(16) }),
+  load: z.object({
+    inflight: z.number().int().nonnegative(),
+    queued: z.number().int().nonnegative(),
+    capacity: z.number().int().nonnegative()
+  })
+})
+export type Advert = z.infer<typeof AdvertSchema>
