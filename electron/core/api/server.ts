@@ -1,0 +1,73 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import type { AddressInfo } from 'node:net'
+import { MeshworkError } from '../util/errors'
+import type { Logger } from '../util/logger'
+import { createGuard, hostsFor } from './guards'
+
+export interface ApiServerInit {
+  host: string
+  port: number
+  apiKey?: string
+  maxBodyBytes: number
+  logger: Logger
+  /** Route registrations from the services (control, OpenAI, IPC, static, metrics). */
+  routes: Array<(app: FastifyInstance) => void | Promise<void>>
+}
+
+/** One HTTP server per peer: OpenAI API, dashboard API, metrics and the built dashboard. */
+export class ApiServer {
+  readonly app: FastifyInstance
+  private port = 0
+
+  constructor(private readonly init: ApiServerInit) {
+    this.app = Fastify({ bodyLimit: init.maxBodyBytes, logger: false, forceCloseConnections: true })
+    // an empty JSON body (e.g. POST /api/pause) means {}
+    this.app.removeContentTypeParser('application/json')
+    this.app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+      const text = body as string
+      if (text.trim() === '') return done(null, {})
+      try {
+        done(null, JSON.parse(text))
+      } catch {
+        const err = new MeshworkError('The request body is not valid JSON', 'invalid_json', 400)
+        done(err, undefined)
+      }
+    })
+    this.app.addHook('onRequest', createGuard({ allowedHosts: () => hostsFor(init.host, this.port), apiKey: init.apiKey }))
+    this.app.setErrorHandler((err: FastifyError | MeshworkError, _request, reply) => {
+      if (err instanceof MeshworkError) {
+        if ('retryAfterSeconds' in err) reply.header('retry-after', String(err.retryAfterSeconds))
+        return reply.code(err.status).send({ error: { message: err.message, type: typeFor(err.status), code: err.code } })
+      }
+      const status = err.statusCode ?? 500
+      if (status >= 500) init.logger.error('request failed', { err })
+      const code = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'request_too_large' : status >= 500 ? 'internal_error' : 'invalid_request'
+      return reply.code(status).send({ error: { message: err.message, type: typeFor(status), code } })
+    })
+    this.app.setNotFoundHandler((request, reply) => {
+      reply.code(404).send({ error: { message: `No route ${request.method} ${request.url}`, type: 'invalid_request_error', code: 'not_found' } })
+    })
+  }
+
+  async start(): Promise<void> {
+    for (const register of this.init.routes) await register(this.app)
+    await this.app.listen({ host: this.init.host, port: this.init.port })
+    this.port = (this.app.server.address() as AddressInfo).port
+  }
+
+  async stop(): Promise<void> {
+    await this.app.close()
+  }
+
+  get url(): string {
+    const host = this.init.host.includes(':') ? `[${this.init.host}]` : this.init.host
+    return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${this.port}`
+  }
+}
+
+function typeFor(status: number): string {
+  if (status === 401) return 'authentication_error'
+  if (status === 429) return 'rate_limit_error'
+  if (status >= 500) return 'server_error'
+  return 'invalid_request_error'
+}

@@ -1,0 +1,69 @@
+import type { PrivateKey } from '@libp2p/interface'
+import type { Advert } from '../../../shared/advert'
+import type { Logger } from '../util/logger'
+import { ADVERT_MAX_AGE_MS, sealAdvert } from './advert-envelope'
+
+export type AdvertContent = Omit<Advert, 'peerId' | 'seq' | 'timestamp'>
+
+export const ADVERT_TOPIC = 'meshwork/adverts/1'
+
+/**
+ * Keeps this node's signed advert current: re-signed whenever its content changes and well before it
+ * goes stale. Sequence numbers only grow, also across restarts (they start from the clock).
+ */
+export class Advertiser {
+  private envelope?: Uint8Array
+  private advert?: Advert
+  private lastContent = ''
+  private seq = 0
+  private timer?: NodeJS.Timeout
+
+  constructor(
+    private readonly peerId: string,
+    private readonly key: PrivateKey,
+    private readonly content: () => AdvertContent | undefined,
+    private readonly onChange: (envelope: Uint8Array, advert: Advert) => void,
+    private readonly logger: Logger,
+    private readonly checkIntervalMs = 1_000
+  ) {}
+
+  async start(): Promise<void> {
+    await this.refresh()
+    this.timer = setInterval(() => {
+      this.refresh().catch((err) => this.logger.error('advert refresh failed', { err }))
+    }, this.checkIntervalMs)
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+  }
+
+  current(): Uint8Array | undefined {
+    return this.envelope
+  }
+
+  currentAdvert(): Advert | undefined {
+    return this.advert
+  }
+
+  /** Re-sign if the content changed or the signature is getting old. */
+  async refresh(): Promise<void> {
+    const content = this.content()
+    if (content === undefined) {
+      this.envelope = undefined
+      this.advert = undefined
+      return
+    }
+    const text = JSON.stringify(content)
+    const age = Date.now() - (this.advert?.timestamp ?? 0)
+    if (text === this.lastContent && age < ADVERT_MAX_AGE_MS / 4) return
+    const changed = text !== this.lastContent
+    const now = Date.now()
+    this.seq = Math.max(this.seq + 1, now)
+    const advert: Advert = { peerId: this.peerId, seq: this.seq, timestamp: now, ...content }
+    this.envelope = await sealAdvert(advert, this.key)
+    this.advert = advert
+    this.lastContent = text
+    if (changed) this.onChange(this.envelope, advert)
+  }
+}

@@ -1,0 +1,48 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import { kadDHT } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import type { Config } from '../config'
+import { peerInfoMapperFor, resolveAddressScope } from './address-scope'
+
+export const DHT_PROTOCOL = '/meshwork/kad/1.0.0'
+
+export type MeshLibp2p = Awaited<ReturnType<typeof createMeshLibp2p>>
+
+/** TCP + noise + yamux + identify + ping + our own kad-dht + gossipsub; bootstrap list and mDNS. */
+export async function createMeshLibp2p(privateKey: PrivateKey, config: Config) {
+  const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
+  if (config.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: config.bootstrap, timeout: 100 }))
+  if (config.mdns) peerDiscovery.push(mdns({ serviceTag: 'meshwork.local' }))
+  const scope = resolveAddressScope(config)
+
+  return createLibp2p({
+    privateKey,
+    start: false,
+    addresses: { listen: [`/ip4/${config.p2pHost}/tcp/${config.p2pPort}`] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    connectionManager: { maxConnections: 200 },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: DHT_PROTOCOL,
+        clientMode: false,
+        peerInfoMapper: peerInfoMapperFor(scope),
+        // re-provide often enough that a restarted router finds providers quickly
+        reprovide: { interval: 60_000 }
+      }),
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false })
+    }
+  })
+}
