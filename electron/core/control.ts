@@ -1,4 +1,5 @@
 import type { PeersResponse, StatusResponse } from '../../shared/api'
+import type { SettingsView } from '../../shared/ipc'
 import type { NodeEvents } from './events'
 
 /**
@@ -10,5 +11,7 @@ export interface NodeControl {
   peers(options?: { all?: boolean }): Promise<PeersResponse>
   pause(): Promise<StatusResponse>
   resume(): Promise<StatusResponse>
+  /** Read-only settings for the dashboard; `settingsView(config, status)` in api/settings-view.ts builds it. */
+  settings?(): Promise<SettingsView>
   readonly events: NodeEvents
 }
