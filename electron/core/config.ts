@@ -51,9 +51,11 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   MESHWORK_P2P_PORT: 'p2pPort',
   MESHWORK_RUNTIME: 'runtime',
   MESHWORK_ENDPOINT: 'endpoint',
-  MESHWORK_ADDRESS_SCOPE: 'addressScope'
+  MESHWORK_ADDRESS_SCOPE: 'addressScope',
+  MESHWORK_ADVERT_INTERVAL_MS: 'advertIntervalMs',
+  MESHWORK_DISCOVERY_INTERVAL_MS: 'discoveryIntervalMs'
 }
-const NUMERIC = new Set<keyof ConfigInput>(['apiPort', 'p2pPort'])
+const NUMERIC = new Set<keyof ConfigInput>(['apiPort', 'p2pPort', 'advertIntervalMs', 'discoveryIntervalMs'])
 
 function fromEnv(env: NodeJS.ProcessEnv): Partial<ConfigInput> {
   const out: Record<string, unknown> = {}

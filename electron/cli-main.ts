@@ -1,0 +1,76 @@
+import { loadConfig, defaultDataDir } from './core/config'
+import { createNode } from './core/node'
+import { createLogger } from './core/util/logger'
+import { parseCli, USAGE } from './cli/args'
+import { callNode, readApiFile } from './cli/client'
+import { formatPeers, formatStatus } from './cli/format'
+import type { PeersResponse, StatusResponse } from '../shared/api'
+
+const STOP_TIMEOUT_MS = 20_000
+
+async function start(flags: ReturnType<typeof parseCli>['flags']): Promise<void> {
+  const logger = createLogger('meshwork')
+  const config = loadConfig(flags)
+  const node = await createNode(config, { logger })
+  let stopping = false
+  const shutdown = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    logger.info(`${signal}: stopping gracefully`)
+    const timer = setTimeout(() => {
+      logger.error('graceful stop took too long; exiting')
+      process.exit(1)
+    }, STOP_TIMEOUT_MS)
+    node.stop().then(
+      () => {
+        clearTimeout(timer)
+        process.exit(0)
+      },
+      (err) => {
+        logger.error('stop failed', { err })
+        process.exit(1)
+      }
+    )
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  await node.start()
+  const status = await node.control.status()
+  process.stdout.write(
+    `Meshwork node ${status.peerId}\n` +
+      `  OpenAI API  ${status.apiUrl}/v1\n` +
+      `  Dashboard   ${status.apiUrl}/\n` +
+      status.multiaddrs.map((a) => `  P2P         ${a}\n`).join('')
+  )
+}
+
+async function main(): Promise<void> {
+  const { command, flags, json } = parseCli(process.argv.slice(2))
+  const dataDir = flags.dataDir ?? defaultDataDir()
+  const print = (value: unknown, pretty: (v: never) => string): void => {
+    process.stdout.write((json ? JSON.stringify(value, null, 2) : pretty(value as never)) + '\n')
+  }
+  switch (command) {
+    case 'start':
+      return start(flags)
+    case 'status':
+      return print(await callNode(await readApiFile(dataDir), 'GET', '/api/status'), (s: StatusResponse) => formatStatus(s))
+    case 'peers':
+      return print(await callNode(await readApiFile(dataDir), 'GET', '/api/peers'), (p: PeersResponse) => formatPeers(p))
+    case 'pause':
+    case 'resume':
+      return print(await callNode(await readApiFile(dataDir), 'POST', `/api/${command}`), (s: StatusResponse) =>
+        s.paused ? 'paused: this node takes no new jobs' : 'resumed: this node takes jobs again'
+      )
+    case 'help':
+      process.stdout.write(USAGE + '\n')
+      return
+    default:
+      throw new Error(`Unknown command '${command}'\n${USAGE}`)
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`meshwork: ${err.message}\n`)
+  process.exit(1)
+})

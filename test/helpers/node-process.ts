@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+export const CLI = resolve(import.meta.dirname, '../../dist/cli.js')
+
+export interface NodeProcess {
+  dataDir: string
+  apiUrl: string
+  peerId: string
+  multiaddr: string
+  proc: ChildProcess
+  logs: () => string
+  get(path: string): Promise<any>
+  post(path: string, body?: unknown): Promise<Response>
+  kill(signal?: NodeJS.Signals): Promise<void>
+}
+
+const running = new Set<NodeProcess>()
+
+export interface StartNodeOptions {
+  args?: string[]
+  dataDir?: string
+  bootstrap?: string[]
+  env?: Record<string, string>
+  timeoutMs?: number
+}
+
+/** Starts `meshwork start` as a real OS process on loopback; resolves once its API answers. */
+export async function startNode(options: StartNodeOptions = {}): Promise<NodeProcess> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first`)
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'meshwork-test-'))
+  const args = [
+    CLI, 'start', '--data-dir', dataDir, '--api-port', '0', '--p2p-port', '0', '--p2p-host', '127.0.0.1',
+    '--no-mdns', '--address-scope', 'loopback',
+    ...(options.bootstrap ?? []).flatMap((b) => ['--bootstrap', b]),
+    ...(options.args ?? [])
+  ]
+  const apiFile = join(dataDir, 'api.json')
+  await rm(apiFile, { force: true })
+  const proc = spawn(process.execPath, args, {
+    env: { ...process.env, MESHWORK_ADVERT_INTERVAL_MS: '1000', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  proc.stdout?.on('data', (d: Buffer) => (output += d.toString()))
+  proc.stderr?.on('data', (d: Buffer) => (output += d.toString()))
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000)
+  while (!existsSync(apiFile)) {
+    if (proc.exitCode !== null) throw new Error(`node exited with ${proc.exitCode}:\n${output}`)
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL')
+      throw new Error(`node did not start in time:\n${output}`)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  const api = JSON.parse(readFileSync(apiFile, 'utf8'))
+  const status = await (await fetch(api.apiUrl + '/api/status')).json()
+  const node: NodeProcess = {
+    dataDir,
+    apiUrl: api.apiUrl,
+    peerId: api.peerId,
+    multiaddr: status.multiaddrs[0],
+    proc,
+    logs: () => output,
+    get: async (path) => (await fetch(api.apiUrl + path)).json(),
+    post: (path, body = {}) =>
+      fetch(api.apiUrl + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    kill: async (signal = 'SIGTERM') => {
+      running.delete(node)
+      if (proc.exitCode !== null || proc.signalCode !== null) return
+      const exited = new Promise((r) => proc.once('exit', r))
+      proc.kill(signal)
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 25_000)
+      await exited
+      clearTimeout(timer)
+    }
+  }
+  running.add(node)
+  return node
+}
+
+/** Kills every node a test started (use in afterEach/afterAll, pass or fail). */
+export async function killAllNodes(): Promise<void> {
+  await Promise.all([...running].map((n) => n.kill('SIGKILL')))
+}
+
+/** Polls `check` until it returns true or the deadline passes (bounded). */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 200): Promise<number> {
+  const started = Date.now()
+  while (Date.now() - started < timeoutMs) {
+    if (await check().catch(() => false)) return Date.now() - started
+    await new Promise((r) => setTimeout(r, intervalMs))
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`)
+}
