@@ -1,0 +1,145 @@
+import { z } from 'zod'
+import type { DeltaFrame, FinalFrame, InferBody } from '../../../shared/infer'
+import { TimingsSchema, UsageSchema } from '../../../shared/infer'
+import type { AbortOptions } from '../util/startable'
+import { UpstreamError } from './upstream-error'
+
+/** What one attempt yields, whether it runs on the local runtime or on a remote provider. */
+export type StreamEvent = DeltaFrame | FinalFrame
+
+const MAX_SSE_EVENT_CHARS = 4 * 1024 * 1024
+const MAX_ERROR_BODY_CHARS = 64 * 1024
+
+const Token = z.number().int().min(0)
+const WorkerChunkSchema = z.object({
+  prompt_token_ids: z.array(Token).optional(),
+  meshwork_approximate: z.boolean().optional(),
+  choices: z
+    .array(
+      z.object({
+        text: z.string().nullish(),
+        delta: z.object({ content: z.string().nullish() }).nullish(),
+        token_ids: z.array(Token).nullish(),
+        finish_reason: z.string().nullish()
+      })
+    )
+    .optional(),
+  usage: UsageSchema.nullish(),
+  timings: TimingsSchema.nullish(),
+  error: z.object({ message: z.string().optional(), code: z.union([z.string(), z.number()]).nullish() }).optional()
+})
+
+/**
+ * Calls an OpenAI-compatible worker (DESIGN §4.4) with streaming and token ids, and turns its SSE
+ * into token deltas and one final event. A body that ends without a finish is an error.
+ */
+export async function* streamFromWorker(endpoint: string, call: InferBody, options: AbortOptions = {}): AsyncGenerator<StreamEvent> {
+  const path = call.api === 'chat' ? '/v1/chat/completions' : '/v1/completions'
+  const body = { ...call.body, stream: true, stream_options: { include_usage: true }, return_token_ids: true }
+  let response: Response
+  try {
+    response = await fetch(endpoint + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify(body),
+      signal: options.signal
+    })
+  } catch (err) {
+    if (options.signal?.aborted) throw options.signal.reason
+    throw new UpstreamError('connect', 'runtime_unreachable', `runtime at ${endpoint} unreachable: ${(err as Error).message}`, 503, { cause: err })
+  }
+  if (!response.ok || response.body === null) throw await errorFromResponse(response)
+
+  let finishReason: string | null | undefined
+  let usage: FinalFrame['usage']
+  let timings: FinalFrame['timings']
+  let sawDone = false
+  for await (const data of sseData(response.body, options)) {
+    if (data === '[DONE]') {
+      sawDone = true
+      break
+    }
+    let chunk: z.infer<typeof WorkerChunkSchema>
+    try {
+      chunk = WorkerChunkSchema.parse(JSON.parse(data))
+    } catch (err) {
+      throw new UpstreamError('protocol', 'bad_runtime_chunk', `runtime sent an unreadable chunk: ${(err as Error).message}`)
+    }
+    if (chunk.error) throw new UpstreamError('runtime', String(chunk.error.code ?? 'runtime_error'), chunk.error.message ?? 'runtime error')
+    const choice = chunk.choices?.[0]
+    const text = choice?.text ?? choice?.delta?.content ?? ''
+    const tokenIds = choice?.token_ids ?? undefined
+    if (text !== '' || (tokenIds && tokenIds.length > 0) || chunk.prompt_token_ids) {
+      const delta: DeltaFrame = { type: 'delta', text }
+      if (tokenIds) delta.tokenIds = tokenIds
+      if (chunk.prompt_token_ids) delta.promptTokenIds = chunk.prompt_token_ids
+      if (chunk.meshwork_approximate) delta.approximate = true
+      yield delta
+    }
+    if (choice?.finish_reason) finishReason = choice.finish_reason
+    if (chunk.usage) usage = chunk.usage
+    if (chunk.timings) timings = chunk.timings
+  }
+  if (finishReason === undefined && !sawDone) {
+    throw new UpstreamError('closed', 'stream_truncated', 'the runtime stream ended before the generation finished')
+  }
+  const final: FinalFrame = { type: 'final', finishReason: finishReason ?? null }
+  if (usage) final.usage = usage
+  if (timings) final.timings = timings
+  yield final
+}
+
+async function errorFromResponse(response: Response): Promise<UpstreamError> {
+  const text = (await response.text().catch(() => '')).slice(0, MAX_ERROR_BODY_CHARS)
+  let message = text || response.statusText
+  let code = `runtime_http_${response.status}`
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: string; code?: unknown } | string }
+    if (typeof parsed.error === 'string') message = parsed.error
+    else if (parsed.error) {
+      message = parsed.error.message ?? message
+      if (typeof parsed.error.code === 'string') code = parsed.error.code
+    }
+  } catch {
+    // not JSON: keep the text
+  }
+  const client = response.status >= 400 && response.status < 500 && response.status !== 429 && response.status !== 408
+  return new UpstreamError(client ? 'client' : 'runtime', code, message, response.status)
+}
+
+/** Yields the `data:` payload of each server-sent event. */
+async function* sseData(body: ReadableStream<Uint8Array>, options: AbortOptions): AsyncGenerator<string> {
+  const decoder = new TextDecoder()
+  let buffer = ''
+  const reader = body.getReader()
+  try {
+    for (;;) {
+      let result: Awaited<ReturnType<typeof reader.read>>
+      try {
+        result = await reader.read()
+      } catch (err) {
+        if (options.signal?.aborted) throw options.signal.reason
+        throw new UpstreamError('closed', 'runtime_stream_broken', `runtime stream broke: ${(err as Error).message}`, 502, { cause: err })
+      }
+      if (result.done) break
+      buffer += decoder.decode(result.value, { stream: true })
+      let sep: RegExpExecArray | null
+      const re = /\r?\n\r?\n/g
+      let consumed = 0
+      while ((sep = re.exec(buffer)) !== null) {
+        const event = buffer.slice(consumed, sep.index)
+        consumed = sep.index + sep[0].length
+        const data = event
+          .split(/\r?\n/)
+          .filter((line) => line.startsWith('data:'))
+          .map((line) => line.slice(5).replace(/^ /, ''))
+          .join('\n')
+        if (data !== '') yield data
+      }
+      buffer = buffer.slice(consumed)
+      if (buffer.length > MAX_SSE_EVENT_CHARS) throw new UpstreamError('protocol', 'sse_event_too_large', 'runtime sent an oversized event')
+    }
+  } finally {
+    reader.cancel().catch(() => {})
+  }
+}

@@ -1,0 +1,87 @@
+import { z } from 'zod'
+import { MODEL_NAME } from './models'
+
+/** Limits on what one OpenAI-style request may carry (the HTTP body limit applies on top). */
+export const MAX_MESSAGES = 1024
+export const MAX_TEXT_CHARS = 4 * 1024 * 1024
+export const MAX_PROMPT_TOKENS = 1 << 20
+export const MAX_STOP_STRINGS = 4
+
+const Token = z.number().int().min(0).max(0x7fffffff)
+const Stop = z.union([z.string().min(1).max(256), z.array(z.string().min(1).max(256)).max(MAX_STOP_STRINGS)])
+
+const ContentPart = z.object({ type: z.literal('text'), text: z.string().max(MAX_TEXT_CHARS) })
+
+export const ChatMessageSchema = z.object({
+  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+  content: z.union([z.string().max(MAX_TEXT_CHARS), z.array(ContentPart).max(256), z.null()]).optional(),
+  name: z.string().max(128).optional()
+})
+export type ChatMessage = z.infer<typeof ChatMessageSchema>
+
+/** Sampling fields shared by both endpoints. Unknown fields are dropped, as OpenAI SDKs send extras. */
+const Sampling = {
+  model: z.string().regex(MODEL_NAME, 'model must be a model name'),
+  stream: z.boolean().optional(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+  max_tokens: z.number().int().min(1).max(MAX_PROMPT_TOKENS).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  top_k: z.number().int().min(0).max(1_000_000).nullish(),
+  min_p: z.number().min(0).max(1).nullish(),
+  seed: z.number().int().nullish(),
+  stop: Stop.nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  n: z.literal(1, { error: 'only n = 1 is supported' }).nullish(),
+  user: z.string().max(256).optional()
+}
+
+export const ChatCompletionRequestSchema = z.object({
+  ...Sampling,
+  messages: z.array(ChatMessageSchema).min(1).max(MAX_MESSAGES),
+  max_completion_tokens: z.number().int().min(1).max(MAX_PROMPT_TOKENS).nullish()
+})
+export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>
+
+export const CompletionRequestSchema = z.object({
+  ...Sampling,
+  prompt: z.union([
+    z.string().max(MAX_TEXT_CHARS),
+    z.array(Token).min(1).max(MAX_PROMPT_TOKENS),
+    z.array(z.string().max(MAX_TEXT_CHARS)).length(1, { error: 'only one prompt per request is supported' })
+  ]),
+  echo: z.literal(false, { error: 'echo is not supported' }).nullish()
+})
+export type CompletionRequest = z.infer<typeof CompletionRequestSchema>
+
+/** Extra fields the mesh sends to a worker (DESIGN §4.5); never accepted from HTTP clients. */
+export const WorkerExtras = {
+  return_token_ids: z.boolean().optional(),
+  replay_tokens: z.number().int().min(0).max(MAX_PROMPT_TOKENS).optional()
+}
+
+export type Usage = { prompt_tokens: number; completion_tokens: number; total_tokens: number }
+export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | null
+
+export interface MeshworkInfo {
+  providers: string[]
+  failovers: number
+  approximate?: boolean
+}
+
+export interface OpenAiErrorBody {
+  error: { message: string; type: string; code: string | null; param: string | null }
+}
+
+/** OpenAI's error `type` for a given HTTP status. */
+export function errorType(status: number): string {
+  if (status === 401) return 'authentication_error'
+  if (status === 404 || status === 400 || status === 413) return 'invalid_request_error'
+  if (status === 429) return 'rate_limit_error'
+  return 'server_error'
+}
+
+export function openAiError(status: number, code: string, message: string, param: string | null = null): OpenAiErrorBody {
+  return { error: { message, type: errorType(status), code, param } }
+}
