@@ -22,10 +22,13 @@ export type Sidecar = z.infer<typeof SidecarSchema>
 
 export const sidecarPath = (path: string): string => `${path}.meta.json`
 
-/** The cached facts about a file, if the file is still the one they were computed for. */
-export async function readSidecar(path: string): Promise<Sidecar | undefined> {
+/**
+ * The cached facts about a file, if the file is still the one they were computed for (same size
+ * and mtime). `cachePath` defaults to a `.meta.json` next to the file.
+ */
+export async function readSidecar(path: string, cachePath = sidecarPath(path)): Promise<Sidecar | undefined> {
   try {
-    const [raw, info] = await Promise.all([readFile(sidecarPath(path), 'utf8'), stat(path)])
+    const [raw, info] = await Promise.all([readFile(cachePath, 'utf8'), stat(path)])
     if (raw.length > 64 * 1024) return undefined
     const parsed = SidecarSchema.safeParse(JSON.parse(raw))
     if (!parsed.success) return undefined
@@ -36,11 +39,11 @@ export async function readSidecar(path: string): Promise<Sidecar | undefined> {
   }
 }
 
-export async function writeSidecar(path: string, facts: Omit<Sidecar, 'size' | 'mtimeMs'>): Promise<Sidecar> {
+export async function writeSidecar(path: string, facts: Omit<Sidecar, 'size' | 'mtimeMs'>, cachePath = sidecarPath(path)): Promise<Sidecar> {
   const info = await stat(path)
   const sidecar: Sidecar = { ...facts, size: info.size, mtimeMs: info.mtimeMs }
-  const tmp = `${sidecarPath(path)}.${process.pid}.tmp`
+  const tmp = `${cachePath}.${process.pid}.tmp`
   await writeFile(tmp, JSON.stringify(sidecar))
-  await rename(tmp, sidecarPath(path))
+  await rename(tmp, cachePath)
   return sidecar
 }
