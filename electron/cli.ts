@@ -9,3 +9,4 @@ if (major < 22) {
 }
 const main = './meshwork.js'
 await import(main)
+export {}

@@ -22,7 +22,7 @@ export async function callNode(api: ApiFile, method: 'GET' | 'POST', path: strin
   try {
     response = await fetch(api.apiUrl + path, { method, headers, body: method === 'POST' ? '{}' : undefined, signal: AbortSignal.timeout(10_000) })
   } catch (err) {
-    throw new Error(`The node at ${api.apiUrl} does not answer (${(err as Error).message}); is it still running?`)
+    throw new Error(`The node at ${api.apiUrl} does not answer (${(err as Error).message}); is it still running?`, { cause: err })
   }
   const body = (await response.json()) as { error?: { message: string } }
   if (!response.ok) throw new Error(body.error?.message ?? `HTTP ${response.status}`)

@@ -76,7 +76,7 @@ function fromFile(dataDir: string): Partial<ConfigInput> {
   try {
     return JSON.parse(text) as Partial<ConfigInput>
   } catch (err) {
-    throw new Error(`${path} is not valid JSON: ${(err as Error).message}`)
+    throw new Error(`${path} is not valid JSON: ${(err as Error).message}`, { cause: err })
   }
 }
 

@@ -23,7 +23,7 @@ export async function loadOrCreateIdentity(dataDir: string, logger: Logger): Pro
     return privateKeyFromProtobuf(bytes)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new Error(`Cannot read the peer key at ${path}: ${(err as Error).message}`)
+      throw new Error(`Cannot read the peer key at ${path}: ${(err as Error).message}`, { cause: err })
     }
   }
   const key = await generateKeyPair('Ed25519')

@@ -57,7 +57,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<NodePro
     await new Promise((r) => setTimeout(r, 100))
   }
   const api = JSON.parse(readFileSync(apiFile, 'utf8'))
-  const status = await (await fetch(api.apiUrl + '/api/status')).json()
+  const status = (await (await fetch(api.apiUrl + "/api/status")).json()) as { multiaddrs: string[] }
   const node: NodeProcess = {
     dataDir,
     apiUrl: api.apiUrl,
@@ -91,7 +91,7 @@ export async function killAllNodes(): Promise<void> {
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 200): Promise<number> {
   const started = Date.now()
   while (Date.now() - started < timeoutMs) {
-    if (await check().catch(() => false)) return Date.now() - started
+    if (await Promise.resolve().then(check).catch(() => false)) return Date.now() - started
     await new Promise((r) => setTimeout(r, intervalMs))
   }
   throw new Error(`condition not met within ${timeoutMs} ms`)
