@@ -75,7 +75,7 @@ export async function describeGguf(name: string, path: string, cachePath: string
   if (cached?.params !== undefined && cached.contextLength !== undefined) {
     return { name, path, sha256: cached.sha256, params: cached.params, contextLength: cached.contextLength }
   }
-  options.onProgress?.({ task: `model:${name}`, message: `Reading ${basename(path)}` })
+  if (!options.knownSha256) options.onProgress?.({ task: `model:${name}`, message: `Hashing ${basename(path)}` })
   const info = await readGgufFileInfo(path, { logWarnings: false, signal: options.signal })
   const params = (info.fullTensorInfo ?? info.tensorInfo ?? []).reduce(
     (sum, t) => sum + t.dimensions.reduce<number>((a, b) => a * Number(b), 1), 0)
