@@ -149,7 +149,7 @@ export class Discovery {
       bytes = await fetchAdvertBytes(libp2p, peerIdFromString(peerId), { signal })
     } catch (err) {
       directory.recordFailure(peerId, 2)
-      logger.debug('advert fetch failed', { peerId, err })
+      logger.debug("advert fetch failed", { peerId, err })
       return
     }
     if (bytes === undefined) {
