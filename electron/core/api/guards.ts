@@ -1,9 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { timingSafeEqual } from 'node:crypto'
+import { isLoopback } from '../config'
 
 export interface GuardOptions {
-  /** host:port values a request may name in its Host header (DNS-rebinding guard) */
-  allowedHosts: () => Set<string>
+  /** host:port values a request may name in its Host header (DNS-rebinding guard); undefined = any */
+  allowedHosts: () => Set<string> | undefined
   apiKey?: string
 }
 
@@ -26,7 +27,8 @@ function keyMatches(given: string, expected: string): boolean {
 export function createGuard(options: GuardOptions) {
   return async function guard(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const host = request.headers.host?.toLowerCase()
-    if (host === undefined || !options.allowedHosts().has(host)) {
+    const allowed = options.allowedHosts()
+    if (host === undefined || (allowed !== undefined && !allowed.has(host))) {
       await openAiError(reply, 403, 'forbidden_host', `Host '${host ?? ''}' is not this node`)
       return reply
     }
@@ -57,8 +59,12 @@ function needsAuth(url: string): boolean {
   return url.startsWith('/v1/') || url.startsWith('/api/') || url.startsWith('/metrics')
 }
 
-/** The Host values a loopback-bound node answers to. */
-export function hostsFor(apiHost: string, port: number): Set<string> {
+/**
+ * The Host values a loopback-bound node answers to. A node bound elsewhere requires an API key,
+ * which is what protects it there, so any Host is accepted.
+ */
+export function hostsFor(apiHost: string, port: number): Set<string> | undefined {
+  if (!isLoopback(apiHost)) return undefined
   const names = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${apiHost.toLowerCase()}:${port}`])
   return names
 }

@@ -1,0 +1,66 @@
+import { request } from 'node:http'
+import { statSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { killAllNodes, startNode, type NodeProcess } from '../helpers/node-process'
+
+/** Raw HTTP so the test controls the Host header (fetch forbids setting it). */
+function rawRequest(url: string, options: { method: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  const target = new URL(url)
+  return new Promise((resolve, reject) => {
+    const req = request({ host: target.hostname, port: target.port, path: target.pathname, method: options.method, headers: options.headers }, (res) => {
+      let body = ''
+      res.on('data', (d) => (body += d))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }))
+    })
+    req.on('error', reject)
+    req.end(options.body)
+  })
+}
+
+describe('a headless node', () => {
+  let node: NodeProcess
+  beforeAll(async () => {
+    node = await startNode({ args: ['--no-serve'] })
+  })
+  afterAll(killAllNodes)
+
+  it('reports the /api/status contract fields', async () => {
+    const status = await node.get('/api/status')
+    expect(status).toMatchObject({ peerId: node.peerId, paused: false, apiUrl: node.apiUrl })
+    expect(status.multiaddrs[0]).toMatch(new RegExp(`/ip4/127.0.0.1/tcp/\\d+/p2p/${node.peerId}$`))
+    expect(status.runtime).toHaveProperty('kind')
+    expect(status.hardware).toHaveProperty('gpus')
+  })
+
+  it('refuses a cross-origin pause, a form-encoded pause and a foreign Host', async () => {
+    const host = new URL(node.apiUrl).host
+    const crossOrigin = await rawRequest(node.apiUrl + '/api/pause', { method: 'POST', headers: { host, origin: 'http://evil.example', 'content-type': 'application/json' }, body: '{}' })
+    expect(crossOrigin.status).toBe(403)
+    const form = await rawRequest(node.apiUrl + '/api/pause', { method: 'POST', headers: { host, 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' })
+    expect(form.status).toBe(415)
+    const rebinding = await rawRequest(node.apiUrl + '/api/pause', { method: 'POST', headers: { host: `evil.example:${new URL(node.apiUrl).port}`, 'content-type': 'application/json' }, body: '{}' })
+    expect(rebinding.status).toBe(403)
+    const read = await rawRequest(node.apiUrl + '/api/status', { method: 'GET', headers: { host: 'evil.example' } })
+    expect(read.status).toBe(403)
+    expect(crossOrigin.headers['access-control-allow-origin']).toBeUndefined()
+    expect((await node.get('/api/status')).paused).toBe(false)
+  })
+
+  it('pauses and resumes through the API and the CLI', async () => {
+    const sameOrigin = await rawRequest(node.apiUrl + '/api/pause', { method: 'POST', headers: { host: new URL(node.apiUrl).host, origin: node.apiUrl, 'content-type': 'application/json' } })
+    expect(sameOrigin.status).toBe(200)
+    expect(JSON.parse(sameOrigin.body).paused).toBe(true)
+    expect((await node.post('/api/resume')).status).toBe(200)
+    expect((await node.get('/api/status')).paused).toBe(false)
+  })
+
+  it('keeps its peer id across a restart with the same data dir, and its key file is private', async () => {
+    const before = node.peerId
+    expect(statSync(join(node.dataDir, 'peer-key')).mode & 0o777).toBe(0o600)
+    await node.kill('SIGTERM')
+    expect(node.proc.exitCode).toBe(0)
+    const again = await startNode({ dataDir: node.dataDir, args: ['--no-serve'] })
+    expect(again.peerId).toBe(before)
+  })
+})
