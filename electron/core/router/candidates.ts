@@ -1,0 +1,64 @@
+import type { Advert } from '../../../shared/advert'
+import type { PeerTable } from '../p2p/peer-table'
+import type { InferenceRuntime } from '../runtime/types'
+import type { BenchmarkMap } from '../../../shared/hardware'
+
+/** One place a request could go: a remote provider, or this node's own runtime. */
+export interface Candidate {
+  peerId: string
+  local: boolean
+  sha256?: string
+  decodeTokensPerSecond?: number
+  ttftMs?: number
+  rttMs?: number
+  /** Jobs running + queued there, as its advert said. */
+  advertQueue: number
+  capacity: number
+}
+
+export interface LocalRuntimeSource {
+  peerId: string
+  runtime: () => InferenceRuntime | undefined
+  isPaused: () => boolean
+  benchmark?: () => BenchmarkMap
+}
+
+export function remoteCandidates(peers: PeerTable, model: string, selfId?: string): Candidate[] {
+  return peers
+    .candidates(model)
+    .filter((entry) => entry.peerId !== selfId)
+    .map((entry) => fromAdvert(entry.peerId, entry.advert, model, entry.rttMs))
+}
+
+function fromAdvert(peerId: string, advert: Advert, model: string, rttMs?: number): Candidate {
+  const bench = advert.benchmark[model]
+  return {
+    peerId,
+    local: false,
+    sha256: advert.models.find((m) => m.name === model)?.sha256,
+    decodeTokensPerSecond: bench?.decodeTokensPerSecond,
+    ttftMs: bench?.ttftMs,
+    rttMs,
+    advertQueue: advert.load.inflight + advert.load.queued,
+    capacity: Math.max(1, advert.load.capacity)
+  }
+}
+
+export function localCandidate(local: LocalRuntimeSource | undefined, model: string): Candidate | undefined {
+  if (local === undefined || local.isPaused()) return undefined
+  const runtime = local.runtime()
+  if (runtime === undefined || runtime.endpoint() === undefined) return undefined
+  const served = runtime.models().find((m) => m.name === model)
+  if (served === undefined) return undefined
+  const bench = local.benchmark?.()[model]
+  return {
+    peerId: local.peerId,
+    local: true,
+    sha256: served.sha256,
+    decodeTokensPerSecond: bench?.decodeTokensPerSecond,
+    ttftMs: bench?.ttftMs,
+    rttMs: 0,
+    advertQueue: 0,
+    capacity: 1
+  }
+}

@@ -1,0 +1,47 @@
+import type { Candidate } from './candidates'
+import type { ProviderRecords } from './provider-records'
+
+export const ROUTING_POLICIES = ['p2c', 'best', 'random'] as const
+export type RoutingPolicy = (typeof ROUTING_POLICIES)[number]
+
+/** Tokens a typical answer is assumed to have when turning speed into expected time. */
+const TYPICAL_TOKENS = 128
+const DEFAULT_TPS = 20
+const DEFAULT_TTFT_MS = 300
+const DEFAULT_RTT_MS = 50
+
+/**
+ * Expected-time score, higher is better: reliability (our record × trust) divided by the time the
+ * job would take there — RTT + TTFT + decode of a typical answer, stretched by its queue.
+ * `inflight` is how many of our own requests run there now (fresher than its advert).
+ */
+export function score(c: Candidate, records: ProviderRecords, inflight: number): number {
+  const record = records.get(c.peerId)
+  const tps = record.tokensPerSecond ?? c.decodeTokensPerSecond ?? DEFAULT_TPS
+  const ttft = record.ttftMs ?? c.ttftMs ?? DEFAULT_TTFT_MS
+  const queue = Math.max(c.advertQueue, inflight)
+  const stretch = 1 + queue / c.capacity
+  const expectedMs = (c.rttMs ?? DEFAULT_RTT_MS) + ttft * stretch + (1000 * TYPICAL_TOKENS * stretch) / Math.max(tps, 0.1)
+  return records.reliability(c.peerId) / expectedMs
+}
+
+/**
+ * Picks one candidate. `p2c` samples two at random and keeps the better (spreads load, never picks
+ * the worst); `best` always takes the top score; `random` ignores scores.
+ */
+export function pick<T extends Candidate>(
+  candidates: T[],
+  scoreOf: (c: T) => number,
+  policy: RoutingPolicy = 'p2c',
+  random: () => number = Math.random
+): T | undefined {
+  if (candidates.length <= 1) return candidates[0]
+  if (policy === 'random') return candidates[Math.floor(random() * candidates.length)]
+  if (policy === 'best') return candidates.reduce((a, b) => (scoreOf(b) > scoreOf(a) ? b : a))
+  const i = Math.floor(random() * candidates.length)
+  let j = Math.floor(random() * (candidates.length - 1))
+  if (j >= i) j++
+  const a = candidates[i]
+  const b = candidates[j]
+  return scoreOf(b) > scoreOf(a) ? b : a
+}
