@@ -24,6 +24,8 @@ export const ConfigSchema = z.object({
   allowProcessFallback: z.boolean().default(true),
   models: z.array(z.string().max(2048)).max(16).default(['meshwork-tiny']),
   endpoint: z.string().url().optional(),
+  /** A registry image speaking the worker CLI, pulled instead of building the worker image locally. */
+  workerImage: z.string().max(256).optional(),
   /** Stop containers on pause to free the GPU. */
   pauseStopsRuntime: z.boolean().default(true),
   maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024),
