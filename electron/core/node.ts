@@ -7,6 +7,7 @@ import { registerControlRoutes } from './api/control-routes'
 import { ApiServer } from './api/server'
 import type { Config } from './config'
 import type { NodeControl } from './control'
+import { detectHardware } from './hardware/detect'
 import { createEvents, type NodeEvents } from './events'
 import { loadOrCreateIdentity } from './identity'
 import { readState, writeState } from './node-state'
@@ -96,8 +97,12 @@ class Node implements MeshworkNode {
   }
 
   async start(): Promise<void> {
+    const hardware = detectHardware({ signal: AbortSignal.timeout(15_000) })
+      .then((profile) => (this.hardware = profile))
+      .catch((err) => this.logger.warn('hardware detection failed; advertising a CPU-only profile', { err }))
     const libp2p = (this.libp2p = await this.libp2pReady)
     await libp2p.start()
+    await hardware
     await registerAdvertProtocol(libp2p, () => this.advertiser.current(), this.logger.child('advert'))
     this.discovery = new Discovery(
       { libp2p, directory: this.directory, events: this.events, logger: this.logger.child('discovery') },
