@@ -11,7 +11,11 @@ export const GpuSchema = z.object({
   rocmVersion: z.string().max(32).optional(),
   utilizationPercent: z.number().min(0).max(100).optional(),
   temperatureC: z.number().min(-50).max(200).optional(),
-  bus: z.string().max(64).optional()
+  bus: z.string().max(64).optional(),
+  /** Shares system memory (iGPU, Apple Silicon): vramMB is dedicated memory only, often 0. */
+  integrated: z.boolean().optional(),
+  /** System memory the GPU may use on top of vramMB (integrated GPUs). */
+  sharedMemoryMB: z.number().int().nonnegative().optional()
 })
 export type Gpu = z.infer<typeof GpuSchema>
 
@@ -41,7 +45,9 @@ export const ModelBenchmarkSchema = z.object({
   gflops: z.number().nonnegative(),
   runs: z.number().int().positive().optional(),
   spread: z.number().nonnegative().optional(),
-  measuredAt: z.number().int().optional()
+  measuredAt: z.number().int().optional(),
+  /** 'timings': the server reported prompt/decode times; 'wallclock': derived from stream arrival times. */
+  method: z.enum(['timings', 'wallclock']).optional()
 })
 export type ModelBenchmark = z.infer<typeof ModelBenchmarkSchema>
 

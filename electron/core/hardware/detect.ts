@@ -1,0 +1,67 @@
+import si from 'systeminformation'
+import { type HardwareProfile, HardwareProfileSchema } from '../../../shared/hardware'
+import type { AbortOptions } from '../util/startable'
+import { type DockerInfoSource, detectDockerGpu } from './docker-gpu'
+import { normaliseGpus } from './gpus'
+import { normaliseVendor } from './vendor'
+import { nvidiaSummary, rocmSmi, rocmVersion } from './vendor-tools'
+
+export interface DetectOptions extends AbortOptions {
+  /** Where to ask about Docker GPU support; a default Dockerode (DOCKER_HOST or the local socket) when absent, skipped when null. */
+  docker?: DockerInfoSource | null
+}
+
+async function race<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise
+  signal.throwIfAborted()
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+function osName(os: Awaited<ReturnType<typeof si.osInfo>>): string {
+  const distro = [os.distro, os.release].filter(Boolean).join(' ')
+  const kernel = [os.platform, os.kernel, os.arch].filter(Boolean).join(' ')
+  return (distro ? `${distro} (${kernel})` : kernel).slice(0, 128)
+}
+
+function cpuProfile(cpu: Awaited<ReturnType<typeof si.cpu>>): HardwareProfile['cpu'] {
+  const brand = [cpu.manufacturer, cpu.brand].filter(Boolean).join(' ').replace(/\s+/g, ' ').trim()
+  const profile: HardwareProfile['cpu'] = { brand: (brand || 'Unknown CPU').slice(0, 128), cores: cpu.cores }
+  if (cpu.physicalCores > 0) profile.physicalCores = cpu.physicalCores
+  if (cpu.speed > 0) profile.speedGHz = cpu.speed
+  return profile
+}
+
+/**
+ * What this machine has: every GPU (NVIDIA, AMD, Intel, Apple; none on a CPU-only host), CPU, RAM,
+ * OS and whether Docker can hand a GPU to a container. Missing tools mean missing details, not errors.
+ */
+export async function detectHardware(options: DetectOptions = {}): Promise<HardwareProfile> {
+  const { signal } = options
+  const [graphics, cpu, mem, os] = await race(Promise.all([si.graphics(), si.cpu(), si.mem(), si.osInfo()]), signal)
+  const memoryMB = Math.round(mem.total / 1024 / 1024)
+  const controllers = graphics?.controllers ?? []
+  const vendors = new Set(controllers.map((c) => normaliseVendor(c.vendor, c.vendorId)))
+  const hasNvidia = vendors.has('NVIDIA')
+  const hasAmd = vendors.has('AMD')
+
+  const [nvidia, rocm, rocmRelease, docker] = await Promise.all([
+    hasNvidia ? nvidiaSummary({ signal }) : undefined,
+    hasAmd ? rocmSmi({ signal }) : undefined,
+    hasAmd ? rocmVersion() : undefined,
+    options.docker === null ? undefined : detectDockerGpu(options.docker, { signal })
+  ])
+  signal?.throwIfAborted()
+
+  const profile: HardwareProfile = {
+    gpus: normaliseGpus(controllers, { nvidia, rocm, rocmVersion: rocmRelease, memoryMB }),
+    cpu: cpuProfile(cpu),
+    memoryMB,
+    os: osName(os)
+  }
+  if (docker) profile.docker = docker
+  return HardwareProfileSchema.parse(profile)
+}
