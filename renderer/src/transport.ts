@@ -71,6 +71,7 @@ function httpTransport(): Transport {
       const envelope = body as IpcResult<unknown>
       if (envelope && envelope.ok === true) return parseResult(channel, envelope.value)
       if (envelope && envelope.ok === false && typeof envelope.error?.message === 'string') return envelope
+      if (response.status >= 500) return { ok: false, error: { code: IPC_ERRORS.unreachable, message: `The node did not answer (HTTP ${response.status}).` } }
       return { ok: false, error: { code: IPC_ERRORS.badResult, message: `Unexpected reply (HTTP ${response.status}).` } }
     },
     subscribe(onEvent, onConnection) {

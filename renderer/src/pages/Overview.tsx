@@ -3,7 +3,7 @@ import { BarChart } from '../components/BarChart'
 import { EarningToggle } from '../components/EarningToggle'
 import { Badge, Card, Field, Notice, Stat } from '../components/ui'
 import { EARNING_LABEL, earningState } from '../earning'
-import { duration, gb, ms, num, shortId } from '../format'
+import { clock, duration, gb, ms, num, shortId } from '../format'
 import { useApp, useNow } from '../hooks'
 import type { JobRow, RequestRow } from '../store/activity-slice'
 
@@ -15,6 +15,7 @@ export function Overview() {
   const statusError = useApp((s) => s.statusError)
   const connected = useApp((s) => s.connected)
   const peers = useApp((s) => s.peers)
+  const statusAt = useApp((s) => s.statusAt)
   const state = earningState(status, statusError, connected)
 
   if (!status) {
@@ -29,6 +30,12 @@ export function Overview() {
             {EARNING_LABEL[state]}
           </div>
           <p className="hero-text">{heroText(state, status)}</p>
+          {state === 'not-serving' ? (
+            <p className="hero-text">
+              <a href="#/runtime">Open Runtime &amp; Models</a> for details.
+            </p>
+          ) : null}
+          {state === 'offline' && statusAt !== undefined ? <p className="hero-text muted">Showing what the node last reported, at {clock(statusAt)}.</p> : null}
         </div>
         <EarningToggle />
       </section>
@@ -66,11 +73,11 @@ export function Overview() {
 function heroText(state: ReturnType<typeof earningState>, status: StatusResponse): string {
   switch (state) {
     case 'earning':
-      return `Your GPU is available to the Meshwork network and takes jobs. It has served ${num(status.stats.served)} so far.`
+      return `Your GPU is available to the Meshwork network and takes jobs. It has served ${num(status.stats.served)} ${status.stats.served === 1 ? 'job' : 'jobs'} so far.`
     case 'paused':
       return 'Other peers see you as paused and send you no new jobs. Your GPU is free for games and other work.'
     case 'not-serving':
-      return status.runtime.message ?? `The inference runtime is ${status.runtime.state}, so this node cannot take jobs right now. See Runtime & Models.`
+      return `${status.runtime.message ?? `The inference runtime is ${status.runtime.state}.`} Until that is fixed this node cannot take jobs.`
     default:
       return ''
   }
@@ -175,7 +182,8 @@ function bucketise<T>(rows: T[], time: (r: T) => number, value: (r: T) => number
 function ActivityCharts() {
   const jobs = useApp((s) => s.jobs)
   const requests = useApp((s) => s.requests)
-  const now = useNow(5000)
+  useNow(5000) // slides the window along even when no event arrives
+  const now = Date.now()
   const tokensPerSecond = bucketise<JobRow>(jobs, (j) => j.time, (j) => j.completionTokens / (BUCKET_MS / 1000), now)
   const requestCounts = bucketise<RequestRow>(requests, (r) => r.startedAt, () => 1, now)
   const jobCounts = bucketise<JobRow>(jobs, (j) => j.time, () => 1, now)
