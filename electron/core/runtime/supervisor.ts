@@ -75,6 +75,11 @@ export class SupervisedRuntime implements InferenceRuntime {
     }
   }
 
+  /** Container id or process id of the running worker. */
+  workerId(): string | undefined {
+    return this.instance?.id
+  }
+
   endpoint(): string | undefined {
     return this.state === 'ready' ? this.instance?.endpoint : undefined
   }
@@ -125,6 +130,7 @@ export class SupervisedRuntime implements InferenceRuntime {
   }
 
   private setState(state: RuntimeStatus['state'], message?: string): void {
+    if (state === this.state && message === this.message && state !== 'ready') return
     this.state = state
     this.message = message
     this.options.events.emit('runtime:status', this.status())
