@@ -34,7 +34,9 @@ export const DeltaFrameSchema = z.object({
   tokenIds: z.array(Token).max(65536).optional(),
   /** First delta only: the (templated) prompt as the model saw it. */
   promptTokenIds: z.array(Token).max(1 << 20).optional(),
-  approximate: z.boolean().optional()
+  approximate: z.boolean().optional(),
+  /** First delta only: text stop strings the runtime added itself (chat template end-of-turn). */
+  stop: z.array(z.string().min(1).max(256)).max(16).optional()
 })
 export type DeltaFrame = z.infer<typeof DeltaFrameSchema>
 

@@ -5,7 +5,7 @@ import { MODEL_NAME } from './models'
 export const MAX_MESSAGES = 1024
 export const MAX_TEXT_CHARS = 4 * 1024 * 1024
 export const MAX_PROMPT_TOKENS = 1 << 20
-export const MAX_STOP_STRINGS = 4
+export const MAX_STOP_STRINGS = 16
 
 const Token = z.number().int().min(0).max(0x7fffffff)
 const Stop = z.union([z.string().min(1).max(256), z.array(z.string().min(1).max(256)).max(MAX_STOP_STRINGS)])

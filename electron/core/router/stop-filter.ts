@@ -9,6 +9,11 @@ export class StopFilter {
 
   constructor(private readonly stops: string[]) {}
 
+  /** Stop strings learnt later (the runtime's chat template); call before text arrives. */
+  add(stops: string[]): void {
+    for (const s of stops) if (s.length > 0 && !this.stops.includes(s)) this.stops.push(s)
+  }
+
   get done(): boolean {
     return this.stopped
   }

@@ -1,5 +1,5 @@
 import type { DeltaFrame, FinalFrame, InferBody } from '../../../shared/infer'
-import type { Usage } from '../../../shared/openai'
+import { MAX_PROMPT_TOKENS, type Usage } from '../../../shared/openai'
 import { StopFilter, stopList } from './stop-filter'
 
 /**
@@ -20,11 +20,14 @@ export class StreamState {
   failovers = 0
   private readonly filter: StopFilter
   readonly maxTokens: number | undefined
+  /** Stop strings the first runtime added (chat template); the continuation must apply them too. */
+  private runtimeStops: string[] = []
 
   constructor(readonly call: InferBody) {
     this.filter = new StopFilter(stopList(call.body.stop))
     const body = call.body as { max_tokens?: number | null; max_completion_tokens?: number | null }
-    this.maxTokens = body.max_completion_tokens ?? body.max_tokens ?? undefined
+    // OpenAI's defaults: 16 for a completion, up to the context for a chat (the worker caps it there).
+    this.maxTokens = body.max_completion_tokens ?? body.max_tokens ?? (call.api === 'completions' ? 16 : undefined)
   }
 
   /** Something has been received, so a new provider must continue rather than start over. */
@@ -40,6 +43,10 @@ export class StreamState {
   absorb(delta: DeltaFrame): string {
     if (delta.promptTokenIds && this.promptIds === undefined && !this.received) this.promptIds = delta.promptTokenIds
     if (delta.approximate) this.approximate = true
+    if (delta.stop && !this.received) {
+      this.runtimeStops = delta.stop
+      this.filter.add(delta.stop)
+    }
     if (delta.tokenIds) this.receivedIds.push(...delta.tokenIds)
     else if (delta.text !== '') this.tokensKnown = false
     this.receivedText += delta.text
@@ -56,6 +63,7 @@ export class StreamState {
     const remaining = this.maxTokens === undefined ? undefined : this.maxTokens - this.receivedIds.length
     if (remaining !== undefined && remaining <= 0) return 'length'
     const b = this.call.body
+    const stops = [...stopList(b.stop), ...this.runtimeStops]
     const sampling = {
       model: b.model,
       temperature: b.temperature,
@@ -63,10 +71,11 @@ export class StreamState {
       top_k: b.top_k,
       min_p: b.min_p,
       seed: b.seed,
-      stop: b.stop,
+      stop: stops.length > 0 ? stops : undefined,
       presence_penalty: b.presence_penalty,
       frequency_penalty: b.frequency_penalty,
-      ...(remaining !== undefined ? { max_tokens: remaining } : {})
+      // without a limit a completion would stop at 16 tokens; the worker caps this at its context
+      max_tokens: remaining ?? MAX_PROMPT_TOKENS
     }
     if (this.promptIds !== undefined && this.tokensKnown) {
       return {

@@ -14,6 +14,7 @@ const Token = z.number().int().min(0)
 const WorkerChunkSchema = z.object({
   prompt_token_ids: z.array(Token).optional(),
   meshwork_approximate: z.boolean().optional(),
+  meshwork_stop: z.array(z.string().min(1).max(256)).max(16).optional(),
   choices: z
     .array(
       z.object({
@@ -69,11 +70,12 @@ export async function* streamFromWorker(endpoint: string, call: InferBody, optio
     const choice = chunk.choices?.[0]
     const text = choice?.text ?? choice?.delta?.content ?? ''
     const tokenIds = choice?.token_ids ?? undefined
-    if (text !== '' || (tokenIds && tokenIds.length > 0) || chunk.prompt_token_ids) {
+    if (text !== '' || (tokenIds && tokenIds.length > 0) || chunk.prompt_token_ids || chunk.meshwork_stop) {
       const delta: DeltaFrame = { type: 'delta', text }
       if (tokenIds) delta.tokenIds = tokenIds
       if (chunk.prompt_token_ids) delta.promptTokenIds = chunk.prompt_token_ids
       if (chunk.meshwork_approximate) delta.approximate = true
+      if (chunk.meshwork_stop) delta.stop = chunk.meshwork_stop
       yield delta
     }
     if (choice?.finish_reason) finishReason = choice.finish_reason
