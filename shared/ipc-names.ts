@@ -28,6 +28,17 @@ export const PUSH_EVENTS = [
 ] as const
 export type PushEventName = (typeof PUSH_EVENTS)[number]
 
+/** Stable error codes of the result envelope. */
+export const IPC_ERRORS = {
+  unknownChannel: 'unknown_channel',
+  invalidArgs: 'invalid_args',
+  tooLarge: 'payload_too_large',
+  forbidden: 'forbidden',
+  internal: 'internal_error',
+  unreachable: 'node_unreachable',
+  badResult: 'invalid_result'
+} as const
+
 /** Electron IPC channel names used between preload and main. */
 export const IPC_INVOKE = 'meshwork:invoke'
 export const IPC_EVENT = 'meshwork:event'

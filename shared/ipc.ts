@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { PeersResponseSchema, RuntimeStatusSchema, StatusResponseSchema } from './api'
-import { PUSH_EVENTS, isInvokeChannel, type InvokeChannel, type PushEventName } from './ipc-names'
+import { IPC_ERRORS, PUSH_EVENTS, isInvokeChannel, type InvokeChannel, type PushEventName } from './ipc-names'
 
 export * from './ipc-names'
 
@@ -121,15 +121,6 @@ export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: IpcError
 
 export const IpcErrorSchema = z.object({ code: z.string().max(64), message: z.string().max(4096) })
 
-export const IPC_ERRORS = {
-  unknownChannel: 'unknown_channel',
-  invalidArgs: 'invalid_args',
-  tooLarge: 'payload_too_large',
-  forbidden: 'forbidden',
-  internal: 'internal_error',
-  unreachable: 'node_unreachable',
-  badResult: 'invalid_result'
-} as const
 
 export type ParsedCall = { [C in InvokeChannel]: { channel: C; args: z.infer<(typeof InvokeContract)[C]['args']> } }[InvokeChannel]
 
