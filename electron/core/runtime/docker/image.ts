@@ -45,6 +45,14 @@ async function imageSize(docker: Docker, tag: string): Promise<number | undefine
   }
 }
 
+async function imageId(docker: Docker, tag: string): Promise<string | undefined> {
+  try {
+    return (await docker.getImage(tag).inspect()).Id
+  } catch {
+    return undefined
+  }
+}
+
 /** The worker image for this machine: reused when its content hash is unchanged, else built from a tar context. */
 export async function ensureWorkerImage(options: EnsureImageOptions): Promise<WorkerImage> {
   const started = Date.now()
@@ -54,6 +62,7 @@ export async function ensureWorkerImage(options: EnsureImageOptions): Promise<Wo
   progress(0, 'Collecting the worker, Node and llama.cpp files')
   const recipe = await workerImageRecipe(options.paths, options.variant ?? 'cpu', { signal })
   if (recipe.missingLibraries.length > 0) options.log?.warn('libraries not found on this machine', { missing: recipe.missingLibraries })
+  const previous = await imageId(docker, recipe.tag)
   if (!options.noCache) {
     const size = await imageSize(docker, recipe.tag)
     if (size !== undefined) {
@@ -87,6 +96,10 @@ export async function ensureWorkerImage(options: EnsureImageOptions): Promise<Wo
   if (failure !== undefined) throw new ImageBuildError(`Building the worker image failed: ${failure}`)
   const size = await imageSize(docker, recipe.tag)
   if (size === undefined) throw new ImageBuildError(`The engine reported no error, but ${recipe.tag} does not exist`)
+  if (previous !== undefined && previous !== (await imageId(docker, recipe.tag))) {
+    // a forced rebuild leaves the old image untagged; drop it unless a container still uses it
+    await docker.getImage(previous).remove().catch(() => undefined)
+  }
   progress(1, `Built ${recipe.tag}`)
   return { tag: recipe.tag, source: 'built', ms: Date.now() - started, sizeBytes: size }
 }
