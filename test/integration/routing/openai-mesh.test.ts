@@ -1,0 +1,160 @@
+import OpenAI from 'openai'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Fixtures, type Provider, type RouterNode, direct, killAll, prepareFixtures, startProvider, startRouterNode } from './mesh'
+
+let f: Fixtures
+let providers: Provider[] = []
+let node: RouterNode
+let client: OpenAI
+
+beforeAll(async () => {
+  f = await prepareFixtures()
+  providers = await Promise.all([startProvider(f), startProvider(f)])
+  node = await startRouterNode()
+  for (const p of providers) await node.connect(p, f.model)
+  client = new OpenAI({ baseURL: node.baseURL + '/v1', apiKey: 'unused', maxRetries: 0 })
+})
+
+afterAll(async () => {
+  await node?.close()
+  await killAll()
+})
+
+const chatBody = { messages: [{ role: 'user' as const, content: 'Tell me about the mesh.' }], max_tokens: 60, temperature: 0 }
+
+describe('OpenAI API through the mesh (official SDK)', () => {
+  it('lists mesh models', async () => {
+    const models = await client.models.list()
+    expect(models.data.map((m) => m.id)).toContain(f.model.name)
+  })
+
+  it('chat, not streamed, equals the provider answer and names the provider', async () => {
+    const reference = await direct(providers[0].workerUrl, '/v1/chat/completions', { model: f.model.name, ...chatBody })
+    const { data, response } = await client.chat.completions.create({ model: f.model.name, ...chatBody }).withResponse()
+    expect(reference.length).toBeGreaterThan(10)
+    expect(data.choices[0].message.content).toBe(reference)
+    expect(data.choices[0].finish_reason).toBe('length')
+    expect(data.usage?.completion_tokens).toBe(60)
+    const meshwork = (data as unknown as { meshwork: { providers: string[]; failovers: number } }).meshwork
+    expect(meshwork.failovers).toBe(0)
+    expect(providers.map((p) => p.peerId)).toContain(response.headers.get('x-meshwork-provider'))
+    expect(meshwork.providers).toEqual([response.headers.get('x-meshwork-provider')])
+  })
+
+  it('chat, streamed, equals the provider answer; last chunk carries meshwork', async () => {
+    const reference = await direct(providers[1].workerUrl, '/v1/chat/completions', { model: f.model.name, ...chatBody })
+    const { data: stream, response } = await client.chat.completions.create({ model: f.model.name, ...chatBody, stream: true }).withResponse()
+    let text = ''
+    let last: unknown
+    let chunks = 0
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? ''
+      last = chunk
+      chunks++
+    }
+    expect(text).toBe(reference)
+    expect(chunks).toBeGreaterThan(5)
+    expect(response.headers.get('content-type')).toContain('text/event-stream')
+    expect((last as { meshwork: { failovers: number } }).meshwork.failovers).toBe(0)
+  })
+
+  it('completions, streamed and not, equal the provider answer (string and token-id prompts)', async () => {
+    const body = { prompt: 'Once upon a time', max_tokens: 80, temperature: 0 }
+    const reference = await direct(providers[0].workerUrl, '/v1/completions', { model: f.model.name, ...body })
+    const whole = await client.completions.create({ model: f.model.name, ...body })
+    expect(whole.choices[0].text).toBe(reference)
+    let text = ''
+    for await (const chunk of await client.completions.create({ model: f.model.name, ...body, stream: true })) text += chunk.choices[0]?.text ?? ''
+    expect(text).toBe(reference)
+    const ids = await direct(providers[0].workerUrl, '/v1/completions', { model: f.model.name, prompt: [1, 300, 301, 302], max_tokens: 20, temperature: 0 })
+    const viaMesh = await client.completions.create({ model: f.model.name, prompt: [1, 300, 301, 302], max_tokens: 20, temperature: 0 })
+    expect(viaMesh.choices[0].text).toBe(ids)
+  })
+
+  it('applies stop strings and include_usage like OpenAI', async () => {
+    const body = { prompt: 'Once upon a time', max_tokens: 80, temperature: 0 }
+    const reference = await direct(providers[0].workerUrl, '/v1/completions', { model: f.model.name, ...body })
+    const stop = reference.slice(30, 33)
+    const expected = reference.slice(0, reference.indexOf(stop))
+    let text = ''
+    let usage: unknown
+    let finish: string | null | undefined
+    for await (const chunk of await client.completions.create({ model: f.model.name, ...body, stop: [stop], stream: true, stream_options: { include_usage: true } })) {
+      text += chunk.choices[0]?.text ?? ''
+      if (chunk.choices[0]?.finish_reason) finish = chunk.choices[0].finish_reason
+      if (chunk.usage) usage = chunk.usage
+    }
+    expect(text).toBe(expected)
+    expect(finish).toBe('stop')
+    expect(usage).toMatchObject({ prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) })
+  })
+
+  it('answers bad input with OpenAI-style errors', async () => {
+    const post = (path: string, body: string) => fetch(node.baseURL + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    const malformed = await post('/v1/chat/completions', '{"model": "meshwork-tiny", "messages": [')
+    expect(malformed.status).toBe(400)
+    expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('invalid_json')
+    const wrongType = await post('/v1/chat/completions', JSON.stringify({ model: f.model.name, messages: 'hi' }))
+    expect(wrongType.status).toBe(400)
+    expect(((await wrongType.json()) as { error: { message: string } }).error.message).toMatch(/messages/)
+    await expect(client.completions.create({ model: f.model.name, prompt: 'x', n: 2 })).rejects.toMatchObject({ status: 400 })
+    await expect(client.chat.completions.create({ model: 'no-such-model', ...chatBody })).rejects.toMatchObject({ status: 404, code: 'model_not_found' })
+    const huge = await post('/v1/completions', JSON.stringify({ model: f.model.name, prompt: 'x'.repeat(5 * 1024 * 1024) }))
+    expect(huge.status).toBe(413)
+    // the worker's own 400 (prompt longer than the context) reaches the client as a 400, not a failover
+    await expect(client.completions.create({ model: f.model.name, prompt: Array.from({ length: 5000 }, () => 300), max_tokens: 5 })).rejects.toMatchObject({ status: 400 })
+  })
+
+  it('a client that disconnects mid-stream aborts the provider job', async () => {
+    const finished = new Promise<{ ok: boolean; error?: string }>((resolve) => node.events.once('request:finished', resolve))
+    const controller = new AbortController()
+    const { data: stream, response } = await client.completions
+      .create({ model: f.model.name, prompt: 'abort me', max_tokens: 3000, temperature: 0, stream: true }, { signal: controller.signal })
+      .withResponse()
+    const provider = providers.find((p) => p.peerId === response.headers.get('x-meshwork-provider'))!
+    const servedBefore = await provider.served()
+    let chunks = 0
+    let abortedAt = 0
+    try {
+      for await (const _ of stream) {
+        if (++chunks === 5) {
+          abortedAt = Date.now()
+          controller.abort()
+        }
+      }
+    } catch {
+      // the SDK may throw an AbortError or just end
+    }
+    const result = await finished
+    expect(result.ok).toBe(false)
+    // the provider ended the job long before its 3000 tokens (~4 s here) were generated
+    for (let i = 0; i < 50 && (await provider.served()) === servedBefore; i++) await new Promise((r) => setTimeout(r, 20))
+    expect(await provider.served()).toBe(servedBefore + 1)
+    expect(Date.now() - abortedAt).toBeLessThan(1000)
+  })
+
+  it('skips a paused provider, and answers 503 with Retry-After when all are paused', async () => {
+    providers[0].send('pause')
+    await new Promise((r) => setTimeout(r, 100))
+    for (let i = 0; i < 4; i++) {
+      const { response } = await client.completions.create({ model: f.model.name, prompt: 'p', max_tokens: 3, temperature: 0 }).withResponse()
+      expect(response.headers.get('x-meshwork-provider')).toBe(providers[1].peerId)
+    }
+    providers[1].send('pause')
+    await new Promise((r) => setTimeout(r, 100))
+    const started = Date.now()
+    const res = await fetch(node.baseURL + '/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: f.model.name, prompt: 'p', max_tokens: 3 }) })
+    expect(res.status).toBe(503)
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('no_provider_available')
+    expect(Date.now() - started).toBeLessThan(5000)
+    for (const p of providers) p.send('resume')
+  })
+
+  it('exports metrics', async () => {
+    const text = await (await fetch(node.baseURL + '/metrics')).text()
+    expect(text).toMatch(/meshwork_requests_total\{model="meshwork-tiny",outcome="ok"\} \d+/)
+    expect(text).toMatch(/meshwork_request_errors_total\{code="model_not_found"\} 1/)
+    expect(text).toContain('meshwork_ttft_seconds_bucket')
+  })
+})
