@@ -31,7 +31,7 @@ export const CompletionRequestSchema = z.object({
     z.array(TokenId).max(MAX_PROMPT_TOKENS),
     z.array(z.string()).length(1, 'only one prompt per request'),
     z.array(z.array(TokenId).max(MAX_PROMPT_TOKENS)).length(1, 'only one prompt per request')
-  ]),
+  ], { error: 'prompt must be a string, an array of token ids (non-negative integers), or a one-element array of either' }),
   replay_tokens: z.number().int().min(0).max(MAX_PROMPT_TOKENS).nullish()
 })
 export type CompletionRequest = z.infer<typeof CompletionRequestSchema>
