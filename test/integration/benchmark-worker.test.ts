@@ -34,7 +34,15 @@ afterAll(() => {
 describe('benchmark of meshwork-tiny through the real worker', () => {
   it('measures prefill, decode, TTFT and GFLOPS from the worker timings, then serves them from the cache', async () => {
     const events: ProgressEvent[] = []
-    const options = { dataDir: dir, endpoint: worker.base, runtimeKind: 'process', hardware, models: [model], runs: 5, onProgress: (e: ProgressEvent) => events.push(e) }
+    const options = {
+      dataDir: dir,
+      endpoint: worker.base,
+      runtimeKind: 'process',
+      hardware,
+      models: [model],
+      runs: 5,
+      onProgress: (e: ProgressEvent) => events.push(e)
+    }
     const result = await ensureBenchmarks(options)
     const b = result['meshwork-tiny']
     expect(b).toBeDefined()

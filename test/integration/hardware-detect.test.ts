@@ -92,7 +92,14 @@ describe('hardware detection through systeminformation with captured tool output
         temperatureC: 38,
         bus: '01:00.0'
       },
-      { vendor: 'Intel', model: 'Intel UHD Graphics 770', vramMB: 0, bus: '00:02.0', integrated: true, sharedMemoryMB: shared(profile, 0.5) }
+      {
+        vendor: 'Intel',
+        model: 'Intel UHD Graphics 770',
+        vramMB: 0,
+        bus: '00:02.0',
+        integrated: true,
+        sharedMemoryMB: shared(profile, 0.5)
+      }
     ])
     expect(profile.docker).toEqual({ available: true, gpuRuntime: false, version: '24.0.7' })
   })
@@ -117,7 +124,15 @@ describe('hardware detection through systeminformation with captured tool output
 
   it('H100 server: two GPUs, the BMC display adapter dropped, nvidia runtime in Docker', async () => {
     const profile = await detectOn('h100')
-    const h100 = { vendor: 'NVIDIA', model: 'NVIDIA H100 PCIe', vramMB: 81559, vramFreeMB: 81080, driver: '550.90.07', cudaVersion: '12.4', utilizationPercent: 0 }
+    const h100 = {
+      vendor: 'NVIDIA',
+      model: 'NVIDIA H100 PCIe',
+      vramMB: 81559,
+      vramFreeMB: 81080,
+      driver: '550.90.07',
+      cudaVersion: '12.4',
+      utilizationPercent: 0
+    }
     expect(profile.gpus).toEqual([
       { ...h100, temperatureC: 33, bus: '17:00.0' },
       { ...h100, temperatureC: 35, bus: '65:00.0' }
@@ -145,7 +160,14 @@ describe('hardware detection through systeminformation with captured tool output
   it('Intel iGPU laptop: integrated, no dedicated VRAM, shares system memory', async () => {
     const profile = await detectOn('intel-igpu')
     expect(profile.gpus).toEqual([
-      { vendor: 'Intel', model: 'Intel Iris Xe Graphics', vramMB: 0, bus: '00:02.0', integrated: true, sharedMemoryMB: shared(profile, 0.5) }
+      {
+        vendor: 'Intel',
+        model: 'Intel Iris Xe Graphics',
+        vramMB: 0,
+        bus: '00:02.0',
+        integrated: true,
+        sharedMemoryMB: shared(profile, 0.5)
+      }
     ])
   })
 

@@ -49,10 +49,14 @@ describe('/meshwork/bench/1.0.0 between two real libp2p nodes on loopback', () =
 
   it('refuses a payload over the limit, and probes from one peer faster than the interval', async () => {
     await pause(600)
-    await expect(probeLink(prober, server.peerId, { bytes: MAX + 1 })).rejects.toMatchObject({ code: 'bench_too_large' })
+    await expect(probeLink(prober, server.peerId, { bytes: MAX + 1 })).rejects.toMatchObject({
+      code: 'bench_too_large'
+    })
     await expect(probeLink(prober, server.peerId, { bytes: 1024 })).rejects.toMatchObject({ code: 'bench_busy' })
     await pause(600)
-    await expect(probeLink(prober, server.peerId, { bytes: 1024 })).resolves.toMatchObject({ throughputMbps: expect.any(Number) })
+    await expect(probeLink(prober, server.peerId, { bytes: 1024 })).resolves.toMatchObject({
+      throughputMbps: expect.any(Number)
+    })
   })
 
   it('serves one probe at a time when configured so (other peers are turned away meanwhile)', async () => {
@@ -67,8 +71,12 @@ describe('/meshwork/bench/1.0.0 between two real libp2p nodes on loopback', () =
 
   it('limits concurrent outbound probes', async () => {
     await pause(600)
-    const results = await Promise.allSettled([1, 2, 3].map(() => probeLink(prober, server.peerId, { bytes: 1024, pings: 1 })))
-    expect(results.filter((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'bench_busy').length).toBeGreaterThanOrEqual(1)
+    const results = await Promise.allSettled(
+      [1, 2, 3].map(() => probeLink(prober, server.peerId, { bytes: 1024, pings: 1 }))
+    )
+    expect(
+      results.filter((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'bench_busy').length
+    ).toBeGreaterThanOrEqual(1)
   })
 
   it('answers a raw client with 4 bytes only, and drops one that sends more than it declared', async () => {
@@ -85,7 +93,9 @@ describe('/meshwork/bench/1.0.0 between two real libp2p nodes on loopback', () =
 
     await pause(600)
     const liar = await prober.dialProtocol(server.peerId, BENCH_PROTOCOL)
-    const ended = new Promise<string>((resolve) => liar.addEventListener('close', (e) => resolve(e.error ? 'reset' : 'closed')))
+    const ended = new Promise<string>((resolve) =>
+      liar.addEventListener('close', (e) => resolve(e.error ? 'reset' : 'closed'))
+    )
     liar.send(Uint8Array.of(0, 0, 0, 2))
     liar.send(new Uint8Array(4096))
     await liar.close().catch(() => {})

@@ -37,7 +37,9 @@ beforeAll(async () => {
     const body = await readBody(req)
     bodies.push(body)
     if (body.model !== 'tiny') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'no such model', code: 'model_not_found' } }))
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: 'no such model', code: 'model_not_found' } }))
       return
     }
     const n = Number(body.max_tokens)
@@ -49,10 +51,21 @@ beforeAll(async () => {
       if (i > 0) await sleep(mode.tokenMs)
       send({ id: 'c', object: 'text_completion', choices: [{ index: 0, text: 'ab'[i % 2], finish_reason: null }] })
     }
-    const final: Record<string, unknown> = { id: 'c', object: 'text_completion', choices: [{ index: 0, text: '', finish_reason: 'length' }] }
-    if (mode.timings) final.timings = { prompt_n: promptTokens, prompt_ms: promptTokens / 4, predicted_n: n, predicted_ms: n * 2.5 }
+    const final: Record<string, unknown> = {
+      id: 'c',
+      object: 'text_completion',
+      choices: [{ index: 0, text: '', finish_reason: 'length' }]
+    }
+    if (mode.timings)
+      final.timings = { prompt_n: promptTokens, prompt_ms: promptTokens / 4, predicted_n: n, predicted_ms: n * 2.5 }
     send(final)
-    if (mode.usage) send({ id: 'c', object: 'text_completion', choices: [], usage: { prompt_tokens: promptTokens, completion_tokens: n, total_tokens: promptTokens + n } })
+    if (mode.usage)
+      send({
+        id: 'c',
+        object: 'text_completion',
+        choices: [],
+        usage: { prompt_tokens: promptTokens, completion_tokens: n, total_tokens: promptTokens + n }
+      })
     res.end('data: [DONE]\n\n')
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
@@ -72,7 +85,11 @@ describe('benchmarkModel', () => {
     mode = { firstTokenMs: 60, tokenMs: 8, timings: false, usage: true }
     bodies.length = 0
     const events: Array<{ fraction?: number }> = []
-    const result = await benchmarkModel(endpoint, { name: 'tiny', params: 1_000_000 }, { runs: 3, maxTokens: 24, onProgress: (e) => events.push(e) })
+    const result = await benchmarkModel(
+      endpoint,
+      { name: 'tiny', params: 1_000_000 },
+      { runs: 3, maxTokens: 24, onProgress: (e) => events.push(e) }
+    )
     // tokens are 8 ms apart (timers only ever fire late), the first after at least 60 ms
     expect(result.decodeTokensPerSecond).toBeLessThanOrEqual(1000 / 8 + 1)
     expect(result.decodeTokensPerSecond).toBeGreaterThan(1000 / 8 / 3)
@@ -101,14 +118,21 @@ describe('benchmarkModel', () => {
   })
 
   it('fails clearly on an unknown model and on a dead endpoint', async () => {
-    await expect(benchmarkModel(endpoint, { name: 'nope', params: 1 }, { runs: 1 })).rejects.toMatchObject({ code: 'benchmark_failed', message: expect.stringContaining('404') })
-    await expect(benchmarkModel('http://127.0.0.1:1', { name: 'tiny', params: 1 }, { runs: 1 })).rejects.toMatchObject({ code: 'benchmark_failed' })
+    await expect(benchmarkModel(endpoint, { name: 'nope', params: 1 }, { runs: 1 })).rejects.toMatchObject({
+      code: 'benchmark_failed',
+      message: expect.stringContaining('404')
+    })
+    await expect(benchmarkModel('http://127.0.0.1:1', { name: 'tiny', params: 1 }, { runs: 1 })).rejects.toMatchObject({
+      code: 'benchmark_failed'
+    })
   })
 
   it('stops when aborted', async () => {
     mode = { firstTokenMs: 2_000, tokenMs: 1, timings: false, usage: true }
     const started = Date.now()
-    await expect(benchmarkModel(endpoint, { name: 'tiny', params: 1 }, { runs: 1, signal: AbortSignal.timeout(100) })).rejects.toThrow()
+    await expect(
+      benchmarkModel(endpoint, { name: 'tiny', params: 1 }, { runs: 1, signal: AbortSignal.timeout(100) })
+    ).rejects.toThrow()
     expect(Date.now() - started).toBeLessThan(1_500)
   })
 })
@@ -132,10 +156,27 @@ describe('ensureBenchmarks cache', () => {
     expect(bodies).toHaveLength(4)
     await ensureBenchmarks({ ...base(), runtimeKind: 'docker' })
     expect(bodies).toHaveLength(6)
-    await ensureBenchmarks({ ...base(), hardware: { ...hardware, gpus: [{ vendor: 'NVIDIA', model: 'NVIDIA GeForce RTX 4090', vramMB: 24564 }] } })
+    await ensureBenchmarks({
+      ...base(),
+      hardware: { ...hardware, gpus: [{ vendor: 'NVIDIA', model: 'NVIDIA GeForce RTX 4090', vramMB: 24564 }] }
+    })
     expect(bodies).toHaveLength(8)
     // load figures are not part of the fingerprint
-    await ensureBenchmarks({ ...base(), hardware: { ...hardware, gpus: [{ vendor: 'NVIDIA', model: 'NVIDIA GeForce RTX 4090', vramMB: 24564, utilizationPercent: 90, temperatureC: 80 }] } })
+    await ensureBenchmarks({
+      ...base(),
+      hardware: {
+        ...hardware,
+        gpus: [
+          {
+            vendor: 'NVIDIA',
+            model: 'NVIDIA GeForce RTX 4090',
+            vramMB: 24564,
+            utilizationPercent: 90,
+            temperatureC: 80
+          }
+        ]
+      }
+    })
     expect(bodies).toHaveLength(8)
     await ensureBenchmarks({ ...base(), force: true })
     expect(bodies).toHaveLength(10)
@@ -144,7 +185,10 @@ describe('ensureBenchmarks cache', () => {
   it('ignores a corrupt cache file and leaves out a model that fails', async () => {
     writeFileSync(benchmarksPath(dataDir), '{"version":1,"entries":{"x":')
     bodies.length = 0
-    const result = await ensureBenchmarks({ ...base(), models: [model, { ...model, name: 'nope', sha256: 'c'.repeat(64) }] })
+    const result = await ensureBenchmarks({
+      ...base(),
+      models: [model, { ...model, name: 'nope', sha256: 'c'.repeat(64) }]
+    })
     expect(Object.keys(result)).toEqual(['tiny'])
     expect(bodies.length).toBeGreaterThanOrEqual(3)
   })

@@ -20,17 +20,32 @@ const EntrySchema = z.object({
   runtime: z.string().max(32),
   benchmark: ModelBenchmarkSchema
 })
-const CacheFileSchema = z.object({ version: z.literal(1), entries: z.record(z.string().regex(/^[0-9a-f]{64}$/), EntrySchema) })
+const CacheFileSchema = z.object({
+  version: z.literal(1),
+  entries: z.record(z.string().regex(/^[0-9a-f]{64}$/), EntrySchema)
+})
 type CacheFile = z.infer<typeof CacheFileSchema>
 
 /**
  * What decides whether a measurement still holds: the GPUs, CPU and RAM (not their momentary load),
  * the model's GGUF hash and the runtime kind.
  */
-export function benchmarkFingerprint(hardware: HardwareProfile, model: Pick<ServedModel, 'sha256'>, runtimeKind: string): string {
+export function benchmarkFingerprint(
+  hardware: HardwareProfile,
+  model: Pick<ServedModel, 'sha256'>,
+  runtimeKind: string
+): string {
   const stable = {
     v: BENCH_METHOD_VERSION,
-    gpus: hardware.gpus.map((g) => [g.vendor, g.model, g.vramMB, g.driver ?? '', g.cudaVersion ?? '', g.rocmVersion ?? '', g.bus ?? '']),
+    gpus: hardware.gpus.map((g) => [
+      g.vendor,
+      g.model,
+      g.vramMB,
+      g.driver ?? '',
+      g.cudaVersion ?? '',
+      g.rocmVersion ?? '',
+      g.bus ?? ''
+    ]),
     cpu: [hardware.cpu.brand, hardware.cpu.cores],
     memoryMB: hardware.memoryMB,
     sha256: model.sha256,
@@ -67,7 +82,9 @@ export async function readBenchmarkCache(dataDir: string, logger?: Logger): Prom
 async function writeBenchmarkCache(dataDir: string, cache: CacheFile): Promise<void> {
   const keys = Object.keys(cache.entries)
   if (keys.length > MAX_ENTRIES) {
-    const oldest = keys.sort((a, b) => (cache.entries[a].benchmark.measuredAt ?? 0) - (cache.entries[b].benchmark.measuredAt ?? 0))
+    const oldest = keys.sort(
+      (a, b) => (cache.entries[a].benchmark.measuredAt ?? 0) - (cache.entries[b].benchmark.measuredAt ?? 0)
+    )
     for (const key of oldest.slice(0, keys.length - MAX_ENTRIES)) delete cache.entries[key]
   }
   const path = benchmarksPath(dataDir)
@@ -125,7 +142,11 @@ export async function ensureBenchmarks(options: EnsureBenchmarksOptions): Promis
     } catch (err) {
       options.signal?.throwIfAborted()
       logger?.error('benchmark failed', { model: model.name, err })
-      options.onProgress?.({ task: `benchmark:${model.name}`, fraction: 1, message: `failed: ${(err as Error).message}` })
+      options.onProgress?.({
+        task: `benchmark:${model.name}`,
+        fraction: 1,
+        message: `failed: ${(err as Error).message}`
+      })
     }
   }
   if (changed) await writeBenchmarkCache(dataDir, cache)

@@ -44,7 +44,13 @@ function median(values: number[]): number {
 const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits
 
 /** One streamed completion at temperature 0, timed from the request to each chunk. */
-export async function measureRun(endpoint: string, model: string, prompt: string, maxTokens: number, options: AbortOptions & { timeoutMs?: number } = {}): Promise<RunResult> {
+export async function measureRun(
+  endpoint: string,
+  model: string,
+  prompt: string,
+  maxTokens: number,
+  options: AbortOptions & { timeoutMs?: number } = {}
+): Promise<RunResult> {
   const signals = [AbortSignal.timeout(options.timeoutMs ?? 120_000)]
   if (options.signal) signals.push(options.signal)
   const signal = AbortSignal.any(signals)
@@ -127,11 +133,16 @@ export async function measureRun(endpoint: string, model: string, prompt: string
  * Ollama): one warm-up, then `runs` streamed completions of a fixed prompt at temperature 0.
  * Reports the median of each figure and, as `spread`, (max − min) / median of decode tokens/s.
  */
-export async function benchmarkModel(endpoint: string, model: BenchmarkModelInput, options: BenchmarkOptions = {}): Promise<ModelBenchmark> {
+export async function benchmarkModel(
+  endpoint: string,
+  model: BenchmarkModelInput,
+  options: BenchmarkOptions = {}
+): Promise<ModelBenchmark> {
   const runs = Math.max(1, Math.min(options.runs ?? 3, 50))
   const maxTokens = options.maxTokens ?? BENCH_MAX_TOKENS
   const task = `benchmark:${model.name}`
-  const progress = (done: number, message: string): void => options.onProgress?.({ task, fraction: done / (runs + 1), message })
+  const progress = (done: number, message: string): void =>
+    options.onProgress?.({ task, fraction: done / (runs + 1), message })
   const runOptions = { signal: options.signal, timeoutMs: options.timeoutMs }
 
   progress(0, `warming up ${model.name}`)

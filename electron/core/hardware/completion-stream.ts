@@ -10,8 +10,13 @@ export class BenchmarkError extends MeshworkError {
 
 /** One streamed `/v1/completions` chunk, as far as a benchmark reads it (llama.cpp's `timings` included). */
 const ChunkSchema = z.object({
-  choices: z.array(z.object({ text: z.string().max(65_536).nullish() })).max(8).nullish(),
-  usage: z.object({ prompt_tokens: z.number().int().nonnegative(), completion_tokens: z.number().int().nonnegative() }).nullish(),
+  choices: z
+    .array(z.object({ text: z.string().max(65_536).nullish() }))
+    .max(8)
+    .nullish(),
+  usage: z
+    .object({ prompt_tokens: z.number().int().nonnegative(), completion_tokens: z.number().int().nonnegative() })
+    .nullish(),
   timings: z
     .object({
       prompt_n: z.number().nonnegative(),
@@ -30,7 +35,10 @@ const MAX_EVENTS = 100_000
  * Reads an SSE body (`data: {...}` … `data: [DONE]`) and calls `onChunk` with each parsed chunk
  * as it arrives, so the caller can time it. Bounded in line length and number of events.
  */
-export async function readCompletionStream(body: ReadableStream<Uint8Array>, onChunk: (chunk: CompletionChunk) => void): Promise<void> {
+export async function readCompletionStream(
+  body: ReadableStream<Uint8Array>,
+  onChunk: (chunk: CompletionChunk) => void
+): Promise<void> {
   const decoder = new TextDecoder()
   let buffer = ''
   let events = 0
@@ -52,10 +60,13 @@ export async function readCompletionStream(body: ReadableStream<Uint8Array>, onC
         throw new BenchmarkError(`The endpoint sent a stream event that is not JSON: ${data.slice(0, 80)}`)
       }
       if (typeof json === 'object' && json !== null && 'error' in json) {
-        throw new BenchmarkError(`The endpoint reported an error mid-stream: ${JSON.stringify((json as { error: unknown }).error).slice(0, 200)}`)
+        throw new BenchmarkError(
+          `The endpoint reported an error mid-stream: ${JSON.stringify((json as { error: unknown }).error).slice(0, 200)}`
+        )
       }
       const parsed = ChunkSchema.safeParse(json)
-      if (!parsed.success) throw new BenchmarkError(`Unexpected stream chunk: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
+      if (!parsed.success)
+        throw new BenchmarkError(`Unexpected stream chunk: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
       onChunk(parsed.data)
     }
   }

@@ -21,7 +21,10 @@ const INFO_TIMEOUT_MS = 3_000
  * Whether a Docker engine answers and lists an `nvidia` runtime (nvidia-container-toolkit).
  * No engine is a normal answer (`available: false`), never an error.
  */
-export async function detectDockerGpu(source: DockerInfoSource = new Dockerode(), options: AbortOptions = {}): Promise<DockerGpuSupport> {
+export async function detectDockerGpu(
+  source: DockerInfoSource = new Dockerode(),
+  options: AbortOptions = {}
+): Promise<DockerGpuSupport> {
   const signals = [AbortSignal.timeout(INFO_TIMEOUT_MS)]
   if (options.signal) signals.push(options.signal)
   try {

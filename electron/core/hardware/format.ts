@@ -28,13 +28,18 @@ export function formatHardware(profile: HardwareProfile, benchmark: BenchmarkMap
   if (profile.gpus.length === 0) lines.push('GPU:       none (CPU only)')
   profile.gpus.forEach((gpu, i) => lines.push(`${i === 0 ? 'GPU:' : '    '}       ${gpuLine(gpu)}`))
   const cpu = profile.cpu
-  const cores = cpu.physicalCores && cpu.physicalCores !== cpu.cores ? `${cpu.physicalCores} cores / ${cpu.cores} threads` : `${cpu.cores} cores`
+  const cores =
+    cpu.physicalCores && cpu.physicalCores !== cpu.cores
+      ? `${cpu.physicalCores} cores / ${cpu.cores} threads`
+      : `${cpu.cores} cores`
   lines.push(`CPU:       ${cpu.brand}, ${cores}${cpu.speedGHz ? ` @ ${num(cpu.speedGHz, 2)} GHz` : ''}`)
   lines.push(`Memory:    ${gb(profile.memoryMB)}`)
   lines.push(`OS:        ${profile.os}`)
   if (profile.docker) {
     const d = profile.docker
-    lines.push(`Docker:    ${d.available ? `engine ${d.version ?? 'available'}${d.gpuRuntime ? ', nvidia runtime' : ', no GPU runtime'}` : 'not available'}`)
+    lines.push(
+      `Docker:    ${d.available ? `engine ${d.version ?? 'available'}${d.gpuRuntime ? ', nvidia runtime' : ', no GPU runtime'}` : 'not available'}`
+    )
   }
   const models = Object.entries(benchmark)
   if (models.length === 0) {
@@ -43,7 +48,8 @@ export function formatHardware(profile: HardwareProfile, benchmark: BenchmarkMap
     lines.push('Benchmark:')
     const width = Math.max(...models.map(([name]) => name.length))
     for (const [name, b] of models) {
-      const spread = b.spread !== undefined && b.runs !== undefined ? ` (±${num(b.spread * 50, 1)}% over ${b.runs} runs)` : ''
+      const spread =
+        b.spread !== undefined && b.runs !== undefined ? ` (±${num(b.spread * 50, 1)}% over ${b.runs} runs)` : ''
       lines.push(
         `  ${name.padEnd(width)}  decode ${num(b.decodeTokensPerSecond)} tok/s${spread}, prefill ${num(b.prefillTokensPerSecond)} tok/s, ` +
           `first token ${num(b.ttftMs, 0)} ms, ${num(b.gflops, 2)} GFLOPS`

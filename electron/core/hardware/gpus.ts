@@ -50,7 +50,8 @@ function toGpu(c: Controller, extras: GpuExtras): Gpu | undefined {
   let vramMB = finite(c.memoryTotal) ?? rocm?.vramMB ?? finite(c.vram) ?? 0
   if (integrated && c.memoryTotal === undefined && rocm?.vramMB === undefined) vramMB = 0
   const used = rocm?.vramUsedMB
-  const vramFree = finite(c.memoryFree) ?? (rocm?.vramMB !== undefined && used !== undefined ? rocm.vramMB - used : undefined)
+  const vramFree =
+    finite(c.memoryFree) ?? (rocm?.vramMB !== undefined && used !== undefined ? rocm.vramMB - used : undefined)
 
   const gpu: Gpu = { vendor: vendor.slice(0, 64), model, vramMB: Math.max(0, Math.round(vramMB)) }
   if (vramFree !== undefined) gpu.vramFreeMB = Math.max(0, Math.round(vramFree))
@@ -78,6 +79,11 @@ export function normaliseGpus(controllers: Controller[], extras: GpuExtras): Gpu
   const gpus = controllers.map((c) => toGpu(c, extras)).filter((g): g is Gpu => g !== undefined)
   return gpus
     .map((gpu, index) => ({ gpu, index }))
-    .sort((a, b) => Number(a.gpu.integrated ?? false) - Number(b.gpu.integrated ?? false) || b.gpu.vramMB - a.gpu.vramMB || a.index - b.index)
+    .sort(
+      (a, b) =>
+        Number(a.gpu.integrated ?? false) - Number(b.gpu.integrated ?? false) ||
+        b.gpu.vramMB - a.gpu.vramMB ||
+        a.index - b.index
+    )
     .map(({ gpu }) => gpu)
 }

@@ -15,7 +15,13 @@ export async function runTool(file: string, args: string[], options: AbortOption
     execFile(
       file,
       args,
-      { timeout: TOOL_TIMEOUT_MS, maxBuffer: MAX_OUTPUT, signal: options.signal, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } },
+      {
+        timeout: TOOL_TIMEOUT_MS,
+        maxBuffer: MAX_OUTPUT,
+        signal: options.signal,
+        encoding: 'utf8',
+        env: { ...process.env, LC_ALL: 'C' }
+      },
       (err, stdout) => resolve(err ? undefined : stdout)
     )
   })
@@ -70,7 +76,16 @@ export interface RocmInfo {
 
 const RocmJsonSchema = z.record(z.string().max(64), z.record(z.string().max(256), z.unknown()))
 
-const ROCM_ARGS = ['--showproductname', '--showmeminfo', 'vram', '--showuse', '--showtemp', '--showbus', '--showdriverversion', '--json']
+const ROCM_ARGS = [
+  '--showproductname',
+  '--showmeminfo',
+  'vram',
+  '--showuse',
+  '--showtemp',
+  '--showbus',
+  '--showdriverversion',
+  '--json'
+]
 
 function field(card: Record<string, unknown>, pattern: RegExp): string | undefined {
   for (const [key, value] of Object.entries(card)) {
@@ -110,7 +125,9 @@ export function parseRocmSmi(text: string): RocmInfo | undefined {
       vramMB: bytes === undefined ? undefined : Math.round(bytes / 1024 / 1024),
       vramUsedMB: used === undefined ? undefined : Math.round(used / 1024 / 1024),
       utilizationPercent: num(field(card, /^gpu use \(%\)$/i)),
-      temperatureC: num(field(card, /^temperature \(sensor edge\) \(c\)$/i)) ?? num(field(card, /^temperature \(sensor junction\) \(c\)$/i))
+      temperatureC:
+        num(field(card, /^temperature \(sensor edge\) \(c\)$/i)) ??
+        num(field(card, /^temperature \(sensor junction\) \(c\)$/i))
     })
   }
   return info

@@ -1,7 +1,13 @@
 /** Vendor and model names as detection tools print them, mapped to the names a user expects. */
 export type GpuVendor = 'NVIDIA' | 'AMD' | 'Intel' | 'Apple'
 
-const VENDOR_IDS: Record<string, GpuVendor> = { '10de': 'NVIDIA', '1002': 'AMD', '1022': 'AMD', '8086': 'Intel', '106b': 'Apple' }
+const VENDOR_IDS: Record<string, GpuVendor> = {
+  '10de': 'NVIDIA',
+  '1002': 'AMD',
+  '1022': 'AMD',
+  '8086': 'Intel',
+  '106b': 'Apple'
+}
 
 /** "NVIDIA Corporation", "Advanced Micro Devices, Inc. [AMD/ATI]", "sppci_vendor_Apple", "0x10de" … */
 export function normaliseVendor(raw: string | undefined, vendorId?: string): string {
@@ -53,7 +59,8 @@ export function isVirtualAdapter(vendor: string, model: string): boolean {
 }
 
 /** Integrated GPUs share system memory; recognised by their PCI slot, name or platform. */
-const AMD_APU = /raphael|renoir|cezanne|rembrandt|phoenix|hawk point|barcelo|lucienne|picasso|raven|mendocino|van gogh|strix|krackan|radeon (vega|graphics)\b/i
+const AMD_APU =
+  /raphael|renoir|cezanne|rembrandt|phoenix|hawk point|barcelo|lucienne|picasso|raven|mendocino|van gogh|strix|krackan|radeon (vega|graphics)\b/i
 const INTEL_IGPU = /uhd graphics|iris|hd graphics|\bgt[123]\b|arrow lake|meteor lake|lunar lake/i
 
 export function isIntegrated(vendor: string, model: string, busAddress: string | undefined, dynamic: boolean): boolean {

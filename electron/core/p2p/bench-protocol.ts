@@ -37,7 +37,11 @@ export interface BenchHandlerInit {
 
 /** The part of a libp2p node this protocol uses. */
 export interface BenchLibp2p {
-  handle(protocol: string, handler: (stream: Stream, connection: Connection) => void | Promise<void>, options?: { maxInboundStreams?: number; maxOutboundStreams?: number }): Promise<void>
+  handle(
+    protocol: string,
+    handler: (stream: Stream, connection: Connection) => void | Promise<void>,
+    options?: { maxInboundStreams?: number; maxOutboundStreams?: number }
+  ): Promise<void>
   unhandle(protocol: string): Promise<void>
   dialProtocol(peer: PeerId, protocol: string, options?: AbortOptions): Promise<Stream>
   services: { ping?: { ping(peer: PeerId, options?: AbortOptions): Promise<number> } }
@@ -80,7 +84,10 @@ async function readReply(stream: Stream, onFirst: () => void): Promise<number> {
 }
 
 /** Serves link probes; returns a function that unregisters the handler. */
-export async function registerBenchProtocol(libp2p: BenchLibp2p, init: BenchHandlerInit = {}): Promise<() => Promise<void>> {
+export async function registerBenchProtocol(
+  libp2p: BenchLibp2p,
+  init: BenchHandlerInit = {}
+): Promise<() => Promise<void>> {
   const maxBytes = init.maxBytes ?? 4 * 1024 * 1024
   const maxConcurrent = init.maxConcurrent ?? 2
   const minIntervalMs = init.minIntervalMs ?? 5_000
@@ -214,9 +221,13 @@ export async function probeLink(libp2p: BenchLibp2p, peer: PeerId, options: Prob
       const elapsed = performance.now() - started
       if (answer === REFUSED_TOO_LARGE) throw new BenchRefusedError('too_large')
       if (answer === REFUSED_BUSY) throw new BenchRefusedError('busy')
-      if (answer !== bytes) throw new MeshworkError(`The peer counted ${answer} of ${bytes} bytes`, 'bench_mismatch', 502)
+      if (answer !== bytes)
+        throw new MeshworkError(`The peer counted ${answer} of ${bytes} bytes`, 'bench_mismatch', 502)
       const transferMs = Math.max(elapsed - rttMs, elapsed / 2, 0.001)
-      return { rttMs: Math.round(rttMs * 1000) / 1000, throughputMbps: Math.round(((bytes * 8) / (transferMs * 1000)) * 100) / 100 }
+      return {
+        rttMs: Math.round(rttMs * 1000) / 1000,
+        throughputMbps: Math.round(((bytes * 8) / (transferMs * 1000)) * 100) / 100
+      }
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
       throw err
