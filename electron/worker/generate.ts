@@ -38,7 +38,7 @@ export interface GenerateResult {
 /** Rejects prompts that llama.cpp would crash on or that cannot fit the context. */
 export function checkPrompt(model: LoadedModel, tokens: number[], maxTokens: number): void {
   if (tokens.length === 0) throw badRequest('The prompt is empty')
-  const bad = tokens.find((t) => t >= model.vocabularySize)
+  const bad = model.vocabularySize > 0 ? tokens.find((t) => t >= model.vocabularySize) : undefined
   if (bad !== undefined) throw badRequest(`Token id ${bad} is outside the vocabulary (size ${model.vocabularySize})`)
   if (tokens.length >= model.contextSize) {
     throw badRequest(`The prompt has ${tokens.length} tokens; this model's context holds ${model.contextSize}`, 'context_length_exceeded')

@@ -59,6 +59,10 @@ export function killAllWorkers(): void {
   running.clear()
 }
 
+export async function getJson(url: string): Promise<any> {
+  return (await fetch(url)).json()
+}
+
 export async function postJson(base: string, path: string, body: unknown, init: RequestInit = {}): Promise<{ status: number; headers: Headers; json: any }> {
   const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init })
   const text = await res.text()

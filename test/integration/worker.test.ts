@@ -5,7 +5,7 @@ import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureBuiltinModel } from '../../electron/core/runtime/models/builtin'
 import type { ResolvedModel } from '../../electron/core/runtime/models/types'
-import { ensureWorkerBuilt, killAllWorkers, postJson, postStream, startWorker, waitFor, WORKER_JS, type RunningWorker } from './worker-helpers'
+import { ensureWorkerBuilt, getJson, killAllWorkers, postJson, postStream, startWorker, waitFor, WORKER_JS, type RunningWorker } from './worker-helpers'
 
 const MODELS_DIR = join(tmpdir(), 'meshwork-test-models')
 let tiny: ResolvedModel
@@ -30,9 +30,9 @@ function pieces(events: any[]): { text: string; ids: number[] }[] {
 
 describe('worker endpoints', () => {
   it('GET /health and GET /v1/models list the served models', async () => {
-    const health = await (await fetch(worker.base + '/health')).json()
+    const health = await getJson(worker.base + '/health')
     expect(health).toMatchObject({ status: 'ok', models: ['meshwork-tiny', 'meshwork-small'] })
-    const models = await (await fetch(worker.base + '/v1/models')).json()
+    const models = await getJson(worker.base + '/v1/models')
     expect(models.object).toBe('list')
     expect(models.data.map((m: { id: string }) => m.id)).toEqual(['meshwork-tiny', 'meshwork-small'])
     expect(models.data[0]).toMatchObject({ object: 'model', owned_by: 'meshwork', context_length: 4096 })
@@ -248,7 +248,7 @@ describe('bad requests', () => {
     expect((await fetch(worker.base + '/nothing')).status).toBe(404)
 
     // still serving
-    expect((await (await fetch(worker.base + '/health')).json()).status).toBe('ok')
+    expect((await getJson(worker.base + '/health')).status).toBe('ok')
     const ok = await postJson(worker.base, '/v1/completions', { model: 'meshwork-tiny', prompt: 'still here', max_tokens: 4, temperature: 0 })
     expect(ok.status).toBe(200)
     expect(worker.proc.exitCode).toBeNull()
@@ -262,7 +262,7 @@ describe('queue, disconnects and shutdown', () => {
     const controllers = [new AbortController(), new AbortController()]
     const started = controllers.map((c) => fetch(w.base + '/v1/completions', { method: 'POST', body: JSON.stringify(long), signal: c.signal }).catch(() => undefined))
     await waitFor(async () => {
-      const h = await (await fetch(w.base + '/health')).json()
+      const h = await getJson(w.base + '/health')
       return h.running === 1 && h.queued === 1 ? h : undefined
     }, 10_000, 'one running and one queued request')
     const third = await postJson(w.base, '/v1/completions', { ...long, stream: false })
@@ -273,7 +273,7 @@ describe('queue, disconnects and shutdown', () => {
     for (const c of controllers) c.abort()
     await Promise.all(started)
     const idle = await waitFor(async () => {
-      const h = await (await fetch(w.base + '/health')).json()
+      const h = await getJson(w.base + '/health')
       return h.running === 0 && h.queued === 0 ? h : undefined
     }, 10_000, 'the aborted requests to free their slots')
     expect(idle.status).toBe('ok')

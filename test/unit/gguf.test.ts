@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { getLlama, readGgufFileInfo } from 'node-llama-cpp'
+import { getLlama, readGgufFileInfo, type Token } from 'node-llama-cpp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BUILTIN_MODELS, ensureBuiltinModel } from '../../electron/core/runtime/models/builtin'
 import { f32ToF16Bits } from '../../electron/core/runtime/models/gguf-writer'
@@ -127,8 +127,8 @@ describe('built-in models', () => {
       for (let r = 0; r < 2; r++) {
         const context = await model.createContext({ contextSize: 512, threads: 1 })
         const sequence = context.getSequence()
-        const ids: number[] = []
-        const prompt = [1, ...model.tokenize('Once upon a time')]
+        const ids: Token[] = []
+        const prompt = [1 as Token, ...model.tokenize('Once upon a time')]
         for await (const token of sequence.evaluate(prompt, { temperature: 0 })) {
           ids.push(token)
           if (ids.length === 120) break
