@@ -1,28 +1,37 @@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { HardwareProfile, BenchmarkMap } from '../../shared/hardware'
-import type { StatusResponse } from '../../shared/api'
+import type { PeersResponse, StatusResponse } from '../../shared/api'
+import type { HardwareProfile } from '../../shared/hardware'
 import { registerControlRoutes } from './api/control-routes'
+import { registerIpcRoutes } from './api/ipc-routes'
+import { createMetrics, registerMetricsRoute, type RoutingMetrics } from './api/metrics'
+import { registerOpenAiRoutes } from './api/openai-routes'
 import { ApiServer } from './api/server'
+import { settingsView } from './api/settings-view'
+import { registerStaticRoutes } from './api/static-routes'
 import type { Config } from './config'
 import type { NodeControl } from './control'
+import { createEvents } from './events'
 import { detectHardware } from './hardware/detect'
-import { createEvents, type NodeEvents } from './events'
 import { loadOrCreateIdentity } from './identity'
+import { NodeStats } from './node-stats'
 import { readState, writeState } from './node-state'
 import { registerAdvertProtocol } from './p2p/advert-protocol'
 import { Advertiser, type AdvertContent } from './p2p/advertiser'
 import { Discovery } from './p2p/discovery'
+import { inferService, type InferService } from './p2p/infer-protocol'
 import { createMeshLibp2p, type MeshLibp2p } from './p2p/libp2p'
 import { PeerDirectory } from './p2p/peer-directory'
-import type { InferenceRuntime } from './runtime/types'
+import { createRouter, type Router } from './router/router'
+import { findAppRoot } from './runtime/paths'
+import { Serving } from './serving'
 import { createLogger, type Logger } from './util/logger'
 import { VERSION } from './version'
 
 export interface MeshworkNode {
   readonly peerId: string
-  readonly events: NodeEvents
+  readonly events: ReturnType<typeof createEvents>
   readonly control: NodeControl
   readonly apiUrl: string
   start(): Promise<void>
@@ -31,29 +40,36 @@ export interface MeshworkNode {
 
 export interface NodeOptions {
   logger?: Logger
+  /** The built dashboard to serve at `/` (default: dist/renderer of the app). */
+  rendererDir?: string
 }
+
+const DRAIN_TIMEOUT_MS = 60_000
 
 /** Composes the node's services; starts them in dependency order and stops them in reverse. */
 export async function createNode(config: Config, options: NodeOptions = {}): Promise<MeshworkNode> {
   const logger = options.logger ?? createLogger('node')
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
   const privateKey = await loadOrCreateIdentity(config.dataDir, logger)
-  const peerId = peerIdFromPrivateKey(privateKey).toString()
-  return new Node(config, logger, privateKey, peerId)
+  const libp2p = await createMeshLibp2p(privateKey, config)
+  const rendererDir = options.rendererDir ?? join(findAppRoot() ?? process.cwd(), 'dist', 'renderer')
+  return new Node(config, logger, privateKey, libp2p, rendererDir)
 }
 
 class Node implements MeshworkNode {
   readonly events = createEvents()
   readonly control: NodeControl
-  private readonly libp2pReady: Promise<MeshLibp2p>
-  private libp2p?: MeshLibp2p
+  readonly peerId: string
   private readonly directory: PeerDirectory
   private readonly advertiser: Advertiser
-  private discovery?: Discovery
+  private readonly discovery: Discovery
+  private readonly infer: InferService
+  private readonly router: Router
+  private readonly serving?: Serving
+  private readonly metrics: RoutingMetrics
+  private readonly stats: NodeStats
   private readonly api: ApiServer
-  private runtime?: InferenceRuntime
-  private hardware: HardwareProfile
-  private benchmark: BenchmarkMap = {}
+  private hardware: HardwareProfile = { gpus: [], cpu: { brand: 'unknown', cores: 0 }, memoryMB: 0, os: process.platform }
   private paused: boolean
   private readonly startedAt = Date.now()
   private stopping = false
@@ -62,25 +78,51 @@ class Node implements MeshworkNode {
     private readonly config: Config,
     private readonly logger: Logger,
     privateKey: Parameters<typeof createMeshLibp2p>[0],
-    readonly peerId: string
+    private readonly libp2p: MeshLibp2p,
+    rendererDir: string
   ) {
+    this.peerId = peerIdFromPrivateKey(privateKey).toString()
     this.paused = readState(config.dataDir).paused
-    this.libp2pReady = createMeshLibp2p(privateKey, config)
-    this.directory = new PeerDirectory(this.events, Math.max(3 * config.advertIntervalMs, 8_000))
-    this.hardware = baselineHardware()
-    this.advertiser = new Advertiser(
-      peerId,
-      privateKey,
-      () => this.advertContent(),
-      (envelope) => void this.discovery?.publish(envelope),
-      logger.child('advert')
+    const { events } = this
+    this.stats = new NodeStats(events)
+    this.directory = new PeerDirectory(events, Math.max(3 * config.advertIntervalMs, 8_000))
+    if (config.serve) {
+      this.serving = new Serving({
+        config, events, logger, peerId: this.peerId,
+        hardware: () => this.hardware,
+        onChange: () => void this.advertiser.refresh().catch((err) => logger.error('advert refresh failed', { err }))
+      })
+    }
+    this.advertiser = new Advertiser(this.peerId, privateKey, () => this.advertContent(), (envelope) => void this.discovery.publish(envelope), logger.child('advert'))
+    this.discovery = new Discovery(
+      { libp2p, directory: this.directory, events, logger: logger.child('discovery') },
+      {
+        servedModels: () => this.serving?.runtime?.models().map((m) => m.name) ?? [],
+        advertIntervalMs: config.advertIntervalMs,
+        discoveryIntervalMs: config.discoveryIntervalMs
+      }
     )
+    const runtime = () => this.serving?.runtime
+    this.infer = inferService({
+      runtime, isPaused: () => this.paused, events, logger,
+      maxConcurrentJobs: config.maxConcurrentJobs,
+      maxQueuedJobs: config.maxQueuedJobs
+    })({ libp2p })
+    this.router = createRouter({
+      peers: this.directory,
+      libp2p,
+      local: { peerId: this.peerId, runtime, isPaused: () => this.paused, benchmark: () => this.serving?.benchmark ?? {} },
+      events,
+      logger
+    })
+    this.metrics = createMetrics(events)
     this.control = {
       status: async () => this.status(),
-      peers: async (opts) => ({ peers: this.peerViews(opts?.all === true) }),
+      peers: async (opts) => this.peerViews(opts?.all === true),
       pause: async () => this.setPaused(true),
       resume: async () => this.setPaused(false),
-      events: this.events
+      settings: async () => settingsView(config, this.status()),
+      events
     }
     this.api = new ApiServer({
       host: config.apiHost,
@@ -88,7 +130,13 @@ class Node implements MeshworkNode {
       apiKey: config.apiKey,
       maxBodyBytes: config.maxBodyBytes,
       logger: logger.child('api'),
-      routes: [(app) => registerControlRoutes(app, this.control)]
+      routes: [
+        (app) => registerControlRoutes(app, this.control),
+        (app) => registerOpenAiRoutes(app, { router: this.router, logger }),
+        (app) => registerIpcRoutes(app, this.control, { logger }),
+        (app) => registerMetricsRoute(app, this.metrics.registry),
+        (app) => registerStaticRoutes(app, rendererDir)
+      ]
     })
   }
 
@@ -100,28 +148,17 @@ class Node implements MeshworkNode {
     const hardware = detectHardware({ signal: AbortSignal.timeout(15_000) })
       .then((profile) => (this.hardware = profile))
       .catch((err) => this.logger.warn('hardware detection failed; advertising a CPU-only profile', { err }))
-    const libp2p = (this.libp2p = await this.libp2pReady)
-    await libp2p.start()
+    await this.libp2p.start()
     await hardware
-    await registerAdvertProtocol(libp2p, () => this.advertiser.current(), this.logger.child('advert'))
-    this.discovery = new Discovery(
-      { libp2p, directory: this.directory, events: this.events, logger: this.logger.child('discovery') },
-      {
-        servedModels: () => (this.config.serve ? this.servedModels().map((m) => m.name) : []),
-        advertIntervalMs: this.config.advertIntervalMs,
-        discoveryIntervalMs: this.config.discoveryIntervalMs
-      }
-    )
+    await registerAdvertProtocol(this.libp2p, () => this.advertiser.current(), this.logger.child('advert'))
+    await this.infer.start()
     await this.advertiser.start()
     await this.discovery.start()
     await this.api.start()
     await this.writeApiFile()
-    this.logger.info('node started', {
-      peerId: this.peerId,
-      api: this.apiUrl,
-      p2p: libp2p.getMultiaddrs().map((a) => a.toString()),
-      paused: this.paused
-    })
+    this.serving?.start()
+    if (this.paused && this.config.pauseStopsRuntime) this.logger.info('starting paused (the choice survives restarts)')
+    this.logger.info('node started', { peerId: this.peerId, api: this.apiUrl, p2p: this.libp2p.getMultiaddrs().map(String), paused: this.paused })
   }
 
   async stop(): Promise<void> {
@@ -129,10 +166,13 @@ class Node implements MeshworkNode {
     this.stopping = true
     const steps: Array<[string, () => Promise<unknown>]> = [
       ['api', () => this.api.stop()],
-      ['discovery', async () => this.discovery?.stop()],
+      ['drain', () => this.drain()],
+      ['infer', () => this.infer.stop()],
+      ['discovery', () => this.discovery.stop()],
       ['advertiser', () => this.advertiser.stop()],
-      ['runtime', async () => this.runtime?.stop()],
-      ['libp2p', async () => this.libp2p?.stop()],
+      ['serving', async () => this.serving?.stop()],
+      ['libp2p', async () => this.libp2p.stop()],
+      ['metrics', async () => this.metrics.stop()],
       ['api.json', () => rm(join(this.config.dataDir, 'api.json'), { force: true })]
     ]
     for (const [name, step] of steps) {
@@ -141,76 +181,88 @@ class Node implements MeshworkNode {
     this.logger.info('node stopped')
   }
 
-  private servedModels() {
-    return this.runtime?.models() ?? []
+  /** Waits (bounded) until the jobs this node is serving have finished. */
+  private async drain(): Promise<void> {
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS
+    while (this.infer.load().inflight + this.infer.load().queued > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100))
+    }
   }
 
   private advertContent(): AdvertContent | undefined {
-    const models = this.servedModels()
-    if (!this.config.serve || models.length === 0) return undefined
+    const models = this.serving?.runtime?.models() ?? []
+    if (models.length === 0) return undefined
     return {
       version: VERSION,
       paused: this.paused,
       models,
       hardware: this.hardware,
-      benchmark: this.benchmark,
+      benchmark: this.serving?.benchmark ?? {},
       price: { perMillionTokens: this.config.pricePerMillionTokens, currency: 'credits' },
-      load: { inflight: 0, queued: 0, capacity: this.config.maxConcurrentJobs }
+      load: this.infer.load()
     }
   }
 
   private async setPaused(paused: boolean): Promise<StatusResponse> {
-    if (this.paused !== paused) {
-      this.paused = paused
-      await writeState(this.config.dataDir, { paused })
-      await this.advertiser.refresh()
-      this.events.emit('status:changed', { paused })
-      this.logger.info(paused ? 'paused: no new jobs' : 'resumed: taking jobs')
+    if (this.paused === paused) return this.status()
+    if (!paused && this.config.pauseStopsRuntime) await this.serving?.resume()
+    this.paused = paused
+    await writeState(this.config.dataDir, { paused })
+    await this.advertiser.refresh()
+    this.events.emit('status:changed', { paused })
+    this.logger.info(paused ? 'paused: no new jobs' : 'resumed: taking jobs')
+    if (paused && this.config.pauseStopsRuntime) {
+      // in-flight jobs finish first, then the GPU is freed
+      void this.drain()
+        .then(() => (this.paused ? this.serving?.suspend() : undefined))
+        .catch((err) => this.logger.error('suspending the runtime failed', { err }))
     }
     return this.status()
   }
 
   private status(): StatusResponse {
-    const libp2p = this.libp2p
     return {
       peerId: this.peerId,
       version: VERSION,
-      multiaddrs: libp2p?.getMultiaddrs().map((a) => a.toString()) ?? [],
+      multiaddrs: this.libp2p.getMultiaddrs().map(String),
       apiUrl: this.apiUrl,
       paused: this.paused,
       serving: this.config.serve,
-      runtime: this.runtime?.status() ?? { kind: 'none', state: 'stopped' },
-      models: this.servedModels(),
+      runtime: this.serving?.runtime?.status() ?? { kind: 'none', state: 'stopped', message: this.config.serve ? 'starting' : 'router only (--no-serve)' },
+      models: this.serving?.runtime?.models() ?? [],
       hardware: this.hardware,
-      benchmark: this.benchmark,
-      stats: { served: 0, routed: 0, failovers: 0 },
+      benchmark: this.serving?.benchmark ?? {},
+      stats: this.stats.snapshot(),
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000)
     }
   }
 
-  private peerViews(all: boolean) {
-    return this.directory.list({ includeDead: all }).map((entry) => ({
-      peerId: entry.peerId,
-      models: entry.advert.models.map((m) => m.name),
-      paused: entry.advert.paused,
-      alive: entry.alive,
-      trust: 0.5,
-      trustEvidence: {},
-      excludedReason: entry.excludedReason,
-      rttMs: entry.rttMs,
-      lastSeen: entry.lastSeen,
-      advert: entry.advert
-    }))
+  private peerViews(all: boolean): PeersResponse {
+    const peers = this.directory.list({ includeDead: all }).map((entry) => {
+      const record = this.router.records.snapshot()[entry.peerId]
+      // until gossiped reputation lands, trust is this node's own evidence (Laplace-smoothed success rate)
+      const trust = record === undefined ? 0.5 : (record.successes + 1) / (record.successes + record.failures + 2)
+      const ejected = record !== undefined && record.ejectedUntil > Date.now()
+      return {
+        peerId: entry.peerId,
+        models: entry.advert.models.map((m) => m.name),
+        paused: entry.advert.paused,
+        alive: entry.alive,
+        trust,
+        trustEvidence: { source: 'local', ...record },
+        excludedReason: entry.excludedReason ?? (ejected ? `ejected after ${record.consecutiveFailures} failures` : undefined),
+        rttMs: entry.rttMs,
+        lastSeen: entry.lastSeen,
+        advert: entry.advert
+      }
+    })
+    return { peers }
   }
 
   private async writeApiFile(): Promise<void> {
     const body = JSON.stringify({ apiUrl: this.apiUrl, pid: process.pid, peerId: this.peerId, apiKey: this.config.apiKey })
     const path = join(this.config.dataDir, 'api.json')
     await writeFile(`${path}.tmp`, body, { mode: 0o600 })
-    await import('node:fs/promises').then((fs) => fs.rename(`${path}.tmp`, path))
+    await rename(`${path}.tmp`, path)
   }
-}
-
-function baselineHardware(): HardwareProfile {
-  return { gpus: [], cpu: { brand: 'unknown', cores: 0 }, memoryMB: 0, os: process.platform }
 }

@@ -1,0 +1,102 @@
+import type { BenchmarkMap, HardwareProfile } from '../../shared/hardware'
+import type { Config } from './config'
+import type { NodeEvents } from './events'
+import { ensureBenchmarks } from './hardware/benchmark-cache'
+import { createRuntime } from './runtime/create'
+import { resolveModel } from './runtime/models/store'
+import type { ResolvedModel } from './runtime/models/types'
+import type { InferenceRuntime } from './runtime/types'
+import { UnavailableRuntime } from './runtime/unavailable-runtime'
+import type { Logger } from './util/logger'
+
+export interface ServingComponents {
+  config: Config
+  events: NodeEvents
+  logger: Logger
+  peerId: string
+  hardware: () => HardwareProfile
+  /** Called whenever what we serve (models, benchmark) changed, so the advert is re-signed. */
+  onChange: () => void
+}
+
+/**
+ * The provider half of a node: resolve models (built-in, path or download), run them in a runtime,
+ * benchmark them, and free the GPU on pause. Runs in the background so the node is up at once.
+ */
+export class Serving {
+  runtime?: InferenceRuntime
+  benchmark: BenchmarkMap = {}
+  private readonly controller = new AbortController()
+  private starting?: Promise<void>
+
+  constructor(private readonly components: ServingComponents) {}
+
+  start(): void {
+    this.starting = this.bringUp().catch((err) => {
+      if (this.controller.signal.aborted) return
+      this.components.logger.error('serving failed to start; this node keeps routing', { err })
+      const unavailable = new UnavailableRuntime((err as Error).message, this.components.events)
+      this.runtime = unavailable
+      void unavailable.start().finally(() => this.components.onChange())
+    })
+  }
+
+  async stop(): Promise<void> {
+    this.controller.abort()
+    await this.starting?.catch(() => {})
+    await this.runtime?.stop()
+  }
+
+  async suspend(): Promise<void> {
+    await this.runtime?.suspend()
+  }
+
+  async resume(): Promise<void> {
+    await this.runtime?.resume()
+  }
+
+  private async bringUp(): Promise<void> {
+    const { config, events, logger } = this.components
+    const signal = this.controller.signal
+    const models: ResolvedModel[] = []
+    for (const spec of config.models) {
+      const model = await resolveModel(spec, config.dataDir, { signal, onProgress: (p) => events.emit('runtime:progress', p) })
+      logger.info('model ready', { name: model.name, sha256: model.sha256, params: model.params })
+      models.push(model)
+    }
+    const vendor = this.components.hardware().gpus[0]?.vendor.toLowerCase()
+    const runtime = createRuntime(config, {
+      logger: logger.child('runtime'),
+      events,
+      peerId: this.components.peerId,
+      dataDir: config.dataDir,
+      models,
+      gpu: vendor === undefined ? undefined : { vendor },
+      threads: config.workerThreads
+    })
+    this.runtime = runtime
+    await runtime.start()
+    signal.throwIfAborted()
+    this.components.onChange()
+    await this.measure()
+  }
+
+  /** Benchmarks from the cache when hardware, model and runtime are unchanged; measured otherwise. */
+  async measure(force = false): Promise<void> {
+    const runtime = this.runtime
+    const endpoint = runtime?.endpoint()
+    if (runtime === undefined || endpoint === undefined) return
+    this.benchmark = await ensureBenchmarks({
+      dataDir: this.components.config.dataDir,
+      endpoint,
+      runtimeKind: runtime.kind,
+      hardware: this.components.hardware(),
+      models: runtime.models(),
+      force,
+      signal: this.controller.signal,
+      logger: this.components.logger.child('benchmark'),
+      onProgress: (p) => this.components.events.emit('benchmark:progress', p)
+    })
+    this.components.onChange()
+  }
+}
