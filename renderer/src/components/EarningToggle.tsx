@@ -21,11 +21,17 @@ export function EarningToggle(props: { compact?: boolean }) {
         onClick={() => void setEarning(paused)}
         data-testid="earning-toggle"
       >
-        {paused ? 'Resume earning' : 'Pause earning'}
+        {toggling ? (paused ? 'Resuming…' : 'Pausing…') : paused ? 'Resume earning' : 'Pause earning'}
       </button>
       {!props.compact && actionError ? <div className="toggle-error" role="alert">{actionError.message}</div> : null}
       {!props.compact && !actionError ? (
-        <div className="toggle-hint">{paused ? 'Peers will route jobs to you again within seconds.' : 'Running jobs finish; new ones go to other peers.'}</div>
+        <div className="toggle-hint">
+          {toggling && paused
+            ? 'Starting the model runtime again…'
+            : paused
+              ? 'Peers will route jobs to you again within seconds.'
+              : 'Running jobs finish; new ones go to other peers.'}
+        </div>
       ) : null}
     </div>
   )

@@ -51,11 +51,11 @@ export function Field(props: { label: string; children: ReactNode; mono?: boolea
 }
 
 /** fraction undefined → an indeterminate (moving) bar. */
-export function ProgressBar(props: { fraction?: number; label: string }) {
+export function ProgressBar(props: { fraction?: number; label: string; done?: boolean }) {
   const pct = props.fraction === undefined ? undefined : Math.round(Math.min(1, Math.max(0, props.fraction)) * 100)
   return (
     <div className="progress" role="progressbar" aria-label={props.label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
-      <div className={pct === undefined ? 'progress-fill indeterminate' : 'progress-fill'} style={pct === undefined ? undefined : { width: `${pct}%` }} />
+      <div className={pct === undefined ? 'progress-fill indeterminate' : props.done ? 'progress-fill done' : 'progress-fill'} style={pct === undefined ? undefined : { width: `${pct}%` }} />
     </div>
   )
 }

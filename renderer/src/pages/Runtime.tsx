@@ -44,12 +44,16 @@ export function Runtime() {
           {rt.state === 'failed' ? <Notice tone="bad" title="The runtime failed">{rt.message ?? 'See the log below.'}</Notice> : null}
           <dl className="fields">
             <Field label="Kind">{RUNTIME_NAME[rt.kind]}</Field>
-            <Field label="Image" mono>
-              {rt.image ?? '—'}
-            </Field>
-            <Field label="Container" mono>
-              {rt.containerId ? rt.containerId.slice(0, 12) : '—'}
-            </Field>
+            {rt.kind === 'docker' ? (
+              <>
+                <Field label="Image" mono>
+                  {rt.image ?? '—'}
+                </Field>
+                <Field label="Container" mono>
+                  {rt.containerId ? rt.containerId.slice(0, 12) : 'not running'}
+                </Field>
+              </>
+            ) : null}
             <Field label="Endpoint" mono>
               {rt.endpoint ?? '—'}
             </Field>
@@ -65,11 +69,11 @@ export function Runtime() {
                 <div className="task-head">
                   <span>
                     {p.source === 'benchmark' ? 'Benchmark: ' : ''}
-                    {p.task}
+                    {p.task.replace(/^(benchmark|model|image):/, '')}
                   </span>
                   <span className="muted">{p.fraction === undefined ? 'working…' : p.fraction >= 1 ? 'done' : `${Math.round(p.fraction * 100)}%`}</span>
                 </div>
-                <ProgressBar fraction={p.fraction} label={p.task} />
+                <ProgressBar fraction={p.fraction} label={p.task} done={p.fraction !== undefined && p.fraction >= 1} />
                 {p.message ? <div className="muted small">{p.message}</div> : null}
               </div>
             ))
@@ -110,7 +114,7 @@ export function Runtime() {
         ) : (
           <pre className="log" ref={logRef} data-testid="runtime-log">
             {logs.map((l, i) => (
-              <div key={i} className={l.stream === 'stderr' ? 'log-err' : undefined}>
+              <div key={i} className={/\b(ERROR|WARN|error|warning|failed)\b/.test(l.line) ? 'log-err' : undefined}>
                 {l.line}
               </div>
             ))}
