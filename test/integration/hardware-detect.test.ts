@@ -76,111 +76,115 @@ function shared(profile: HardwareProfile, fraction: number): number {
   return Math.round(profile.memoryMB * fraction)
 }
 
-describe('hardware detection through systeminformation with captured tool output', () => {
-  it('RTX 4090 desktop: the 4090 with nvidia-smi details, then the iGPU; Docker without nvidia runtime', async () => {
-    const profile = await detectOn('rtx4090')
-    expectHostBasics(profile)
-    expect(profile.gpus).toEqual([
-      {
+// systeminformation takes the lspci path on Linux only (macOS asks system_profiler, Windows PowerShell)
+describe.runIf(process.platform === 'linux')(
+  'hardware detection through systeminformation with captured tool output',
+  () => {
+    it('RTX 4090 desktop: the 4090 with nvidia-smi details, then the iGPU; Docker without nvidia runtime', async () => {
+      const profile = await detectOn('rtx4090')
+      expectHostBasics(profile)
+      expect(profile.gpus).toEqual([
+        {
+          vendor: 'NVIDIA',
+          model: 'NVIDIA GeForce RTX 4090',
+          vramMB: 24564,
+          vramFreeMB: 22923,
+          driver: '550.54.15',
+          cudaVersion: '12.4',
+          utilizationPercent: 4,
+          temperatureC: 38,
+          bus: '01:00.0'
+        },
+        {
+          vendor: 'Intel',
+          model: 'Intel UHD Graphics 770',
+          vramMB: 0,
+          bus: '00:02.0',
+          integrated: true,
+          sharedMemoryMB: shared(profile, 0.5)
+        }
+      ])
+      expect(profile.docker).toEqual({ available: true, gpuRuntime: false, version: '24.0.7' })
+    })
+
+    it('RTX 3090: bus ids matched across upper and lower case', async () => {
+      const profile = await detectOn('rtx3090')
+      expect(profile.gpus).toEqual([
+        {
+          vendor: 'NVIDIA',
+          model: 'NVIDIA GeForce RTX 3090',
+          vramMB: 24576,
+          vramFreeMB: 24237,
+          driver: '535.183.01',
+          cudaVersion: '12.2',
+          utilizationPercent: 0,
+          temperatureC: 34,
+          bus: '2d:00.0'
+        }
+      ])
+      expect(profile.docker).toEqual({ available: false })
+    })
+
+    it('H100 server: two GPUs, the BMC display adapter dropped, nvidia runtime in Docker', async () => {
+      const profile = await detectOn('h100')
+      const h100 = {
         vendor: 'NVIDIA',
-        model: 'NVIDIA GeForce RTX 4090',
-        vramMB: 24564,
-        vramFreeMB: 22923,
-        driver: '550.54.15',
+        model: 'NVIDIA H100 PCIe',
+        vramMB: 81559,
+        vramFreeMB: 81080,
+        driver: '550.90.07',
         cudaVersion: '12.4',
-        utilizationPercent: 4,
-        temperatureC: 38,
-        bus: '01:00.0'
-      },
-      {
-        vendor: 'Intel',
-        model: 'Intel UHD Graphics 770',
-        vramMB: 0,
-        bus: '00:02.0',
-        integrated: true,
-        sharedMemoryMB: shared(profile, 0.5)
+        utilizationPercent: 0
       }
-    ])
-    expect(profile.docker).toEqual({ available: true, gpuRuntime: false, version: '24.0.7' })
-  })
+      expect(profile.gpus).toEqual([
+        { ...h100, temperatureC: 33, bus: '17:00.0' },
+        { ...h100, temperatureC: 35, bus: '65:00.0' }
+      ])
+      expect(profile.docker).toEqual({ available: true, gpuRuntime: true, version: '26.1.4' })
+    })
 
-  it('RTX 3090: bus ids matched across upper and lower case', async () => {
-    const profile = await detectOn('rtx3090')
-    expect(profile.gpus).toEqual([
-      {
-        vendor: 'NVIDIA',
-        model: 'NVIDIA GeForce RTX 3090',
-        vramMB: 24576,
-        vramFreeMB: 24237,
-        driver: '535.183.01',
-        cudaVersion: '12.2',
-        utilizationPercent: 0,
-        temperatureC: 34,
-        bus: '2d:00.0'
-      }
-    ])
-    expect(profile.docker).toEqual({ available: false })
-  })
+    it('AMD RX 7900 XTX: VRAM from rocm-smi, not the 32G PCI aperture; ROCm release from ROCM_PATH', async () => {
+      const profile = await detectOn('amd-rx7900xtx')
+      expect(profile.gpus).toEqual([
+        {
+          vendor: 'AMD',
+          model: 'AMD Radeon RX 7900 XT/7900 XTX/7900M',
+          vramMB: 24560,
+          vramFreeMB: 24560 - 1026,
+          driver: '6.7.0',
+          rocmVersion: '6.1.2',
+          utilizationPercent: 2,
+          temperatureC: 41,
+          bus: '03:00.0'
+        }
+      ])
+    })
 
-  it('H100 server: two GPUs, the BMC display adapter dropped, nvidia runtime in Docker', async () => {
-    const profile = await detectOn('h100')
-    const h100 = {
-      vendor: 'NVIDIA',
-      model: 'NVIDIA H100 PCIe',
-      vramMB: 81559,
-      vramFreeMB: 81080,
-      driver: '550.90.07',
-      cudaVersion: '12.4',
-      utilizationPercent: 0
-    }
-    expect(profile.gpus).toEqual([
-      { ...h100, temperatureC: 33, bus: '17:00.0' },
-      { ...h100, temperatureC: 35, bus: '65:00.0' }
-    ])
-    expect(profile.docker).toEqual({ available: true, gpuRuntime: true, version: '26.1.4' })
-  })
+    it('Intel iGPU laptop: integrated, no dedicated VRAM, shares system memory', async () => {
+      const profile = await detectOn('intel-igpu')
+      expect(profile.gpus).toEqual([
+        {
+          vendor: 'Intel',
+          model: 'Intel Iris Xe Graphics',
+          vramMB: 0,
+          bus: '00:02.0',
+          integrated: true,
+          sharedMemoryMB: shared(profile, 0.5)
+        }
+      ])
+    })
 
-  it('AMD RX 7900 XTX: VRAM from rocm-smi, not the 32G PCI aperture; ROCm release from ROCM_PATH', async () => {
-    const profile = await detectOn('amd-rx7900xtx')
-    expect(profile.gpus).toEqual([
-      {
-        vendor: 'AMD',
-        model: 'AMD Radeon RX 7900 XT/7900 XTX/7900M',
-        vramMB: 24560,
-        vramFreeMB: 24560 - 1026,
-        driver: '6.7.0',
-        rocmVersion: '6.1.2',
-        utilizationPercent: 2,
-        temperatureC: 41,
-        bus: '03:00.0'
-      }
-    ])
-  })
+    it('CPU-only VM: the emulated VGA is no GPU', async () => {
+      const profile = await detectOn('cpu-only-vm')
+      expectHostBasics(profile)
+      expect(profile.gpus).toEqual([])
+    })
 
-  it('Intel iGPU laptop: integrated, no dedicated VRAM, shares system memory', async () => {
-    const profile = await detectOn('intel-igpu')
-    expect(profile.gpus).toEqual([
-      {
-        vendor: 'Intel',
-        model: 'Intel Iris Xe Graphics',
-        vramMB: 0,
-        bus: '00:02.0',
-        integrated: true,
-        sharedMemoryMB: shared(profile, 0.5)
-      }
-    ])
-  })
-
-  it('CPU-only VM: the emulated VGA is no GPU', async () => {
-    const profile = await detectOn('cpu-only-vm')
-    expectHostBasics(profile)
-    expect(profile.gpus).toEqual([])
-  })
-
-  it('no tools at all (container): still a profile, with no GPU and no Docker', async () => {
-    const profile = await detectOn('no-tools')
-    expectHostBasics(profile)
-    expect(profile.gpus).toEqual([])
-    expect(profile.docker).toEqual({ available: false })
-  })
-})
+    it('no tools at all (container): still a profile, with no GPU and no Docker', async () => {
+      const profile = await detectOn('no-tools')
+      expectHostBasics(profile)
+      expect(profile.gpus).toEqual([])
+      expect(profile.docker).toEqual({ available: false })
+    })
+  }
+)
