@@ -55,7 +55,7 @@ describe('docker runtime', () => {
     expect(progress.at(-1)?.fraction).toBe(1)
     const inspected = JSON.parse(await docker('image', 'inspect', image.tag))[0]
     expect(inspected.Config.User).toBe('65534:65534')
-    expect(inspected.RootFS.Layers.length).toBe(1) // FROM scratch + one COPY
+    expect(inspected.RootFS.Layers.length).toBe(3) // FROM scratch + base, modules, worker
     const again = await ensureWorkerImage({ docker: client, paths, labels })
     expect(again).toMatchObject({ tag: image.tag, source: 'cached' })
   })

@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type Docker from 'dockerode'
 import type { RuntimeStatus } from '../../../../shared/api'
@@ -74,6 +75,7 @@ export class DockerLauncher implements WorkerLauncher {
       variant: imageVariant(this.components.gpu),
       image: this.options.image,
       labels: peerLabels(peerId),
+      digestCachePath: join(this.components.dataDir, 'cache', 'worker-digests.json'),
       log: logger,
       signal,
       onProgress: (event) => events.emit('runtime:progress', event)

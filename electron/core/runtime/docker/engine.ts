@@ -11,7 +11,6 @@ export class DockerUnavailableError extends MeshworkError {
 /** Labels on everything Meshwork creates in the engine; several nodes may share one engine. */
 export const LABEL_MANAGED = 'meshwork.managed'
 export const LABEL_PEER = 'meshwork.peer'
-export const LABEL_HASH = 'meshwork.content-hash'
 
 export function peerLabels(peerId: string): Record<string, string> {
   return { [LABEL_MANAGED]: 'true', [LABEL_PEER]: peerId }

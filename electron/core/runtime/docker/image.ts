@@ -5,7 +5,6 @@ import { workerImageRecipe, type ImageVariant } from '../image/recipe'
 import { tarStream } from '../image/tar'
 import type { WorkerPaths } from '../paths'
 import type { ProgressEvent } from '../types'
-import { LABEL_HASH } from './engine'
 import { readJsonLines } from './json-lines'
 
 export class ImageBuildError extends MeshworkError {
@@ -22,6 +21,8 @@ export interface EnsureImageOptions {
   /** A registry image that speaks the worker CLI; pulled (when absent) instead of building one. */
   image?: string
   labels: Record<string, string>
+  /** Remembers file digests between runs, so an unchanged install is not re-read at every start. */
+  digestCachePath?: string
   /** Build without the engine's layer cache (benchmarks: cold build). */
   noCache?: boolean
   onProgress?: (event: ProgressEvent) => void
@@ -60,7 +61,7 @@ export async function ensureWorkerImage(options: EnsureImageOptions): Promise<Wo
   const { docker, signal } = options
   const progress = (fraction: number | undefined, message: string): void => options.onProgress?.({ task: 'worker-image', fraction, message })
   progress(0, 'Collecting the worker, Node and llama.cpp files')
-  const recipe = await workerImageRecipe(options.paths, options.variant ?? 'cpu', { signal })
+  const recipe = await workerImageRecipe(options.paths, options.variant ?? 'cpu', { signal, labels: options.labels, digestCachePath: options.digestCachePath, onProgress: options.onProgress })
   if (recipe.missingLibraries.length > 0) options.log?.warn('libraries not found on this machine', { missing: recipe.missingLibraries })
   const previous = await imageId(docker, recipe.tag)
   if (!options.noCache) {
@@ -80,7 +81,6 @@ export async function ensureWorkerImage(options: EnsureImageOptions): Promise<Wo
   })
   const stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
     t: recipe.tag,
-    labels: { ...options.labels, [LABEL_HASH]: recipe.hash },
     forcerm: true,
     nocache: options.noCache === true,
     abortSignal: signal

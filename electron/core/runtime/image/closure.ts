@@ -10,6 +10,9 @@ export interface SourceFile {
   size: number
   mode: number
   mtimeMs: number
+  /** With mtime and inode, makes a cheap "has this file changed" key (npm pins package mtimes). */
+  ctimeMs: number
+  ino: number
 }
 
 export interface ClosureOptions {
@@ -85,7 +88,7 @@ export async function listFiles(dir: string, options: ClosureOptions, out: Sourc
     const info = await stat(source).catch(() => undefined)
     if (info === undefined) continue // broken symlink
     if (info.isDirectory()) await listFiles(source, options, out)
-    else if (info.isFile()) out.push({ source, target, size: info.size, mode: info.mode, mtimeMs: info.mtimeMs })
+    else if (info.isFile()) out.push({ source, target, size: info.size, mode: info.mode, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino })
   }
   return out
 }

@@ -32,22 +32,18 @@ export function parseLdd(output: string): { paths: string[]; missing: string[] }
 
 /** The shared libraries (with the dynamic loader) that `files` need, as ldd resolves them on this machine. */
 export async function sharedLibraries(files: string[], options: { signal?: AbortSignal } = {}): Promise<{ paths: string[]; missing: string[] }> {
-  const paths = new Set<string>()
-  const missing = new Set<string>()
-  for (const file of files) {
-    let stdout: string
-    try {
-      ;({ stdout } = await run('ldd', [file], { signal: options.signal, maxBuffer: 1 << 20 }))
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException & { stdout?: string }
-      if (e.code === 'ENOENT') throw new SharedLibraryError('`ldd` was not found; the worker image is built from this machine\'s libraries (install libc-bin)')
-      if (options.signal?.aborted) throw err
-      // ldd exits 1 for files that are not dynamic executables; nothing to copy for them
-      stdout = e.stdout ?? ''
-    }
-    const parsed = parseLdd(stdout)
-    for (const p of parsed.paths) paths.add(p)
-    for (const m of parsed.missing) missing.add(m)
+  if (files.length === 0) return { paths: [], missing: [] }
+  let stdout: string
+  try {
+    // one ldd for all files: it prints a section per file
+    ;({ stdout } = await run('ldd', files, { signal: options.signal, maxBuffer: 8 << 20 }))
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stdout?: string }
+    if (e.code === 'ENOENT') throw new SharedLibraryError("`ldd` was not found; the worker image is built from this machine's libraries (install libc-bin)")
+    if (options.signal?.aborted) throw err
+    // ldd exits 1 when one of the files is not a dynamic executable; the others are still listed
+    stdout = e.stdout ?? ''
   }
-  return { paths: [...paths].sort(), missing: [...missing].sort() }
+  const parsed = parseLdd(stdout)
+  return { paths: [...new Set(parsed.paths)].sort(), missing: [...new Set(parsed.missing)].sort() }
 }
