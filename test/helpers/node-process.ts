@@ -47,7 +47,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<NodePro
   let output = ''
   proc.stdout?.on('data', (d: Buffer) => (output += d.toString()))
   proc.stderr?.on('data', (d: Buffer) => (output += d.toString()))
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000)
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000)
   while (!existsSync(apiFile)) {
     if (proc.exitCode !== null) throw new Error(`node exited with ${proc.exitCode}:\n${output}`)
     if (Date.now() > deadline) {
