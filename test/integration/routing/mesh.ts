@@ -7,8 +7,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { build } from 'esbuild'
 import { createLibp2p } from 'libp2p'
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { existsSync, mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import type { Advert } from '../../../shared/advert'
 import { createMetrics, registerMetricsRoute } from '../../../electron/core/api/metrics'
 import { registerOpenAiRoutes } from '../../../electron/core/api/openai-routes'
@@ -19,7 +19,17 @@ import { createRouter, type Router, type RouterOptions } from '../../../electron
 import { ensureBuiltinModel } from '../../../electron/core/runtime/models'
 import { createLogger } from '../../../electron/core/util/logger'
 
-const ROOT = resolve(import.meta.dirname, '../../..')
+// found by walking up, so this also works bundled into dist/ (the bench)
+function findRoot(from: string): string {
+  let dir = from
+  while (!existsSync(join(dir, 'electron/worker/main.ts'))) {
+    const up = dirname(dir)
+    if (up === dir) throw new Error('cannot find the repository root')
+    dir = up
+  }
+  return dir
+}
+const ROOT = findRoot(import.meta.dirname)
 export const CACHE = join(ROOT, 'node_modules/.cache/meshwork-routing-test')
 const banner = { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
 
@@ -36,7 +46,7 @@ export async function prepareFixtures(modelName = 'meshwork-tiny'): Promise<Fixt
   const workerJs = join(CACHE, 'worker.mjs')
   const providerJs = join(CACHE, 'provider.mjs')
   await build({ ...common, entryPoints: [join(ROOT, 'electron/worker/main.ts')], outfile: workerJs })
-  await build({ ...common, entryPoints: [join(import.meta.dirname, 'fixtures/provider.ts')], outfile: providerJs })
+  await build({ ...common, entryPoints: [join(ROOT, 'test/integration/routing/fixtures/provider.ts')], outfile: providerJs })
   const model = await ensureBuiltinModel(modelName, join(CACHE, 'models'))
   return { workerJs, providerJs, model: { name: model.name, path: model.path, sha256: model.sha256 } }
 }

@@ -1,0 +1,181 @@
+// Routing bench: what the mesh costs compared with calling a worker directly, and how long a
+// client waits when its provider is SIGKILLed mid-stream. Real processes on loopback.
+import {
+  type Fixtures,
+  type Provider,
+  type RouterNode,
+  killAll,
+  prepareFixtures,
+  startProvider,
+  startRouterNode
+} from '../../test/integration/routing/mesh'
+
+type Log = (line: string) => void
+
+const LATENCY_RUNS = 200
+const THROUGHPUT_RUNS = 3
+const THROUGHPUT_TOKENS = 512
+const FAILOVER_RUNS = 10
+
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(sorted.length * q) - 1))]
+}
+
+const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits
+
+async function post(url: string, body: unknown): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+}
+
+/** Streams a completion; returns who served it and the arrival time (ms) of every chunk with text. */
+async function streamTimes(
+  url: string,
+  body: Record<string, unknown>,
+  onChunk?: (n: number, provider: string) => void
+): Promise<{ provider: string; times: number[] }> {
+  const res = await post(url, { ...body, stream: true })
+  if (!res.ok || !res.body) throw new Error(`stream failed: ${res.status} ${await res.text()}`)
+  const provider = res.headers.get('x-meshwork-provider') ?? ''
+  const times: number[] = []
+  const decoder = new TextDecoder()
+  let buffer = ''
+  for await (const bytes of res.body) {
+    buffer += decoder.decode(bytes, { stream: true })
+    let at: number
+    while ((at = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, at)
+      buffer = buffer.slice(at + 2)
+      if (!event.startsWith('data: ') || event === 'data: [DONE]') continue
+      const chunk = JSON.parse(event.slice(6)) as { choices?: Array<{ text?: string }>; error?: { message: string } }
+      if (chunk.error) throw new Error(`stream error: ${chunk.error.message}`)
+      if (chunk.choices?.[0]?.text) {
+        times.push(performance.now())
+        onChunk?.(times.length, provider)
+      }
+    }
+  }
+  return { provider, times }
+}
+
+async function mesh(f: Fixtures, providers: number): Promise<{ node: RouterNode; list: Provider[] }> {
+  const node = await startRouterNode()
+  const list: Provider[] = []
+  for (let i = 0; i < providers; i++) {
+    const p = await startProvider(f)
+    await node.connect(p, f.model)
+    list.push(p)
+  }
+  return { node, list }
+}
+
+async function addedLatency(log: Log, out: Record<string, number>): Promise<void> {
+  const f = await prepareFixtures('meshwork-tiny')
+  const { node, list } = await mesh(f, 1)
+  try {
+    const body = { model: f.model.name, prompt: 'ping', max_tokens: 1, temperature: 0 }
+    const direct: number[] = []
+    const routed: number[] = []
+    for (let i = 0; i < 20; i++) {
+      await (await post(list[0].workerUrl + '/v1/completions', body)).json()
+      await (await post(node.baseURL + '/v1/completions', body)).json()
+    }
+    for (let i = 0; i < LATENCY_RUNS; i++) {
+      let t = performance.now()
+      await (await post(list[0].workerUrl + '/v1/completions', body)).json()
+      direct.push(performance.now() - t)
+      t = performance.now()
+      await (await post(node.baseURL + '/v1/completions', body)).json()
+      routed.push(performance.now() - t)
+    }
+    out['routing.direct_ms_p50'] = round(quantile(direct, 0.5))
+    out['routing.mesh_ms_p50'] = round(quantile(routed, 0.5))
+    out['routing.added_latency_ms_p50'] = round(quantile(routed, 0.5) - quantile(direct, 0.5))
+    out['routing.added_latency_ms_p99'] = round(quantile(routed, 0.99) - quantile(direct, 0.99))
+    log(`added latency: p50 ${out['routing.added_latency_ms_p50']} ms, p99 ${out['routing.added_latency_ms_p99']} ms (direct p50 ${out['routing.direct_ms_p50']} ms)`)
+  } finally {
+    await node.close()
+    await killAll()
+  }
+}
+
+async function throughput(log: Log, out: Record<string, number>): Promise<void> {
+  const f = await prepareFixtures('meshwork-small')
+  const { node, list } = await mesh(f, 1)
+  try {
+    const body = { model: f.model.name, prompt: 'The history of', max_tokens: THROUGHPUT_TOKENS, temperature: 0 }
+    const rate = (times: number[]): number => ((times.length - 1) * 1000) / (times.at(-1)! - times[0])
+    const direct: number[] = []
+    const routed: number[] = []
+    await streamTimes(list[0].workerUrl + '/v1/completions', { ...body, max_tokens: 16 })
+    for (let i = 0; i < THROUGHPUT_RUNS; i++) {
+      direct.push(rate((await streamTimes(list[0].workerUrl + '/v1/completions', body)).times))
+      routed.push(rate((await streamTimes(node.baseURL + '/v1/completions', body)).times))
+    }
+    const d = quantile(direct, 0.5)
+    const m = quantile(routed, 0.5)
+    out['routing.stream_tokens_per_s_direct'] = round(d, 1)
+    out['routing.stream_tokens_per_s_mesh'] = round(m, 1)
+    out['routing.stream_throughput_ratio'] = round(m / d, 3)
+    log(`streaming ${f.model.name}: direct ${round(d, 1)} tok/s, mesh ${round(m, 1)} tok/s, ratio ${round(m / d, 3)}`)
+  } finally {
+    await node.close()
+    await killAll()
+  }
+}
+
+async function failoverGap(log: Log, out: Record<string, number>): Promise<void> {
+  const f = await prepareFixtures('meshwork-tiny')
+  const { node, list } = await mesh(f, 2)
+  const eventGaps: number[] = []
+  node.events.on('request:failover', (e) => {
+    if (e.gapMs !== undefined && e.emittedTokens > 0) eventGaps.push(e.gapMs)
+  })
+  const clientGaps: number[] = []
+  try {
+    for (let i = 0; i < FAILOVER_RUNS; i++) {
+      const body = { model: f.model.name, prompt: `Story number ${i}:`, max_tokens: 1500, temperature: 0 }
+      let killedAt = 0
+      let victim: Provider | undefined
+      const { times } = await streamTimes(node.baseURL + '/v1/completions', body, (n, provider) => {
+        if (n !== 100) return
+        victim = list.find((p) => p.peerId === provider)
+        killedAt = performance.now()
+        void victim?.kill('SIGKILL')
+      })
+      if (victim === undefined) throw new Error('the stream ended before the kill')
+      const before = times.filter((t) => t <= killedAt).at(-1)!
+      const after = times.find((t) => t > killedAt)
+      if (after !== undefined) clientGaps.push(after - before)
+      list.splice(list.indexOf(victim), 1)
+      const replacement = await startProvider(f)
+      await node.connect(replacement, f.model)
+      list.push(replacement)
+    }
+    out['routing.failover_gap_ms_p50'] = round(quantile(clientGaps, 0.5), 1)
+    out['routing.failover_gap_ms_p95'] = round(quantile(clientGaps, 0.95), 1)
+    if (eventGaps.length > 0) out['routing.failover_gap_event_ms_p95'] = round(quantile(eventGaps, 0.95), 1)
+    log(`mid-stream failover after SIGKILL (${clientGaps.length} runs): client-seen gap p50 ${out['routing.failover_gap_ms_p50']} ms, p95 ${out['routing.failover_gap_ms_p95']} ms`)
+  } finally {
+    await node.close()
+    await killAll()
+  }
+}
+
+export async function routingBench(log: Log): Promise<Record<string, number>> {
+  const out: Record<string, number> = {}
+  await addedLatency(log, out)
+  await throughput(log, out)
+  await failoverGap(log, out)
+  return out
+}
+
+// `node dist/routing-bench.js` (or any bundle of this file run directly) prints the numbers.
+if (process.argv[1] && /routing(-bench)?\.(m?js|ts)$/.test(process.argv[1])) {
+  routingBench((line) => console.log(line))
+    .then((r) => console.log(JSON.stringify(r, null, 2)))
+    .catch((err) => {
+      console.error(err)
+      process.exitCode = 1
+    })
+}
