@@ -36,7 +36,9 @@ export const ConfigSchema = z.object({
   discoveryIntervalMs: z.number().int().min(200).default(5000),
   workerThreads: z.number().int().min(1).max(256).default(1),
   maxConcurrentJobs: z.number().int().min(1).max(64).default(2),
-  maxQueuedJobs: z.number().int().min(0).max(1024).default(16)
+  maxQueuedJobs: z.number().int().min(0).max(1024).default(16),
+  /** How the router picks among providers: power of two choices (spreads load), best score, or random. */
+  routingPolicy: z.enum(['p2c', 'best', 'random']).default('p2c')
 })
 export type Config = z.infer<typeof ConfigSchema>
 export type ConfigInput = z.input<typeof ConfigSchema>
