@@ -51,7 +51,7 @@ async function fakeEngine(name: string, infoFile: string): Promise<string> {
   return socket
 }
 
-async function detectOn(name: string): Promise<HardwareProfile> {
+async function detectOn(name: string, args: string[] = []): Promise<HardwareProfile> {
   const dir = join(fixtures, name)
   const infoFile = join(dir, 'docker-info.json')
   const socket = existsSync(infoFile) ? await fakeEngine(name, infoFile) : join(work, 'no-engine.sock')
@@ -62,7 +62,7 @@ async function detectOn(name: string): Promise<HardwareProfile> {
     ROCM_PATH: join(dir, 'rocm'),
     DOCKER_HOST: `unix://${socket}`
   }
-  const { stdout } = await run(process.execPath, [entry], { env, timeout: 60_000 })
+  const { stdout } = await run(process.execPath, [entry, ...args], { env, timeout: 60_000 })
   return HardwareProfileSchema.parse(JSON.parse(stdout))
 }
 
@@ -185,6 +185,15 @@ describe.runIf(process.platform === 'linux')(
       expectHostBasics(profile)
       expect(profile.gpus).toEqual([])
       expect(profile.docker).toEqual({ available: false })
+    })
+
+    it('hung nvidia-smi: no GPUs rather than a frozen process', async () => {
+      const started = Date.now()
+      const profile = await detectOn('nvidia-hung', ['--tool-timeout', '1000'])
+      expectHostBasics(profile)
+      expect(profile.gpus).toEqual([])
+      // the fake hangs for 60 s; systeminformation's synchronous call would have waited for all of it
+      expect(Date.now() - started).toBeLessThan(30_000)
     })
   }
 )

@@ -1,5 +1,6 @@
 import si from 'systeminformation'
 import { type HardwareProfile, HardwareProfileSchema } from '../../../shared/hardware'
+import type { Logger } from '../util/logger'
 import type { AbortOptions } from '../util/startable'
 import { type DockerInfoSource, detectDockerGpu } from './docker-gpu'
 import { normaliseGpus } from './gpus'
@@ -7,6 +8,9 @@ import { normaliseVendor } from './vendor'
 import { nvidiaSummary, rocmSmi, rocmVersion } from './vendor-tools'
 
 export interface DetectOptions extends AbortOptions {
+  /** how long a vendor tool may take (default 5 s) */
+  toolTimeoutMs?: number
+  logger?: Logger
   /** Where to ask about Docker GPU support; a default Dockerode (DOCKER_HOST or the local socket) when absent, skipped when null. */
   docker?: DockerInfoSource | null
 }
@@ -41,27 +45,38 @@ function cpuProfile(cpu: Awaited<ReturnType<typeof si.cpu>>): HardwareProfile['c
  */
 export async function detectHardware(options: DetectOptions = {}): Promise<HardwareProfile> {
   const { signal } = options
-  const [graphics, cpu, mem, os] = await race(Promise.all([si.graphics(), si.cpu(), si.mem(), si.osInfo()]), signal)
+  const tool = { signal, timeoutMs: options.toolTimeoutMs }
+  const docker = options.docker === null ? undefined : detectDockerGpu(options.docker, { signal })
+  docker?.catch(() => {}) // awaited below; rejects only on abort, which surfaces there
+  // systeminformation runs nvidia-smi synchronously, so a hung driver would freeze the whole
+  // process: ask it ourselves first, with a timeout, and leave GPU detection out if it hangs.
+  const [nvidia, cpu, mem, os] = await race(Promise.all([nvidiaSummary(tool), si.cpu(), si.mem(), si.osInfo()]), signal)
+  let controllers: Awaited<ReturnType<typeof si.graphics>>['controllers'] = []
+  if (nvidia?.hung) {
+    options.logger?.warn('nvidia-smi did not answer in time; GPUs are left out of the hardware profile')
+  } else {
+    controllers = (await race(si.graphics(), signal))?.controllers ?? []
+  }
   const memoryMB = Math.round(mem.total / 1024 / 1024)
-  const controllers = graphics?.controllers ?? []
-  const vendors = new Set(controllers.map((c) => normaliseVendor(c.vendor, c.vendorId)))
-  const hasNvidia = vendors.has('NVIDIA')
-  const hasAmd = vendors.has('AMD')
-
-  const [nvidia, rocm, rocmRelease, docker] = await Promise.all([
-    hasNvidia ? nvidiaSummary({ signal }) : undefined,
-    hasAmd ? rocmSmi({ signal }) : undefined,
+  const hasAmd = controllers.some((c) => normaliseVendor(c.vendor, c.vendorId) === 'AMD')
+  const [rocm, rocmRelease, dockerSupport] = await Promise.all([
+    hasAmd ? rocmSmi(tool) : undefined,
     hasAmd ? rocmVersion() : undefined,
-    options.docker === null ? undefined : detectDockerGpu(options.docker, { signal })
+    docker
   ])
   signal?.throwIfAborted()
 
   const profile: HardwareProfile = {
-    gpus: normaliseGpus(controllers, { nvidia, rocm, rocmVersion: rocmRelease, memoryMB }),
+    gpus: normaliseGpus(controllers, {
+      nvidia: nvidia?.hung ? undefined : nvidia,
+      rocm,
+      rocmVersion: rocmRelease,
+      memoryMB
+    }),
     cpu: cpuProfile(cpu),
     memoryMB,
     os: osName(os)
   }
-  if (docker) profile.docker = docker
+  if (dockerSupport) profile.docker = dockerSupport
   return HardwareProfileSchema.parse(profile)
 }

@@ -6,25 +6,43 @@ import type { AbortOptions } from '../util/startable'
 
 /** What systeminformation does not report: CUDA version, and AMD details from rocm-smi. */
 
-const TOOL_TIMEOUT_MS = 5_000
+export const TOOL_TIMEOUT_MS = 5_000
 const MAX_OUTPUT = 1024 * 1024
 
-/** stdout of a tool, or undefined when it is missing, fails or takes too long. */
-export async function runTool(file: string, args: string[], options: AbortOptions = {}): Promise<string | undefined> {
+export interface ToolOptions extends AbortOptions {
+  timeoutMs?: number
+}
+
+export interface ToolResult {
+  stdout?: string
+  /** still running at the timeout (a hung driver), as opposed to missing or failing */
+  timedOut: boolean
+}
+
+export async function runToolResult(file: string, args: string[], options: ToolOptions = {}): Promise<ToolResult> {
   return new Promise((resolve) => {
     execFile(
       file,
       args,
       {
-        timeout: TOOL_TIMEOUT_MS,
+        timeout: options.timeoutMs ?? TOOL_TIMEOUT_MS,
+        killSignal: 'SIGKILL',
         maxBuffer: MAX_OUTPUT,
         signal: options.signal,
         encoding: 'utf8',
         env: { ...process.env, LC_ALL: 'C' }
       },
-      (err, stdout) => resolve(err ? undefined : stdout)
+      (err, stdout) => {
+        if (!err) return resolve({ stdout, timedOut: false })
+        resolve({ timedOut: err.killed === true && err.name !== 'AbortError' })
+      }
     )
   })
+}
+
+/** stdout of a tool, or undefined when it is missing, fails or takes too long. */
+export async function runTool(file: string, args: string[], options: ToolOptions = {}): Promise<string | undefined> {
+  return (await runToolResult(file, args, options)).stdout
 }
 
 export interface NvidiaSummary {
@@ -55,9 +73,13 @@ export function parseNvidiaSmiTable(text: string): NvidiaSummary {
   return summary
 }
 
-export async function nvidiaSummary(options: AbortOptions = {}): Promise<NvidiaSummary | undefined> {
-  const out = await runTool('nvidia-smi', [], options)
-  return out === undefined ? undefined : parseNvidiaSmiTable(out)
+/** undefined when nvidia-smi is missing or fails; `hung` when it did not answer in time. */
+export async function nvidiaSummary(
+  options: ToolOptions = {}
+): Promise<(NvidiaSummary & { hung?: boolean }) | undefined> {
+  const result = await runToolResult('nvidia-smi', [], options)
+  if (result.timedOut) return { gpus: [], hung: true }
+  return result.stdout === undefined ? undefined : parseNvidiaSmiTable(result.stdout)
 }
 
 export interface RocmCard {
@@ -133,7 +155,7 @@ export function parseRocmSmi(text: string): RocmInfo | undefined {
   return info
 }
 
-export async function rocmSmi(options: AbortOptions = {}): Promise<RocmInfo | undefined> {
+export async function rocmSmi(options: ToolOptions = {}): Promise<RocmInfo | undefined> {
   const out = await runTool('rocm-smi', ROCM_ARGS, options)
   return out === undefined ? undefined : parseRocmSmi(out)
 }
