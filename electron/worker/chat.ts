@@ -1,4 +1,4 @@
-import { LlamaText, type ChatHistoryItem } from 'node-llama-cpp'
+import type { ChatHistoryItem } from 'node-llama-cpp'
 import type { LoadedModel } from './engine'
 import type { ChatMessage } from './schemas'
 
@@ -26,8 +26,7 @@ export function renderChat(model: LoadedModel, messages: ChatMessage[]): { token
   const tokens = state.contextText.tokenize(model.model.tokenizer)
   const stop: string[] = []
   for (const trigger of state.stopGenerationTriggers) {
-    const text = LlamaText(trigger)
-    if (text.values.every((v) => typeof v === 'string')) stop.push(text.values.join(''))
+    if (trigger.values.every((v) => typeof v === 'string')) stop.push(trigger.values.join(''))
   }
   return { tokens, stop }
 }

@@ -1,4 +1,4 @@
-import { getLlama, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp'
+import type { ChatWrapper, Llama, LlamaContext, LlamaModel } from 'node-llama-cpp'
 import { log } from './log'
 
 export interface ModelEntry {
@@ -76,6 +76,9 @@ export interface Engine {
 }
 
 export async function createEngine(options: EngineOptions): Promise<Engine> {
+  // loaded here, not at the top: importing llama.cpp takes seconds on small machines, and the
+  // worker should answer bad arguments and signals before that
+  const { getLlama, resolveChatWrapper } = await import('node-llama-cpp')
   const llama = await getLlama({
     gpu: options.gpu === 'false' ? false : options.gpu,
     build: 'never',

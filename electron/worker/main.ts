@@ -23,11 +23,11 @@ async function main(): Promise<void> {
   }
 
   let stopping = false
-  let requested: string | undefined
-  const stopEarly = (reason: string): void => {
-    requested = reason
+  // nothing to drain while the models load: leave at once
+  let stop = (reason: string): void => {
+    log.info('stopping before ready', { reason })
+    process.exit(0)
   }
-  let stop = stopEarly
   const unwatch = watchLifecycle((reason) => stop(reason), args.parentPid)
 
   const engine = await createEngine({ models: args.models, gpu: args.gpu, threads: args.threads, parallel: args.parallel, contextSize: args.contextSize })
@@ -50,7 +50,6 @@ async function main(): Promise<void> {
       process.exit(0)
     })()
   }
-  if (requested) return stop(requested)
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

@@ -284,7 +284,7 @@ describe('queue, disconnects and shutdown', () => {
 
   it('SIGTERM finishes the in-flight stream, refuses new work and exits 0', async () => {
     const w = await startWorker(['--model', `meshwork-small=${small.path}`, '--gpu', 'false'])
-    const res = await fetch(w.base + '/v1/completions', { method: 'POST', body: JSON.stringify({ model: 'meshwork-small', prompt: 'drain', max_tokens: 300, temperature: 0, stream: true }) })
+    const res = await fetch(w.base + '/v1/completions', { method: 'POST', body: JSON.stringify({ model: 'meshwork-small', prompt: 'drain', max_tokens: 200, temperature: 0, stream: true }) })
     const reader = res.body!.getReader()
     const first = await reader.read()
     expect(first.done).toBe(false)
