@@ -113,6 +113,17 @@ describe('worker endpoints', () => {
     expect(completion.choices[0].finish_reason).toBe('length')
   })
 
+  it('greedy output does not depend on what else runs at the same time', async () => {
+    const body = (prompt: string) => ({ model: 'meshwork-small', prompt, max_tokens: 40, temperature: 0 })
+    const alone = (await postJson(worker.base, '/v1/completions', body('Concurrency'))).json.choices[0].text
+    const [a, b] = await Promise.all([
+      postJson(worker.base, '/v1/completions', body('Concurrency')),
+      postJson(worker.base, '/v1/completions', body('Another prompt entirely, running alongside'))
+    ])
+    expect(a.json.choices[0].text).toBe(alone)
+    expect(b.json.choices[0].text).not.toBe(alone)
+  })
+
   it('sampling with a seed is reproducible and differs from greedy', async () => {
     const body = { model: 'meshwork-tiny', prompt: 'Seeded', max_tokens: 40, temperature: 1.2, top_p: 0.9, seed: 7 }
     const a = (await postJson(worker.base, '/v1/completions', body)).json.choices[0].text
@@ -224,6 +235,8 @@ describe('bad requests', () => {
       [{ prompt: [1, 300], replay_tokens: 3 }, 400, 'invalid_request', /replay_tokens/],
       [{ prompt: [] }, 400, 'invalid_request', /empty/],
       [{ prompt: 'x', model: 'gpt-9' }, 404, 'model_not_found', /gpt-9/],
+      [{ prompt: 'x', n: 2 }, 400, 'invalid_request', /n = 1/],
+      [{ prompt: 'x', stop: 7 }, 400, 'invalid_request', /stop/],
       [[1, 2], 400, 'invalid_request', /object/]
     ]
     for (const [body, status, code, message] of cases) {
