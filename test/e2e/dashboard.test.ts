@@ -65,7 +65,11 @@ describe('dashboard on a real node in a small mesh', () => {
 
   it('"Pause earning" makes the other peers see A paused within 10 s, and A takes no new jobs', async () => {
     await openPage(page, a.apiUrl, 'overview')
-    await waitFor(async () => (await peerView(c, a.peerId))?.alive === true && (await peerView(c, b.peerId))?.alive === true, 60_000, 250)
+    await waitFor(async () => (await peerView(c, a.peerId))?.alive === true && (await peerView(c, b.peerId))?.alive === true, 60_000, 250).catch(
+      async (err) => {
+        throw new Error(`${(err as Error).message}: C sees ${JSON.stringify((await c.get('/api/peers?all=1')).peers.map((p: { peerId: string; alive: boolean; excludedReason?: string }) => [p.peerId.slice(-6), p.alive, p.excludedReason]))} (A …${a.peerId.slice(-6)}, B …${b.peerId.slice(-6)})`)
+      }
+    )
     const servedBefore = (await a.get('/api/status')).stats.served
     await page.getByRole('button', { name: 'Pause earning' }).click()
     const clicked = Date.now()
