@@ -9,12 +9,11 @@ export function Earnings() {
     <div className="page">
       <Card title="Earnings">
         <Notice tone="info" title="Payouts arrive with a later release" testId="earnings-placeholder">
-          This version of Meshwork does not pay or charge anyone yet. It already counts the work your GPU does for the network, so the jobs
-          you serve now are on record.
+          This version of Meshwork does not pay or charge anyone yet. Below is the work this node has done since it started.
         </Notice>
         {status ? (
           <div className="stats-row">
-            <Stat label="jobs served for the mesh" value={num(status.stats.served)} />
+            <Stat label="jobs your GPU served for the mesh" value={num(status.stats.served)} />
             <Stat label="requests you sent" value={num(status.stats.routed)} />
           </div>
         ) : null}
