@@ -143,11 +143,12 @@ export async function registerBenchProtocol(
           bytes = bytes.subarray(take)
           if (headBytes < 4) continue
           declared = readU32(head)
-          if (declared > maxBytes) return await refuse(stream, REFUSED_TOO_LARGE, signal)
+          if (declared > maxBytes) break
         }
         payload += bytes.byteLength
         if (payload > declared) throw new Error('peer sent more than it declared')
       }
+      if (declared !== undefined && declared > maxBytes) return await refuse(stream, REFUSED_TOO_LARGE, signal)
       await send(stream, u32(payload), { signal })
       await stream.close({ signal })
     } catch (err) {
