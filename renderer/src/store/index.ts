@@ -46,10 +46,13 @@ export function connectLive(store: AppStore): () => void {
   async function backfill(): Promise<void> {
     const recent = await s().transport.invoke('events:recent', { limit: 500 })
     if (!recent.ok) return
-    for (const event of recent.value as PushedEvent[]) apply(event, false)
+    // events that already arrived live are not applied twice
+    for (const event of recent.value as PushedEvent[]) if (firstLive === undefined || event.time < firstLive) apply(event, false)
   }
 
+  let firstLive: number | undefined
   function apply(event: PushedEvent, live = true): void {
+    if (live) firstLive ??= event.time
     s().applyActivity(event)
     s().applyRuntime(event)
     if (!live) return
