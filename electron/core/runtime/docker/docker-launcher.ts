@@ -1,3 +1,4 @@
+import { accessSync, constants, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type Docker from 'dockerode'
@@ -23,6 +24,21 @@ export function imageVariant(gpu: RuntimeComponents['gpu']): ImageVariant {
   if (gpu?.vendor === 'nvidia') return 'cuda'
   if (gpu?.vendor === 'amd') return 'vulkan'
   return 'cpu'
+}
+
+/**
+ * File digests are shared by every node of one install (node_modules/.cache, as other tools do), so a
+ * fresh data dir does not re-read 170 MB; the data dir is the fallback where the install is read-only.
+ */
+function digestCachePath(rootDir: string, dataDir: string): string {
+  const shared = join(rootDir, 'node_modules', '.cache', 'meshwork')
+  try {
+    mkdirSync(shared, { recursive: true })
+    accessSync(shared, constants.W_OK)
+    return join(shared, 'worker-digests.json')
+  } catch {
+    return join(dataDir, 'cache', 'worker-digests.json')
+  }
 }
 
 /** Removes the containers a previous run of this peer left behind; other peers' containers stay. */
@@ -69,13 +85,14 @@ export class DockerLauncher implements WorkerLauncher {
     const removed = await removePeerContainers(this.docker, peerId)
     if (removed.length > 0) logger.info('removed containers left by an earlier run', { count: removed.length })
     report('building', 'Preparing the worker image')
+    const paths = resolveWorkerPaths(this.options.paths)
     this.image = await ensureWorkerImage({
       docker: this.docker,
-      paths: resolveWorkerPaths(this.options.paths),
+      paths,
       variant: imageVariant(this.components.gpu),
       image: this.options.image,
       labels: peerLabels(peerId),
-      digestCachePath: join(this.components.dataDir, 'cache', 'worker-digests.json'),
+      digestCachePath: digestCachePath(paths.rootDir, this.components.dataDir),
       log: logger,
       signal,
       onProgress: (event) => events.emit('runtime:progress', event)
