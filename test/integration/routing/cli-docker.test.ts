@@ -1,0 +1,100 @@
+import OpenAI from 'openai'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type NodeProcess, killAllNodes, startNode, waitFor } from '../../helpers/node-process'
+import { docker, removeContainersOf } from '../../helpers/runtime'
+
+// Providers with the Docker runtime behind one router: `docker kill` of a provider's container
+// and SIGKILL of a provider node in the middle of streams. Needs a Docker engine (CI starts one).
+
+const MODEL = 'meshwork-tiny'
+const MAX_TOKENS = 500
+const providers: NodeProcess[] = []
+let router: NodeProcess
+let client: OpenAI
+const references = new Map<string, string>()
+
+const status = (node: NodeProcess) => node.get('/api/status')
+
+async function livePeers(node: NodeProcess): Promise<string[]> {
+  const { peers } = await node.get('/api/peers')
+  return peers.filter((p: any) => p.alive && !p.paused && p.advert.models.some((m: any) => m.name === MODEL)).map((p: any) => p.peerId)
+}
+
+async function addProvider(bootstrap: string[]): Promise<NodeProcess> {
+  const node = await startNode({ bootstrap, args: ['--runtime', 'docker'], timeoutMs: 180_000 })
+  providers.push(node)
+  await waitFor(async () => (await status(node)).runtime.state === 'ready', 180_000, 500)
+  return node
+}
+
+const alive = () => providers.filter((p) => p.proc.exitCode === null && p.proc.signalCode === null)
+
+async function reference(api: 'chat' | 'completions', prompt: string): Promise<string> {
+  const key = `${api}:${prompt}`
+  if (references.has(key)) return references.get(key)!
+  const base = (await status(alive()[0])).runtime.endpoint
+  const body = api === 'chat' ? { model: MODEL, messages: [{ role: 'user', content: prompt }], max_tokens: MAX_TOKENS, temperature: 0 } : { model: MODEL, prompt, max_tokens: MAX_TOKENS, temperature: 0 }
+  const res = await fetch(`${base}/v1/${api === 'chat' ? 'chat/completions' : 'completions'}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const json = (await res.json()) as any
+  references.set(key, api === 'chat' ? json.choices[0].message.content : json.choices[0].text)
+  return references.get(key)!
+}
+
+beforeAll(async () => {
+  await docker('info') // fails loudly without an engine: this test never skips
+  const first = await addProvider([])
+  await Promise.all([addProvider([first.multiaddr]), addProvider([first.multiaddr])])
+  router = await startNode({ bootstrap: [first.multiaddr], args: ['--no-serve'] })
+  await waitFor(async () => (await livePeers(router)).length === 3, 60_000, 250)
+  client = new OpenAI({ baseURL: router.apiUrl + '/v1', apiKey: 'sk-ignored', maxRetries: 0 })
+})
+
+afterAll(async () => {
+  await killAllNodes()
+  await removeContainersOf(...providers.map((p) => p.peerId))
+})
+
+async function round(hurt: (victim: NodeProcess) => Promise<void>): Promise<void> {
+  const prompts = ['north', 'south', 'east', 'west', 'up', 'down']
+  const runs = await Promise.all(
+    prompts.map(async (prompt, i) => {
+      const api = i % 2 === 0 ? ('completions' as const) : ('chat' as const)
+      const run = { api, prompt, text: '', chunks: 0, provider: '', failovers: -1, done: Promise.resolve() }
+      const common = { model: MODEL, max_tokens: MAX_TOKENS, temperature: 0, stream: true as const }
+      const { data, response } =
+        api === 'chat'
+          ? await client.chat.completions.create({ ...common, messages: [{ role: 'user', content: prompt }] }).withResponse()
+          : await client.completions.create({ ...common, prompt }).withResponse()
+      run.provider = response.headers.get('x-meshwork-provider') ?? ''
+      run.done = (async () => {
+        for await (const c of data as AsyncIterable<any>) {
+          run.text += c.choices[0]?.delta?.content ?? c.choices[0]?.text ?? ''
+          run.chunks++
+          if (c.meshwork) run.failovers = c.meshwork.failovers
+        }
+      })()
+      return run
+    })
+  )
+  await waitFor(() => runs.every((r) => r.chunks >= 8), 30_000, 5)
+  const counts = new Map<string, number>()
+  for (const r of runs) counts.set(r.provider, (counts.get(r.provider) ?? 0) + 1)
+  const victimId = [...counts].sort((a, b) => b[1] - a[1])[0][0]
+  await hurt(providers.find((p) => p.peerId === victimId)!)
+  await Promise.all(runs.map((r) => r.done))
+  for (const r of runs) expect(r.text, `${r.api} ${r.prompt}`).toBe(await reference(r.api, r.prompt))
+  expect(runs.filter((r) => r.provider === victimId && r.failovers > 0).length).toBeGreaterThan(0)
+}
+
+describe('docker providers behind a router', () => {
+  it('docker kill of a provider container mid-stream: every stream continues token-exact', async () => {
+    await reference('completions', 'north')
+    await round(async (victim) => {
+      await docker('kill', (await status(victim)).runtime.containerId)
+    })
+  })
+
+  it('SIGKILL of a docker provider node mid-stream: same', async () => {
+    await round((victim) => victim.kill('SIGKILL'))
+  })
+})
