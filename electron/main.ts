@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   const here = import.meta.dirname
   const appUrl = devUrl ?? pathToFileURL(join(here, '../renderer/index.html')).href
 
-  const node = await createNode(loadConfig({ dataDir: app.getPath('userData') }))
+  // the node also serves this dashboard over HTTP (for a browser on the same machine)
+  const node = await createNode(loadConfig({ dataDir: app.getPath('userData') }), { rendererDir: join(here, '../renderer') })
   let window: BrowserWindow | undefined
   let quitting = false
   let trayState: TrayState = { mode: 'starting', served: 0 }
