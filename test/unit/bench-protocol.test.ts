@@ -5,7 +5,13 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BENCH_PROTOCOL, probeLink, registerBenchProtocol } from '../../electron/core/p2p/bench-protocol'
+import { createLinkProber } from '../../electron/core/hardware/link-prober'
+import {
+  BENCH_PROTOCOL,
+  type LinkProbe,
+  probeLink,
+  registerBenchProtocol
+} from '../../electron/core/p2p/bench-protocol'
 
 type Node = Libp2p<{ ping: ReturnType<ReturnType<typeof ping>>; identify: ReturnType<ReturnType<typeof identify>> }>
 
@@ -100,5 +106,26 @@ describe('/meshwork/bench/1.0.0 between two real libp2p nodes on loopback', () =
     liar.send(new Uint8Array(4096))
     await liar.close().catch(() => {})
     expect(await ended).toBe('reset')
+  })
+
+  it('a background prober measures known peers and keeps the latest result', async () => {
+    const seen: Array<[string, LinkProbe]> = []
+    const target = server.peerId.toString()
+    const prober = createLinkProber({
+      libp2p: third,
+      peers: () => [target],
+      onResult: (p, r) => seen.push([p, r]),
+      intervalMs: 300,
+      bytes: 64 * 1024
+    })
+    await prober.start()
+    try {
+      for (let i = 0; i < 50 && seen.length === 0; i++) await pause(100)
+    } finally {
+      await prober.stop()
+    }
+    expect(seen[0]?.[0]).toBe(target)
+    expect(seen[0]?.[1].throughputMbps).toBeGreaterThan(0)
+    expect(prober.get(target)).toMatchObject({ rttMs: seen.at(-1)?.[1].rttMs })
   })
 })

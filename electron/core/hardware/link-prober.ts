@@ -1,0 +1,77 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { type BenchLibp2p, type LinkProbe, probeLink } from '../p2p/bench-protocol'
+import type { Logger } from '../util/logger'
+import type { Startable } from '../util/startable'
+
+export interface LinkProberInit {
+  libp2p: BenchLibp2p
+  /** peer ids (strings) worth probing now, e.g. the alive providers of the peer table */
+  peers: () => string[]
+  onResult: (peerId: string, probe: LinkProbe) => void
+  /** one peer is probed per tick, round robin (default 20 s) */
+  intervalMs?: number
+  /** payload per probe (default 256 KiB) */
+  bytes?: number
+  logger?: Logger
+}
+
+export interface LinkProber extends Startable {
+  /** the latest result per peer */
+  get(peerId: string): (LinkProbe & { at: number }) | undefined
+  /** probe one peer now (also used by the timer) */
+  probe(peerId: string, options?: { signal?: AbortSignal }): Promise<LinkProbe>
+}
+
+/**
+ * Measures the link to known peers in the background, one peer per tick, so the traffic it
+ * causes stays small and even: bytes / intervalMs at most, whatever the size of the mesh.
+ */
+export function createLinkProber(init: LinkProberInit): LinkProber {
+  const intervalMs = init.intervalMs ?? 20_000
+  const bytes = init.bytes ?? 256 * 1024
+  const results = new Map<string, LinkProbe & { at: number }>()
+  let timer: NodeJS.Timeout | undefined
+  let controller: AbortController | undefined
+  let cursor = 0
+  let running = false
+
+  async function probe(peerId: string, options: { signal?: AbortSignal } = {}): Promise<LinkProbe> {
+    const signals = [AbortSignal.timeout(Math.max(5_000, intervalMs))]
+    if (options.signal) signals.push(options.signal)
+    const result = await probeLink(init.libp2p, peerIdFromString(peerId), { bytes, signal: AbortSignal.any(signals) })
+    results.set(peerId, { ...result, at: Date.now() })
+    const current = new Set(init.peers())
+    for (const known of results.keys()) if (!current.has(known) && known !== peerId) results.delete(known)
+    init.onResult(peerId, result)
+    return result
+  }
+
+  async function tick(): Promise<void> {
+    const peers = init.peers()
+    if (running || peers.length === 0 || !controller) return
+    const peerId = peers[cursor++ % peers.length]
+    running = true
+    try {
+      await probe(peerId, { signal: controller.signal })
+    } catch (err) {
+      init.logger?.debug('link probe failed', { peerId, err })
+    } finally {
+      running = false
+    }
+  }
+
+  return {
+    get: (peerId) => results.get(peerId),
+    probe,
+    async start() {
+      controller = new AbortController()
+      timer = setInterval(() => void tick(), intervalMs)
+      timer.unref()
+    },
+    async stop() {
+      clearInterval(timer)
+      controller?.abort()
+      controller = undefined
+    }
+  }
+}
