@@ -42,7 +42,7 @@ describe('dashboard states (fixture node)', () => {
   it('shows a GPU rig, its peers, live requests and runtime progress; every page renders', async () => {
     const control = createFixtureControl({
       peers: [
-        fixturePeer('12D3KooWRemoteAlpha1111111111111111111111111111', { trustEvidence: { verified: 40, failed: 0, measuredDecodeTokensPerSecond: 171 } }),
+        fixturePeer('12D3KooWRemoteAlpha1111111111111111111111111111', { trustEvidence: { source: 'local', successes: 40, failures: 1, tokensPerSecond: 171 } }),
         fixturePeer('12D3KooWRemoteBravo2222222222222222222222222222', { paused: true, trust: 0.4, rttMs: 41 }),
         fixturePeer('12D3KooWRemoteGone33333333333333333333333333333', { alive: false, excludedReason: 'missed 3 adverts' })
       ],
@@ -77,6 +77,10 @@ describe('dashboard states (fixture node)', () => {
     const rows = page.locator('[data-testid=peers-table] tbody tr')
     await expect.poll(() => rows.count()).toBe(2)
     expect(await page.locator('[data-peer="12D3KooWRemoteBravo2222222222222222222222222222"]').textContent()).toContain('paused')
+    const alpha = await page.locator('[data-peer="12D3KooWRemoteAlpha1111111111111111111111111111"]').textContent()
+    expect(alpha).toContain('180 tok/s') // advertised
+    expect(alpha).toContain('171 tok/s') // measured by this node
+    expect(alpha).toContain('40 ok · 1 failed')
     await page.getByLabel('show offline peers').check()
     await expect.poll(() => rows.count()).toBe(3)
     await screenshot(page, 'fixture-peers')

@@ -4,7 +4,7 @@ import { ago, gb, ms, num, shortId } from '../format'
 import { useApp, useNow } from '../hooks'
 
 /** Keys a reputation module may put in trustEvidence for speed it observed itself. */
-const MEASURED_KEYS = ['measuredDecodeTokensPerSecond', 'measuredTokensPerSecond', 'observedTokensPerSecond', 'decodeTokensPerSecond']
+const MEASURED_KEYS = ['tokensPerSecond', 'measuredDecodeTokensPerSecond', 'measuredTokensPerSecond']
 
 function measured(peer: PeerView): number | undefined {
   for (const key of MEASURED_KEYS) {
@@ -17,6 +17,14 @@ function measured(peer: PeerView): number | undefined {
 function advertisedSpeed(peer: PeerView): number | undefined {
   const first = peer.models[0] ?? Object.keys(peer.advert.benchmark)[0]
   return first === undefined ? undefined : peer.advert.benchmark[first]?.decodeTokensPerSecond
+}
+
+/** "12 ok · 1 failed" from this node's own record of the peer, when it has one. */
+function outcomes(peer: PeerView): string | undefined {
+  const ok = peer.trustEvidence.successes
+  const failed = peer.trustEvidence.failures
+  if (typeof ok !== 'number' || typeof failed !== 'number') return undefined
+  return `${ok} ok · ${failed} failed`
 }
 
 function evidence(peer: PeerView): string {
@@ -101,9 +109,10 @@ export function Peers() {
                           </div>
                           <span>{num(peer.trust * 100, 0)}%</span>
                         </div>
+                        <div className="muted small">{outcomes(peer) ?? 'no jobs yet'}</div>
                       </td>
                       <td className="num">{ms(peer.rttMs)}</td>
-                      <td>{peer.models.join(', ') || '—'}</td>
+                      <td className="nowrap">{peer.models.join(', ') || '—'}</td>
                       <td className="num">
                         {peer.advert.load.inflight}/{peer.advert.load.capacity}
                         {peer.advert.load.queued > 0 ? ` +${peer.advert.load.queued}` : ''}
