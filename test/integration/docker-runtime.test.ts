@@ -143,4 +143,20 @@ describe('docker runtime', () => {
     runtime = undefined
     expect(await containersOf(PEER)).toEqual([])
   })
+
+  it('runs a configured image as it is, and says so when a configured image cannot be pulled', async () => {
+    const components = testComponents(PEER, [model], dir)
+    runtime = createDockerRuntime(components, { paths: { workerEntry }, image: image.tag })
+    await runtime.start()
+    expect(runtime.status()).toMatchObject({ state: 'ready', image: image.tag })
+    await runtime.stop()
+    runtime = createDockerRuntime(testComponents(PEER, [model], dir), { paths: { workerEntry }, image: '127.0.0.1:9/meshwork/worker:absent', restartBaseMs: 60_000 })
+    await runtime.start()
+    const status = runtime.status()
+    expect(status.state).toBe('failed')
+    expect(status.message).toContain('Pulling 127.0.0.1:9/meshwork/worker:absent failed')
+    await runtime.stop()
+    runtime = undefined
+    expect(await containersOf(PEER)).toEqual([])
+  })
 })
