@@ -50,7 +50,8 @@ async function startTimed(runtime: SupervisedRuntime, events: ReturnType<typeof 
     if (s.state === 'ready' && readyAt === 0) readyAt = performance.now()
   })
   await runtime.start()
-  if (runtime.status().state !== 'ready') throw new Error(`${runtime.kind} runtime did not start: ${runtime.status().message}`)
+  if (runtime.status().state !== 'ready')
+    throw new Error(`${runtime.kind} runtime did not start: ${runtime.status().message}`)
   return readyAt - launchedAt
 }
 
@@ -72,7 +73,14 @@ export async function runtimeBench(log: Log): Promise<Record<string, number>> {
     log(`runtime: cold image build ${(image.ms / 1000).toFixed(1)} s, image ${sizeMB.toFixed(0)} MB (${image.tag})`)
 
     const dockerEvents = createEvents()
-    const components = (events: typeof dockerEvents) => ({ logger, events, peerId, dataDir: dir, models: [model], threads: 1 })
+    const components = (events: typeof dockerEvents) => ({
+      logger,
+      events,
+      peerId,
+      dataDir: dir,
+      models: [model],
+      threads: 1
+    })
     dockerRuntime = createDockerRuntime(components(dockerEvents), { paths })
     const containerReadyMs = await startTimed(dockerRuntime, dockerEvents)
     const processEvents = createEvents()
@@ -92,8 +100,12 @@ export async function runtimeBench(log: Log): Promise<Record<string, number>> {
     }
     const container = median(inContainer)
     const processTps = median(inProcess)
-    log(`runtime: tokens/s container ${container.toFixed(0)}, process ${processTps.toFixed(0)}, ratio ${(container / processTps).toFixed(3)}`)
-    const sizeFromCli = Number(execFileSync('docker', ['image', 'inspect', '-f', '{{.Size}}', image.tag], { encoding: 'utf8' }).trim())
+    log(
+      `runtime: tokens/s container ${container.toFixed(0)}, process ${processTps.toFixed(0)}, ratio ${(container / processTps).toFixed(3)}`
+    )
+    const sizeFromCli = Number(
+      execFileSync('docker', ['image', 'inspect', '-f', '{{.Size}}', image.tag], { encoding: 'utf8' }).trim()
+    )
     return {
       runtime_image_build_cold_s: round(image.ms / 1000),
       runtime_image_size_mb: round((sizeFromCli || image.sizeBytes || 0) / 1e6, 1),

@@ -50,7 +50,9 @@ export function testComponents(peerId: string, models: ResolvedModel[], dataDir:
   const logs: string[] = []
   const events = createEvents()
   events.on('runtime:log', (e) => logs.push(`${e.stream}: ${e.line}`))
-  const logger = createLogger(`test:${peerId.slice(0, 12)}`, { level: process.env.MESHWORK_LOG_LEVEL === 'debug' ? 'debug' : 'warn' })
+  const logger = createLogger(`test:${peerId.slice(0, 12)}`, {
+    level: process.env.MESHWORK_LOG_LEVEL === 'debug' ? 'debug' : 'warn'
+  })
   return { logger, events, peerId, dataDir, models, threads: 1, logs }
 }
 
@@ -62,7 +64,11 @@ export interface Completion {
 }
 
 /** A streamed /v1/completions call, collected from its SSE chunks. */
-export async function streamCompletion(endpoint: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<Completion> {
+export async function streamCompletion(
+  endpoint: string,
+  body: Record<string, unknown>,
+  signal?: AbortSignal
+): Promise<Completion> {
   const response = await fetch(`${endpoint}/v1/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -80,7 +86,9 @@ export async function streamCompletion(endpoint: string, body: Record<string, un
       done = true
       continue
     }
-    const chunk = JSON.parse(data) as { choices?: Array<{ text?: string; token_ids?: number[]; finish_reason?: string | null }> }
+    const chunk = JSON.parse(data) as {
+      choices?: Array<{ text?: string; token_ids?: number[]; finish_reason?: string | null }>
+    }
     for (const choice of chunk.choices ?? []) {
       out.text += choice.text ?? ''
       out.tokenIds.push(...(choice.token_ids ?? []))

@@ -11,7 +11,16 @@ import type { ResolvedModel } from '../../electron/core/runtime/models/types'
 import { resolveWorkerPaths } from '../../electron/core/runtime/paths'
 import type { SupervisedRuntime } from '../../electron/core/runtime/supervisor'
 import type { ProgressEvent } from '../../electron/core/runtime/types'
-import { bundleWorker, containersOf, docker, removeContainersOf, streamCompletion, testComponents, tinyModel, until } from '../helpers/runtime'
+import {
+  bundleWorker,
+  containersOf,
+  docker,
+  removeContainersOf,
+  streamCompletion,
+  testComponents,
+  tinyModel,
+  until
+} from '../helpers/runtime'
 
 // Needs a running Docker engine: without one these tests fail (never skip).
 const run = randomBytes(4).toString('hex')
@@ -40,7 +49,10 @@ afterAll(async () => {
 
 function dockerRuntime(peerId = PEER): { runtime: SupervisedRuntime; components: ReturnType<typeof testComponents> } {
   const components = testComponents(peerId, [model], dir)
-  return { components, runtime: createDockerRuntime(components, { paths: { workerEntry }, healthIntervalMs: 500, restartBaseMs: 200 }) }
+  return {
+    components,
+    runtime: createDockerRuntime(components, { paths: { workerEntry }, healthIntervalMs: 500, restartBaseMs: 200 })
+  }
 }
 
 describe('docker runtime', () => {
@@ -48,7 +60,13 @@ describe('docker runtime', () => {
     const progress: ProgressEvent[] = []
     const paths = resolveWorkerPaths({ workerEntry })
     const labels = { 'meshwork.managed': 'true', 'meshwork.peer': PEER }
-    image = await ensureWorkerImage({ docker: client, paths, labels, noCache: true, onProgress: (e) => progress.push(e) })
+    image = await ensureWorkerImage({
+      docker: client,
+      paths,
+      labels,
+      noCache: true,
+      onProgress: (e) => progress.push(e)
+    })
     expect(image.source).toBe('built')
     expect(image.tag).toMatch(/^meshwork-worker:[0-9a-f]{20}$/)
     expect(progress.some((p) => p.message?.startsWith('Step '))).toBe(true)
@@ -72,7 +90,9 @@ describe('docker runtime', () => {
     expect(states).toContain('building')
     expect(runtime.endpoint()).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
 
-    processRuntime = createProcessRuntime(testComponents('docker-test-process', [model], dir), { paths: { workerEntry } })
+    processRuntime = createProcessRuntime(testComponents('docker-test-process', [model], dir), {
+      paths: { workerEntry }
+    })
     await processRuntime.start()
     const request = { model: 'meshwork-tiny', prompt: 'The mesh routes every request', max_tokens: 48, temperature: 0 }
     const inContainer = await streamCompletion(runtime.endpoint()!, request)
@@ -101,22 +121,39 @@ describe('docker runtime', () => {
     const bindings = info.NetworkSettings.Ports['8080/tcp']
     expect(bindings.length).toBeGreaterThan(0)
     for (const b of bindings) expect(b.HostIp).toBe('127.0.0.1')
-    expect(info.Mounts).toEqual([expect.objectContaining({ Destination: '/models/0.gguf', RW: false, Source: model.path })])
+    expect(info.Mounts).toEqual([
+      expect.objectContaining({ Destination: '/models/0.gguf', RW: false, Source: model.path })
+    ])
     expect(JSON.stringify(info.Mounts)).not.toContain('docker.sock')
     expect(info.Config.Labels).toMatchObject({ 'meshwork.peer': PEER, 'meshwork.managed': 'true' })
     // the root filesystem really is read-only and the worker really is not root
-    const attempt = await docker('exec', runtime!.workerId()!, '/usr/local/bin/node', '-e', "try{require('fs').writeFileSync('/app/x','1');console.log('wrote')}catch(e){console.log(e.code)};console.log(process.getuid())")
+    const attempt = await docker(
+      'exec',
+      runtime!.workerId()!,
+      '/usr/local/bin/node',
+      '-e',
+      "try{require('fs').writeFileSync('/app/x','1');console.log('wrote')}catch(e){console.log(e.code)};console.log(process.getuid())"
+    )
     expect(attempt.split('\n')).toEqual(['EROFS', '65534'])
   })
 
   it('replaces a container killed from outside', async () => {
     const before = runtime!.workerId()!
     await docker('kill', before)
-    await until(() => runtime!.restartCount === 1 && runtime!.status().state === 'ready', 60_000, 'a replacement container')
+    await until(
+      () => runtime!.restartCount === 1 && runtime!.status().state === 'ready',
+      60_000,
+      'a replacement container'
+    )
     const after = runtime!.workerId()!
     expect(after).not.toBe(before)
     expect(await containersOf(PEER)).toEqual([after])
-    const reply = await streamCompletion(runtime!.endpoint()!, { model: 'meshwork-tiny', prompt: 'still here', max_tokens: 5, temperature: 0 })
+    const reply = await streamCompletion(runtime!.endpoint()!, {
+      model: 'meshwork-tiny',
+      prompt: 'still here',
+      max_tokens: 5,
+      temperature: 0
+    })
     expect(reply.tokenIds.length).toBe(5)
   })
 
@@ -129,8 +166,24 @@ describe('docker runtime', () => {
 
   it('removes only its own orphans from an earlier crash', async () => {
     const idle = ['--entrypoint', '/usr/local/bin/node', image.tag, '-e', 'setInterval(() => {}, 1000)']
-    const mine = await docker('run', '-d', '--label', 'meshwork.managed=true', '--label', `meshwork.peer=${PEER}`, ...idle)
-    const theirs = await docker('run', '-d', '--label', 'meshwork.managed=true', '--label', `meshwork.peer=${OTHER}`, ...idle)
+    const mine = await docker(
+      'run',
+      '-d',
+      '--label',
+      'meshwork.managed=true',
+      '--label',
+      `meshwork.peer=${PEER}`,
+      ...idle
+    )
+    const theirs = await docker(
+      'run',
+      '-d',
+      '--label',
+      'meshwork.managed=true',
+      '--label',
+      `meshwork.peer=${OTHER}`,
+      ...idle
+    )
     const made = dockerRuntime()
     runtime = made.runtime
     await runtime.start()
@@ -150,7 +203,11 @@ describe('docker runtime', () => {
     await runtime.start()
     expect(runtime.status()).toMatchObject({ state: 'ready', image: image.tag })
     await runtime.stop()
-    runtime = createDockerRuntime(testComponents(PEER, [model], dir), { paths: { workerEntry }, image: '127.0.0.1:9/meshwork/worker:absent', restartBaseMs: 60_000 })
+    runtime = createDockerRuntime(testComponents(PEER, [model], dir), {
+      paths: { workerEntry },
+      image: '127.0.0.1:9/meshwork/worker:absent',
+      restartBaseMs: 60_000
+    })
     await runtime.start()
     const status = runtime.status()
     expect(status.state).toBe('failed')

@@ -26,9 +26,25 @@ async function freePort(): Promise<number> {
 
 /** Our worker as a plain process, standing in for a server the owner runs themselves. */
 async function startWorker(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [workerEntry, '--model', `meshwork-tiny=${model.path}`, '--host', '127.0.0.1', '--port', String(port), '--threads', '1', '--gpu', 'false'], {
-    stdio: ['ignore', 'pipe', 'inherit']
-  })
+  const child = spawn(
+    process.execPath,
+    [
+      workerEntry,
+      '--model',
+      `meshwork-tiny=${model.path}`,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--threads',
+      '1',
+      '--gpu',
+      'false'
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit']
+    }
+  )
   await new Promise<void>((resolve, reject) => {
     let out = ''
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -72,11 +88,20 @@ describe('external runtime', () => {
     expect(served[0].sha256).toMatch(/^[0-9a-f]{64}$/)
     expect(served[0].sha256).not.toBe(model.sha256) // unknown file: never paired with real providers
     expect(runtime.supportsTokenContinuation).toBe(true) // our worker answers the token-id extension
-    const reply = await streamCompletion(runtime.endpoint()!, { model: 'meshwork-tiny', prompt: 'Hi', max_tokens: 6, temperature: 0 })
+    const reply = await streamCompletion(runtime.endpoint()!, {
+      model: 'meshwork-tiny',
+      prompt: 'Hi',
+      max_tokens: 6,
+      temperature: 0
+    })
     expect(reply.tokenIds.length).toBe(6)
 
     worker.kill('SIGTERM')
-    await until(() => runtime!.status().state === 'unavailable', 10_000, 'the external runtime to notice the server is gone')
+    await until(
+      () => runtime!.status().state === 'unavailable',
+      10_000,
+      'the external runtime to notice the server is gone'
+    )
     expect(runtime.endpoint()).toBeUndefined()
     await runtime.stop()
     expect(runtime.status().state).toBe('stopped')
@@ -87,11 +112,22 @@ describe('external runtime', () => {
     const port = await freePort()
     worker = await startWorker(port)
     const components = testComponents('external-config', [model], dir)
-    const created = createRuntime({ runtime: 'external', endpoint: `http://127.0.0.1:${port}`, allowProcessFallback: false, maxConcurrentJobs: 2, maxQueuedJobs: 4 }, components)
+    const created = createRuntime(
+      {
+        runtime: 'external',
+        endpoint: `http://127.0.0.1:${port}`,
+        allowProcessFallback: false,
+        maxConcurrentJobs: 2,
+        maxQueuedJobs: 4
+      },
+      components
+    )
     runtime = created as ExternalRuntime
     await created.start()
     expect(created.status()).toMatchObject({ kind: 'external', state: 'ready' })
-    expect(created.models()).toEqual([{ name: 'meshwork-tiny', sha256: model.sha256, params: model.params, contextLength: model.contextLength }])
+    expect(created.models()).toEqual([
+      { name: 'meshwork-tiny', sha256: model.sha256, params: model.params, contextLength: model.contextLength }
+    ])
     await created.stop()
     runtime = undefined
     worker.kill('SIGTERM')

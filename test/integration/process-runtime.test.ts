@@ -37,10 +37,17 @@ describe('process runtime', () => {
     expect(statuses).toEqual(['starting', 'ready'])
     const endpoint = runtime.endpoint()!
     expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
-    expect(runtime.models()).toEqual([{ name: 'meshwork-tiny', sha256: model.sha256, params: model.params, contextLength: model.contextLength }])
+    expect(runtime.models()).toEqual([
+      { name: 'meshwork-tiny', sha256: model.sha256, params: model.params, contextLength: model.contextLength }
+    ])
     const list = (await (await fetch(`${endpoint}/v1/models`)).json()) as { data: Array<{ id: string }> }
     expect(list.data.map((m) => m.id)).toContain('meshwork-tiny')
-    const reply = await streamCompletion(endpoint, { model: 'meshwork-tiny', prompt: 'Hello', max_tokens: 12, temperature: 0 })
+    const reply = await streamCompletion(endpoint, {
+      model: 'meshwork-tiny',
+      prompt: 'Hello',
+      max_tokens: 12,
+      temperature: 0
+    })
     expect(reply.tokenIds.length).toBe(12)
     expect(reply.text.length).toBeGreaterThan(0)
   })
@@ -48,11 +55,20 @@ describe('process runtime', () => {
   it('replaces a worker that was killed from outside', async () => {
     const before = Number(runtime!.workerId())
     process.kill(before, 'SIGKILL')
-    await until(() => runtime!.restartCount === 1 && runtime!.status().state === 'ready', 30_000, 'a replacement worker')
+    await until(
+      () => runtime!.restartCount === 1 && runtime!.status().state === 'ready',
+      30_000,
+      'a replacement worker'
+    )
     const after = Number(runtime!.workerId())
     expect(after).not.toBe(before)
     expect(alive(before)).toBe(false)
-    const reply = await streamCompletion(runtime!.endpoint()!, { model: 'meshwork-tiny', prompt: 'Again', max_tokens: 4, temperature: 0 })
+    const reply = await streamCompletion(runtime!.endpoint()!, {
+      model: 'meshwork-tiny',
+      prompt: 'Again',
+      max_tokens: 4,
+      temperature: 0
+    })
     expect(reply.tokenIds.length).toBe(4)
   })
 
@@ -71,7 +87,9 @@ describe('process runtime', () => {
 
   it('the worker exits by itself when its parent node is SIGKILLed', async () => {
     const parentScript = await bundle('test/fixtures/runtime/parent.ts', 'parent/parent.js')
-    const parent = spawn(process.execPath, [parentScript, workerEntry, JSON.stringify(model), dir], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const parent = spawn(process.execPath, [parentScript, workerEntry, JSON.stringify(model), dir], {
+      stdio: ['ignore', 'pipe', 'inherit']
+    })
     children.push(parent)
     const line = await new Promise<string>((resolve, reject) => {
       let out = ''

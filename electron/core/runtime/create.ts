@@ -11,13 +11,21 @@ import type { InferenceRuntime } from './types'
 import { UnavailableRuntime } from './unavailable-runtime'
 import { servedModels } from './worker-args'
 
-export type RuntimeConfig = Pick<Config, 'runtime' | 'endpoint' | 'allowProcessFallback' | 'maxConcurrentJobs' | 'maxQueuedJobs'> & Partial<Pick<Config, 'workerImage'>>
+export type RuntimeConfig = Pick<
+  Config,
+  'runtime' | 'endpoint' | 'allowProcessFallback' | 'maxConcurrentJobs' | 'maxQueuedJobs'
+> &
+  Partial<Pick<Config, 'workerImage'>>
 
 function withConfig(config: RuntimeConfig, options: RuntimeOptions): RuntimeOptions {
   return { parallel: config.maxConcurrentJobs, maxQueue: config.maxQueuedJobs, image: config.workerImage, ...options }
 }
 
-function supervised(launcher: DockerLauncher | ProcessLauncher, components: RuntimeComponents, options: RuntimeOptions): SupervisedRuntime {
+function supervised(
+  launcher: DockerLauncher | ProcessLauncher,
+  components: RuntimeComponents,
+  options: RuntimeOptions
+): SupervisedRuntime {
   return new SupervisedRuntime(launcher, {
     logger: components.logger.child(launcher.kind),
     events: components.events,
@@ -37,7 +45,11 @@ export function createProcessRuntime(components: RuntimeComponents, options: Run
   return supervised(new ProcessLauncher(components, options), components, options)
 }
 
-export function createExternalRuntime(endpoint: string, components: RuntimeComponents, options: RuntimeOptions = {}): ExternalRuntime {
+export function createExternalRuntime(
+  endpoint: string,
+  components: RuntimeComponents,
+  options: RuntimeOptions = {}
+): ExternalRuntime {
   return new ExternalRuntime(endpoint, components, options)
 }
 
@@ -45,7 +57,11 @@ export function createExternalRuntime(endpoint: string, components: RuntimeCompo
  * The runtime `config.runtime` asks for. 'auto' picks Docker when an engine answers, else the process
  * runtime when `allowProcessFallback`, else a runtime that stays 'unavailable' and says what to install.
  */
-export function createRuntime(config: RuntimeConfig, components: RuntimeComponents, options: RuntimeOptions = {}): InferenceRuntime {
+export function createRuntime(
+  config: RuntimeConfig,
+  components: RuntimeComponents,
+  options: RuntimeOptions = {}
+): InferenceRuntime {
   const merged = withConfig(config, options)
   switch (config.runtime) {
     case 'docker':
@@ -53,7 +69,8 @@ export function createRuntime(config: RuntimeConfig, components: RuntimeComponen
     case 'process':
       return createProcessRuntime(components, merged)
     case 'external':
-      if (config.endpoint === undefined) return new UnavailableRuntime('--runtime external needs --endpoint URL', components.events)
+      if (config.endpoint === undefined)
+        return new UnavailableRuntime('--runtime external needs --endpoint URL', components.events)
       return createExternalRuntime(config.endpoint, components, merged)
     case 'auto':
       return new AutoRuntime(config, components, merged)
@@ -116,7 +133,9 @@ class AutoRuntime implements InferenceRuntime {
     } catch (err) {
       const reason = (err as Error).message
       if (this.config.allowProcessFallback) {
-        logger.warn('no Docker engine; running the worker as a child process (less isolated: it runs as this user)', { reason })
+        logger.warn('no Docker engine; running the worker as a child process (less isolated: it runs as this user)', {
+          reason
+        })
         return createProcessRuntime(this.components, this.options)
       }
       return new UnavailableRuntime(reason, events)

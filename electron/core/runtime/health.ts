@@ -1,8 +1,14 @@
 import { sleep } from '../util/startable'
 
 /** One GET with a timeout; true when the server answered 2xx. */
-export async function probe(url: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ ok: boolean; status?: number; body?: unknown; error?: string }> {
-  const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? 2000), ...(options.signal ? [options.signal] : [])])
+export async function probe(
+  url: string,
+  options: { signal?: AbortSignal; timeoutMs?: number } = {}
+): Promise<{ ok: boolean; status?: number; body?: unknown; error?: string }> {
+  const signal = AbortSignal.any([
+    AbortSignal.timeout(options.timeoutMs ?? 2000),
+    ...(options.signal ? [options.signal] : [])
+  ])
   try {
     const response = await fetch(url, { signal, headers: { accept: 'application/json' } })
     const text = await response.text()
@@ -21,7 +27,10 @@ export async function probe(url: string, options: { signal?: AbortSignal; timeou
 }
 
 /** Polls `<base>/health` until it answers `{status:"ok"}`; `gone()` lets the caller stop early when the worker died. */
-export async function waitForHealth(baseUrl: string, options: { signal?: AbortSignal; timeoutMs?: number; gone?: () => string | undefined } = {}): Promise<void> {
+export async function waitForHealth(
+  baseUrl: string,
+  options: { signal?: AbortSignal; timeoutMs?: number; gone?: () => string | undefined } = {}
+): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000)
   let last = 'no answer'
   for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {

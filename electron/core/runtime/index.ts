@@ -1,5 +1,11 @@
 export type { RuntimeComponents, RuntimeOptions } from './components'
-export { createDockerRuntime, createExternalRuntime, createProcessRuntime, createRuntime, type RuntimeConfig } from './create'
+export {
+  createDockerRuntime,
+  createExternalRuntime,
+  createProcessRuntime,
+  createRuntime,
+  type RuntimeConfig
+} from './create'
 export { DockerUnavailableError, detectDocker, createDockerClient, LABEL_MANAGED, LABEL_PEER } from './docker/engine'
 export { removePeerContainers } from './docker/docker-launcher'
 export { ensureWorkerImage, type WorkerImage } from './docker/image'

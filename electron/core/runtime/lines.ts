@@ -1,5 +1,8 @@
 /** Splits a byte stream into lines (long lines are cut), for worker logs. */
-export function lineSplitter(onLine: (line: string) => void, maxLine = 8192): { push(chunk: Buffer | string): void; end(): void } {
+export function lineSplitter(
+  onLine: (line: string) => void,
+  maxLine = 8192
+): { push(chunk: Buffer | string): void; end(): void } {
   let buffer = ''
   return {
     push(chunk) {

@@ -23,7 +23,10 @@ export interface WorkerInstance {
 export interface WorkerLauncher {
   readonly kind: 'docker' | 'process'
   /** Once per start: engine check, image, orphan clean-up; `report` shows progress such as 'building'. */
-  prepare(options: { signal: AbortSignal; report: (state: RuntimeStatus['state'], message?: string) => void }): Promise<void>
+  prepare(options: {
+    signal: AbortSignal
+    report: (state: RuntimeStatus['state'], message?: string) => void
+  }): Promise<void>
   launch(options: { signal: AbortSignal }): Promise<WorkerInstance>
   /** Extra status fields (image, container id). */
   details(instance: WorkerInstance | undefined): Partial<RuntimeStatus>
@@ -125,7 +128,8 @@ export class SupervisedRuntime implements InferenceRuntime {
     await loop
     const instance = this.instance
     this.instance = undefined
-    if (instance) await instance.stop().catch((err: unknown) => this.options.logger.warn('stopping the worker failed', { err }))
+    if (instance)
+      await instance.stop().catch((err: unknown) => this.options.logger.warn('stopping the worker failed', { err }))
     this.setState(final)
   }
 
@@ -166,14 +170,16 @@ export class SupervisedRuntime implements InferenceRuntime {
       } catch (err) {
         if (signal.aborted) return
         reason = (err as Error).message
-        const unavailable = err instanceof RuntimeUnavailableError || (err as { code?: string }).code === 'docker_unavailable'
+        const unavailable =
+          err instanceof RuntimeUnavailableError || (err as { code?: string }).code === 'docker_unavailable'
         logger.warn('worker failed to start', { err })
         this.setState(unavailable ? 'unavailable' : 'failed', reason)
         first()
       }
       const delay = Math.min(base * 2 ** attempt, max)
       attempt++
-      if (this.state !== 'failed' && this.state !== 'unavailable') this.setState('starting', `worker ${reason}; restarting in ${delay} ms`)
+      if (this.state !== 'failed' && this.state !== 'unavailable')
+        this.setState('starting', `worker ${reason}; restarting in ${delay} ms`)
       await sleep(delay, { signal }).catch(() => undefined)
     }
   }

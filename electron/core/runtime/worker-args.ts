@@ -16,7 +16,16 @@ export interface WorkerArgsInput {
 export function workerArgs(input: WorkerArgsInput): string[] {
   const args: string[] = []
   for (const model of input.models) args.push('--model', `${model.name}=${model.path}`)
-  args.push('--host', input.host, '--port', String(input.port), '--threads', String(input.threads), '--gpu', input.gpu ? 'auto' : 'false')
+  args.push(
+    '--host',
+    input.host,
+    '--port',
+    String(input.port),
+    '--threads',
+    String(input.threads),
+    '--gpu',
+    input.gpu ? 'auto' : 'false'
+  )
   if (input.parallel !== undefined) args.push('--parallel', String(input.parallel))
   if (input.maxQueue !== undefined) args.push('--max-queue', String(input.maxQueue))
   if (input.parentPid !== undefined) args.push('--parent-pid', String(input.parentPid))
@@ -28,6 +37,8 @@ export function containerModelPath(index: number): string {
   return `/models/${index}.gguf`
 }
 
-export function servedModels(models: ResolvedModel[]): Array<{ name: string; sha256: string; params: number; contextLength: number }> {
+export function servedModels(
+  models: ResolvedModel[]
+): Array<{ name: string; sha256: string; params: number; contextLength: number }> {
   return models.map((m) => ({ name: m.name, sha256: m.sha256, params: m.params, contextLength: m.contextLength }))
 }

@@ -25,7 +25,18 @@ describe('container spec', () => {
     expect(host.PortBindings!['8080/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: '' }])
     expect(host.Binds).toEqual([`${path}:/models/0.gguf:ro`])
     expect(JSON.stringify(spec)).not.toContain('docker.sock')
-    expect(spec.Cmd).toEqual(['--model', 'meshwork-tiny=/models/0.gguf', '--host', '0.0.0.0', '--port', '8080', '--threads', '1', '--gpu', 'false'])
+    expect(spec.Cmd).toEqual([
+      '--model',
+      'meshwork-tiny=/models/0.gguf',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '8080',
+      '--threads',
+      '1',
+      '--gpu',
+      'false'
+    ])
     expect(host.DeviceRequests).toBeUndefined()
   })
 

@@ -31,7 +31,10 @@ describe('tar context', () => {
     ]
     let sent = 0
     const archive = join(dir, 'context.tar')
-    await pipeline(tarStream(entries, (n) => (sent = n)), createWriteStream(archive))
+    await pipeline(
+      tarStream(entries, (n) => (sent = n)),
+      createWriteStream(archive)
+    )
     expect(sent).toBe(payload.length)
     const listing = execFileSync('tar', ['-tvf', archive], { encoding: 'utf8' })
     expect(listing).toContain('rwxr-xr-x')

@@ -84,7 +84,9 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
       PidsLimit: input.pidsLimit ?? 256,
       RestartPolicy: { Name: 'no' },
       NetworkMode: 'bridge',
-      ...(input.gpu?.vendor === 'nvidia' ? { DeviceRequests: [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }] } : {}),
+      ...(input.gpu?.vendor === 'nvidia'
+        ? { DeviceRequests: [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }] }
+        : {}),
       ...(amd.devices.length > 0 ? { Devices: amd.devices, GroupAdd: amd.groups } : {})
     }
   }

@@ -133,7 +133,10 @@ export class DockerLauncher implements WorkerLauncher {
       const exited = container
         .wait()
         .then(async (result: { StatusCode?: number }) => {
-          const state = await container.inspect().then((i) => i.State, () => undefined)
+          const state = await container.inspect().then(
+            (i) => i.State,
+            () => undefined
+          )
           return state?.OOMKilled ? 'killed: out of memory' : `exit code ${result.StatusCode}`
         })
         .catch((err: unknown) => `lost: ${(err as Error).message}`)
@@ -142,7 +145,11 @@ export class DockerLauncher implements WorkerLauncher {
       const binding = info.NetworkSettings.Ports?.[`${CONTAINER_PORT}/tcp`]?.find((b) => b.HostIp === '127.0.0.1')
       if (!binding) throw new Error('The container has no 127.0.0.1 port binding')
       const endpoint = `http://127.0.0.1:${binding.HostPort}`
-      await waitForHealth(endpoint, { signal, timeoutMs: this.options.readyTimeoutMs ?? 60_000, gone: () => exitReason })
+      await waitForHealth(endpoint, {
+        signal,
+        timeoutMs: this.options.readyTimeoutMs ?? 60_000,
+        gone: () => exitReason
+      })
       components.logger.info('worker container ready', { id: container.id.slice(0, 12), endpoint })
       return { endpoint, id: container.id, exited, stop: remove }
     } catch (err) {
@@ -153,7 +160,11 @@ export class DockerLauncher implements WorkerLauncher {
 
   private async followLogs(container: Docker.Container): Promise<NodeJS.ReadableStream> {
     const { events } = this.components
-    const stream = (await container.logs({ follow: true, stdout: true, stderr: true })) as unknown as NodeJS.ReadableStream
+    const stream = (await container.logs({
+      follow: true,
+      stdout: true,
+      stderr: true
+    })) as unknown as NodeJS.ReadableStream
     const sink = (kind: 'stdout' | 'stderr'): Writable => {
       const lines = lineSplitter((line) => events.emit('runtime:log', { line, stream: kind }))
       return new Writable({

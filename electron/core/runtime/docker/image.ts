@@ -59,10 +59,17 @@ export async function ensureWorkerImage(options: EnsureImageOptions): Promise<Wo
   const started = Date.now()
   if (options.image !== undefined) return pullImage(options.image, options, started)
   const { docker, signal } = options
-  const progress = (fraction: number | undefined, message: string): void => options.onProgress?.({ task: 'worker-image', fraction, message })
+  const progress = (fraction: number | undefined, message: string): void =>
+    options.onProgress?.({ task: 'worker-image', fraction, message })
   progress(0, 'Collecting the worker, Node and llama.cpp files')
-  const recipe = await workerImageRecipe(options.paths, options.variant ?? 'cpu', { signal, labels: options.labels, digestCachePath: options.digestCachePath, onProgress: options.onProgress })
-  if (recipe.missingLibraries.length > 0) options.log?.warn('libraries not found on this machine', { missing: recipe.missingLibraries })
+  const recipe = await workerImageRecipe(options.paths, options.variant ?? 'cpu', {
+    signal,
+    labels: options.labels,
+    digestCachePath: options.digestCachePath,
+    onProgress: options.onProgress
+  })
+  if (recipe.missingLibraries.length > 0)
+    options.log?.warn('libraries not found on this machine', { missing: recipe.missingLibraries })
   const previous = await imageId(docker, recipe.tag)
   if (!options.noCache) {
     const size = await imageSize(docker, recipe.tag)
@@ -77,14 +84,20 @@ export async function ensureWorkerImage(options: EnsureImageOptions): Promise<Wo
     const now = Date.now()
     if (now - lastReport < 250) return
     lastReport = now
-    progress(0.8 * (sent / recipe.bytes), `Sending the build context (${Math.round(sent / 1e6)}/${Math.round(recipe.bytes / 1e6)} MB)`)
+    progress(
+      0.8 * (sent / recipe.bytes),
+      `Sending the build context (${Math.round(sent / 1e6)}/${Math.round(recipe.bytes / 1e6)} MB)`
+    )
   })
-  const stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
-    t: recipe.tag,
-    forcerm: true,
-    nocache: options.noCache === true,
-    abortSignal: signal
-  } as Docker.ImageBuildOptions)
+  const stream = await docker.buildImage(
+    context as unknown as NodeJS.ReadableStream,
+    {
+      t: recipe.tag,
+      forcerm: true,
+      nocache: options.noCache === true,
+      abortSignal: signal
+    } as Docker.ImageBuildOptions
+  )
   let failure: string | undefined
   await readJsonLines(stream, (line) => {
     if (typeof line.error === 'string') failure = line.error
@@ -98,7 +111,10 @@ export async function ensureWorkerImage(options: EnsureImageOptions): Promise<Wo
   if (size === undefined) throw new ImageBuildError(`The engine reported no error, but ${recipe.tag} does not exist`)
   if (previous !== undefined && previous !== (await imageId(docker, recipe.tag))) {
     // a forced rebuild leaves the old image untagged; drop it unless a container still uses it
-    await docker.getImage(previous).remove().catch(() => undefined)
+    await docker
+      .getImage(previous)
+      .remove()
+      .catch(() => undefined)
   }
   progress(1, `Built ${recipe.tag}`)
   return { tag: recipe.tag, source: 'built', ms: Date.now() - started, sizeBytes: size }
@@ -116,14 +132,19 @@ async function pullImage(image: string, options: EnsureImageOptions, started: nu
     await readJsonLines(stream, (line) => {
       if (typeof line.error === 'string') failure = line.error
       const detail = line.progressDetail as { current?: number; total?: number } | undefined
-      if (typeof line.id === 'string' && detail?.total) layers.set(line.id, { current: detail.current ?? 0, total: detail.total })
+      if (typeof line.id === 'string' && detail?.total)
+        layers.set(line.id, { current: detail.current ?? 0, total: detail.total })
       let current = 0
       let total = 0
       for (const layer of layers.values()) {
         current += layer.current
         total += layer.total
       }
-      options.onProgress?.({ task: 'worker-image', fraction: total > 0 ? current / total : undefined, message: `Pulling ${image}: ${String(line.status ?? '')}` })
+      options.onProgress?.({
+        task: 'worker-image',
+        fraction: total > 0 ? current / total : undefined,
+        message: `Pulling ${image}: ${String(line.status ?? '')}`
+      })
     })
   } catch (err) {
     throw new ImageBuildError(`Pulling ${image} failed: ${(err as Error).message}`, { cause: err })

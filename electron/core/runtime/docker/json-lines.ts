@@ -1,5 +1,9 @@
 /** Reads a stream of newline-separated JSON objects (docker build/pull/events), one callback each. */
-export async function readJsonLines(stream: NodeJS.ReadableStream, onObject: (value: Record<string, unknown>) => void, options: { maxLineBytes?: number } = {}): Promise<void> {
+export async function readJsonLines(
+  stream: NodeJS.ReadableStream,
+  onObject: (value: Record<string, unknown>) => void,
+  options: { maxLineBytes?: number } = {}
+): Promise<void> {
   const maxLine = options.maxLineBytes ?? 1 << 20
   let buffer = ''
   for await (const chunk of stream as AsyncIterable<Buffer | string>) {

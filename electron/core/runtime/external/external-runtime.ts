@@ -36,7 +36,12 @@ export class ExternalRuntime implements InferenceRuntime {
   }
 
   status(): RuntimeStatus {
-    return { kind: 'external', state: this.state, endpoint: this.base, ...(this.message ? { message: this.message } : {}) }
+    return {
+      kind: 'external',
+      state: this.state,
+      endpoint: this.base,
+      ...(this.message ? { message: this.message } : {})
+    }
   }
 
   endpoint(): string | undefined {
@@ -72,16 +77,23 @@ export class ExternalRuntime implements InferenceRuntime {
     const result = await probeExternal(this.base, { signal, timeoutMs: 3000 })
     if (!result.reachable) {
       this.served = []
-      this.setState('unavailable', `External runtime at ${this.base} is unreachable (${result.error}); is the server running?`)
+      this.setState(
+        'unavailable',
+        `External runtime at ${this.base} is unreachable (${result.error}); is the server running?`
+      )
       return this.status()
     }
     const configured = servedModels(this.components.models)
-    this.served = configured.length > 0 ? configured : result.modelIds.map((id) => externalModel(this.base, id)).filter((m) => m !== undefined)
+    this.served =
+      configured.length > 0
+        ? configured
+        : result.modelIds.map((id) => externalModel(this.base, id)).filter((m) => m !== undefined)
     if (!this.checkedTokenIds && this.served.length > 0) {
       this.tokenIds = await supportsTokenIds(this.base, this.served[0].name, { signal })
       this.checkedTokenIds = true
     }
-    if (this.served.length === 0) this.setState('failed', `External runtime at ${this.base} answers but lists no model; pass --model NAME`)
+    if (this.served.length === 0)
+      this.setState('failed', `External runtime at ${this.base} answers but lists no model; pass --model NAME`)
     else this.setState('ready')
     return this.status()
   }

@@ -19,7 +19,10 @@ export interface ExternalProbe {
 }
 
 /** GET /v1/models, else GET /health: is an OpenAI-compatible server answering at `base`? */
-export async function probeExternal(base: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ExternalProbe> {
+export async function probeExternal(
+  base: string,
+  options: { signal?: AbortSignal; timeoutMs?: number } = {}
+): Promise<ExternalProbe> {
   const models = await probe(`${base}/v1/models`, options)
   if (models.ok) {
     const parsed = ModelListSchema.safeParse(models.body)
@@ -32,8 +35,15 @@ export async function probeExternal(base: string, options: { signal?: AbortSigna
 }
 
 /** Does the server take our extension (`return_token_ids`, token-id prompts)? One 1-token completion tells. */
-export async function supportsTokenIds(base: string, model: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<boolean> {
-  const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? 10_000), ...(options.signal ? [options.signal] : [])])
+export async function supportsTokenIds(
+  base: string,
+  model: string,
+  options: { signal?: AbortSignal; timeoutMs?: number } = {}
+): Promise<boolean> {
+  const signal = AbortSignal.any([
+    AbortSignal.timeout(options.timeoutMs ?? 10_000),
+    ...(options.signal ? [options.signal] : [])
+  ])
   try {
     const response = await fetch(`${base}/v1/completions`, {
       method: 'POST',

@@ -60,14 +60,20 @@ function resolvePackage(name: string, fromDir: string, rootDir: string): string 
 export function packageClosure(imports: string[], options: ClosureOptions): string[] {
   const { rootDir, skipPackage } = options
   const found = new Set<string>()
-  const queue: Array<{ name: string; from: string; optional: boolean }> = imports.map((name) => ({ name, from: rootDir, optional: false }))
+  const queue: Array<{ name: string; from: string; optional: boolean }> = imports.map((name) => ({
+    name,
+    from: rootDir,
+    optional: false
+  }))
   while (queue.length > 0) {
     const { name, from, optional } = queue.shift()!
     if (skipPackage?.(name)) continue
     const dir = resolvePackage(name, from, rootDir)
     if (dir === undefined) {
       if (optional) continue
-      throw new Error(`Package '${name}' (needed by ${relative(rootDir, from) || 'the worker'}) is not installed under ${rootDir}`)
+      throw new Error(
+        `Package '${name}' (needed by ${relative(rootDir, from) || 'the worker'}) is not installed under ${rootDir}`
+      )
     }
     if (found.has(dir)) continue
     found.add(dir)
@@ -88,7 +94,16 @@ export async function listFiles(dir: string, options: ClosureOptions, out: Sourc
     const info = await stat(source).catch(() => undefined)
     if (info === undefined) continue // broken symlink
     if (info.isDirectory()) await listFiles(source, options, out)
-    else if (info.isFile()) out.push({ source, target, size: info.size, mode: info.mode, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino })
+    else if (info.isFile())
+      out.push({
+        source,
+        target,
+        size: info.size,
+        mode: info.mode,
+        mtimeMs: info.mtimeMs,
+        ctimeMs: info.ctimeMs,
+        ino: info.ino
+      })
   }
   return out
 }

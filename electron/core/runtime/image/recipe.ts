@@ -85,7 +85,16 @@ async function workerImports(files: SourceFile[]): Promise<string[]> {
 
 async function stamp(source: string, target: string, layer: Layer): Promise<LayerFile> {
   const info = await stat(source)
-  return { source, target, layer, size: info.size, mode: info.mode, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino }
+  return {
+    source,
+    target,
+    layer,
+    size: info.size,
+    mode: info.mode,
+    mtimeMs: info.mtimeMs,
+    ctimeMs: info.ctimeMs,
+    ino: info.ino
+  }
 }
 
 function directoryEntries(files: string[]): TarEntry[] {
@@ -99,22 +108,41 @@ function directoryEntries(files: string[]): TarEntry[] {
 const fileMode = (f: SourceFile): number => (f.mode & 0o111 ? 0o755 : 0o644)
 
 /** Collects the files: Node + system libraries (base), JS packages (modules), the worker bundle (worker). */
-async function collect(paths: WorkerPaths, variant: ImageVariant, digests: FileDigests, signal?: AbortSignal): Promise<{ files: LayerFile[]; libraryDirs: string[]; missing: string[]; lddKey: string }> {
+async function collect(
+  paths: WorkerPaths,
+  variant: ImageVariant,
+  digests: FileDigests,
+  signal?: AbortSignal
+): Promise<{ files: LayerFile[]; libraryDirs: string[]; missing: string[]; lddKey: string }> {
   const { rootDir, workerEntry, nodeBinary } = paths
   const workerDir = dirname(workerEntry)
   const worker = (await listFiles(workerDir, { rootDir: workerDir }))
     .filter((f) => !f.target.endsWith('.map'))
     .map((f): LayerFile => ({ ...f, target: `app/dist/worker/${f.target}`, layer: 'worker' }))
   const wanted = new Set(prebuiltPackages(variant))
-  const closureOptions = { rootDir, skipFile, skipPackage: (name: string) => name.startsWith('@node-llama-cpp/') && !wanted.has(name) }
+  const closureOptions = {
+    rootDir,
+    skipFile,
+    skipPackage: (name: string) => name.startsWith('@node-llama-cpp/') && !wanted.has(name)
+  }
   const modules: SourceFile[] = []
-  for (const dir of packageClosure([...(await workerImports(worker)), ...wanted], closureOptions)) await listFiles(dir, closureOptions, modules)
+  for (const dir of packageClosure([...(await workerImports(worker)), ...wanted], closureOptions))
+    await listFiles(dir, closureOptions, modules)
   signal?.throwIfAborted()
   const node: LayerFile = { ...(await stamp(nodeBinary, NODE_TARGET, 'base')), mode: 0o755 }
   const native = [node, ...modules.filter((f) => f.target.endsWith('.node') || /\.so(\.|$)/.test(f.target))]
   // ldd is slow (it loads every library), so its answer is remembered until one of these files changes
   const lddKey = 'ldd|' + createHash('sha256').update(native.map(keyOf).join('\n')).digest('hex')
-  const libs = JSON.parse(await digests.remember(lddKey, async () => JSON.stringify(await sharedLibraries(native.map((f) => f.source), { signal })))) as { paths: string[]; missing: string[] }
+  const libs = JSON.parse(
+    await digests.remember(lddKey, async () =>
+      JSON.stringify(
+        await sharedLibraries(
+          native.map((f) => f.source),
+          { signal }
+        )
+      )
+    )
+  ) as { paths: string[]; missing: string[] }
   const base: LayerFile[] = [node]
   const libraryDirs = new Set<string>()
   for (const lib of libs.paths) {
@@ -122,8 +150,15 @@ async function collect(paths: WorkerPaths, variant: ImageVariant, digests: FileD
     base.push({ ...(await stamp(lib, lib.slice(1), 'base')), mode: 0o755 })
     libraryDirs.add(posix.dirname(lib))
   }
-  const files = [...base, ...modules.map((f): LayerFile => ({ ...f, target: `app/${f.target}`, layer: 'modules' })), ...worker]
-  files.sort((a, b) => LAYERS.indexOf(a.layer) - LAYERS.indexOf(b.layer) || (a.target < b.target ? -1 : a.target > b.target ? 1 : 0))
+  const files = [
+    ...base,
+    ...modules.map((f): LayerFile => ({ ...f, target: `app/${f.target}`, layer: 'modules' })),
+    ...worker
+  ]
+  files.sort(
+    (a, b) =>
+      LAYERS.indexOf(a.layer) - LAYERS.indexOf(b.layer) || (a.target < b.target ? -1 : a.target > b.target ? 1 : 0)
+  )
   // without ld.so.cache in the image the loader needs the directories spelled out
   return { files, libraryDirs: [...libraryDirs].sort(), missing: libs.missing, lddKey }
 }
@@ -134,9 +169,17 @@ async function collect(paths: WorkerPaths, variant: ImageVariant, digests: FileD
  * worker bundle. Models are not in the image: they are mounted read-only when a container starts.
  * The tag is a hash of all of it, so an unchanged worker is never rebuilt.
  */
-export async function workerImageRecipe(paths: WorkerPaths, variant: ImageVariant = 'cpu', options: RecipeOptions = {}): Promise<WorkerImageRecipe> {
-  if (process.platform !== 'linux') throw new Error("The worker image is built from this machine's Linux binaries; on other systems configure a registry image")
-  if (!existsSync(paths.workerEntry)) throw new Error(`The worker bundle ${paths.workerEntry} is missing: run \`npm run build\` first`)
+export async function workerImageRecipe(
+  paths: WorkerPaths,
+  variant: ImageVariant = 'cpu',
+  options: RecipeOptions = {}
+): Promise<WorkerImageRecipe> {
+  if (process.platform !== 'linux')
+    throw new Error(
+      "The worker image is built from this machine's Linux binaries; on other systems configure a registry image"
+    )
+  if (!existsSync(paths.workerEntry))
+    throw new Error(`The worker bundle ${paths.workerEntry} is missing: run \`npm run build\` first`)
   const { signal, onProgress } = options
   const digests = await FileDigests.open(options.digestCachePath)
   const { files, libraryDirs, missing, lddKey } = await collect(paths, variant, digests, signal)
@@ -152,20 +195,35 @@ export async function workerImageRecipe(paths: WorkerPaths, variant: ImageVarian
     hashed += file.size
     if (hashed - reported > 32e6) {
       reported = hashed
-      onProgress?.({ task: 'worker-image', fraction: 0, message: `Checking the worker files (${Math.round(hashed / 1e6)}/${Math.round(bytes / 1e6)} MB)` })
+      onProgress?.({
+        task: 'worker-image',
+        fraction: 0,
+        message: `Checking the worker files (${Math.round(hashed / 1e6)}/${Math.round(bytes / 1e6)} MB)`
+      })
     }
   }
   await digests.save(files, [lddKey]).catch(() => undefined)
   const digest = hash.digest('hex')
   const text = dockerfile(libraryDirs, { ...options.labels, 'meshwork.content-hash': digest })
 
-  const entries: TarEntry[] = [{ name: 'Dockerfile', mode: 0o644, size: Buffer.byteLength(text), content: Buffer.from(text) }]
+  const entries: TarEntry[] = [
+    { name: 'Dockerfile', mode: 0o644, size: Buffer.byteLength(text), content: Buffer.from(text) }
+  ]
   for (const layer of LAYERS) {
     const inLayer = files.filter((f) => f.layer === layer)
     entries.push({ name: `${layer}/`, mode: 0o755, size: 0 })
     if (layer === 'base') entries.push({ name: 'base/tmp/', mode: 0o1777, size: 0 })
     entries.push(...directoryEntries(inLayer.map((f) => `${layer}/${f.target}`)))
-    entries.push(...inLayer.map((f) => ({ name: `${layer}/${f.target}`, mode: fileMode(f), size: f.size, source: f.source })))
+    entries.push(
+      ...inLayer.map((f) => ({ name: `${layer}/${f.target}`, mode: fileMode(f), size: f.size, source: f.source }))
+    )
   }
-  return { tag: `${IMAGE_REPOSITORY}:${digest.slice(0, 20)}`, hash: digest, variant, entries, bytes, missingLibraries: missing }
+  return {
+    tag: `${IMAGE_REPOSITORY}:${digest.slice(0, 20)}`,
+    hash: digest,
+    variant,
+    entries,
+    bytes,
+    missingLibraries: missing
+  }
 }

@@ -31,7 +31,10 @@ export function parseLdd(output: string): { paths: string[]; missing: string[] }
 }
 
 /** The shared libraries (with the dynamic loader) that `files` need, as ldd resolves them on this machine. */
-export async function sharedLibraries(files: string[], options: { signal?: AbortSignal } = {}): Promise<{ paths: string[]; missing: string[] }> {
+export async function sharedLibraries(
+  files: string[],
+  options: { signal?: AbortSignal } = {}
+): Promise<{ paths: string[]; missing: string[] }> {
   if (files.length === 0) return { paths: [], missing: [] }
   let stdout: string
   try {
@@ -39,7 +42,10 @@ export async function sharedLibraries(files: string[], options: { signal?: Abort
     ;({ stdout } = await run('ldd', files, { signal: options.signal, maxBuffer: 8 << 20 }))
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stdout?: string }
-    if (e.code === 'ENOENT') throw new SharedLibraryError("`ldd` was not found; the worker image is built from this machine's libraries (install libc-bin)")
+    if (e.code === 'ENOENT')
+      throw new SharedLibraryError(
+        "`ldd` was not found; the worker image is built from this machine's libraries (install libc-bin)"
+      )
     if (options.signal?.aborted) throw err
     // ldd exits 1 when one of the files is not a dynamic executable; the others are still listed
     stdout = e.stdout ?? ''

@@ -45,7 +45,8 @@ function splitName(name: string): { name: string; prefix: string } | undefined {
     if (name[i] !== '/') continue
     const prefix = name.slice(0, i)
     const rest = name.slice(i + 1)
-    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest.length > 0) return { name: rest, prefix }
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest.length > 0)
+      return { name: rest, prefix }
   }
   return undefined
 }

@@ -26,8 +26,10 @@ export class ProcessLauncher implements WorkerLauncher {
   }
 
   async prepare(): Promise<void> {
-    if (!existsSync(this.paths.workerEntry)) throw new RuntimeUnavailableError(`The worker bundle ${this.paths.workerEntry} is missing: run \`npm run build\``)
-    if (!existsSync(this.paths.nodeBinary)) throw new RuntimeUnavailableError(`No Node binary at ${this.paths.nodeBinary}`)
+    if (!existsSync(this.paths.workerEntry))
+      throw new RuntimeUnavailableError(`The worker bundle ${this.paths.workerEntry} is missing: run \`npm run build\``)
+    if (!existsSync(this.paths.nodeBinary))
+      throw new RuntimeUnavailableError(`No Node binary at ${this.paths.nodeBinary}`)
     if (this.components.models.length === 0) throw new RuntimeUnavailableError('No model to serve')
   }
 
@@ -83,7 +85,13 @@ export class ProcessLauncher implements WorkerLauncher {
       const chosen = await Promise.race([
         port,
         exited.then((r) => Promise.reject(new Error(`The worker exited before it was ready: ${r}`))),
-        new Promise<never>((_, reject) => deadline.addEventListener('abort', () => reject(new Error(`The worker did not report ready within ${timeoutMs} ms`)), { once: true }))
+        new Promise<never>((_, reject) =>
+          deadline.addEventListener(
+            'abort',
+            () => reject(new Error(`The worker did not report ready within ${timeoutMs} ms`)),
+            { once: true }
+          )
+        )
       ])
       const endpoint = `http://127.0.0.1:${chosen}`
       await waitForHealth(endpoint, { signal: options.signal, timeoutMs, gone: () => exitReason })
