@@ -10,7 +10,7 @@ import type { AbortOptions } from '../util/startable'
 import { benchmarkModel } from './benchmark'
 
 /** Bump when the prompt or the method changes, so that old numbers are measured again. */
-export const BENCH_METHOD_VERSION = 1
+export const BENCH_METHOD_VERSION = 2
 const MAX_FILE_BYTES = 1024 * 1024
 const MAX_ENTRIES = 256
 

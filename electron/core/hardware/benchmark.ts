@@ -10,7 +10,12 @@ export const BENCH_PROMPT =
   'about the stars, the smell of salt and the sound of the bell buoy far out in the bay. Years later ' +
   'her grandson found the books in a trunk and read them aloud, one evening at a time, and this is how'
 
-export const BENCH_MAX_TOKENS = 128
+/** Runs are sized from the warm-up to last about this long (short runs are all scheduler noise)… */
+export const BENCH_TARGET_RUN_MS = 1_000
+/** …within these bounds on generated tokens. */
+export const BENCH_MIN_TOKENS = 32
+export const BENCH_MAX_TOKENS = 512
+const WARMUP_TOKENS = 64
 
 export interface BenchmarkModelInput {
   name: string
@@ -21,6 +26,7 @@ export interface BenchmarkModelInput {
 export interface BenchmarkOptions extends AbortOptions {
   /** measured runs after one warm-up; the median is reported */
   runs?: number
+  /** tokens per run; by default sized from the warm-up to last about a second */
   maxTokens?: number
   /** per request */
   timeoutMs?: number
@@ -139,14 +145,15 @@ export async function benchmarkModel(
   options: BenchmarkOptions = {}
 ): Promise<ModelBenchmark> {
   const runs = Math.max(1, Math.min(options.runs ?? 3, 50))
-  const maxTokens = options.maxTokens ?? BENCH_MAX_TOKENS
   const task = `benchmark:${model.name}`
   const progress = (done: number, message: string): void =>
     options.onProgress?.({ task, fraction: done / (runs + 1), message })
   const runOptions = { signal: options.signal, timeoutMs: options.timeoutMs }
 
   progress(0, `warming up ${model.name}`)
-  await measureRun(endpoint, model.name, `Warm-up. ${BENCH_PROMPT}`, Math.min(8, maxTokens), runOptions)
+  const warmup = await measureRun(endpoint, model.name, `Warm-up. ${BENCH_PROMPT}`, WARMUP_TOKENS, runOptions)
+  const sized = Math.round((warmup.decodeTokensPerSecond * BENCH_TARGET_RUN_MS) / 1000)
+  const maxTokens = options.maxTokens ?? Math.min(BENCH_MAX_TOKENS, Math.max(BENCH_MIN_TOKENS, sized))
   const results: RunResult[] = []
   for (let i = 1; i <= runs; i++) {
     progress(i, `run ${i} of ${runs}`)
