@@ -38,6 +38,7 @@ export const PeerViewSchema = z.object({
   trustEvidence: z.record(z.string(), z.unknown()),
   excludedReason: z.string().optional(),
   rttMs: z.number().optional(),
+  throughputMbps: z.number().optional(),
   lastSeen: z.number(),
   advert: AdvertSchema
 })

@@ -14,6 +14,8 @@ import type { Config } from './config'
 import type { NodeControl } from './control'
 import { createEvents } from './events'
 import { detectHardware } from './hardware/detect'
+import { createLinkProber, type LinkProber } from './hardware/link-prober'
+import { registerBenchProtocol } from './p2p/bench-protocol'
 import { loadOrCreateIdentity } from './identity'
 import { NodeStats } from './node-stats'
 import { readState, writeState } from './node-state'
@@ -68,6 +70,8 @@ class Node implements MeshworkNode {
   private readonly serving?: Serving
   private readonly metrics: RoutingMetrics
   private readonly stats: NodeStats
+  private readonly linkProber: LinkProber
+  private unregisterBench?: () => Promise<void>
   private readonly api: ApiServer
   private hardware: HardwareProfile = { gpus: [], cpu: { brand: 'unknown', cores: 0 }, memoryMB: 0, os: process.platform }
   private paused: boolean
@@ -97,7 +101,7 @@ class Node implements MeshworkNode {
     this.discovery = new Discovery(
       { libp2p, directory: this.directory, events, logger: logger.child('discovery') },
       {
-        servedModels: () => this.serving?.runtime?.models().map((m) => m.name) ?? [],
+        servedModels: () => this.serving?.servedModels().map((m) => m.name) ?? [],
         advertIntervalMs: config.advertIntervalMs,
         discoveryIntervalMs: config.discoveryIntervalMs
       }
@@ -114,6 +118,12 @@ class Node implements MeshworkNode {
       local: { peerId: this.peerId, runtime, isPaused: () => this.paused, benchmark: () => this.serving?.benchmark ?? {} },
       events,
       logger
+    })
+    this.linkProber = createLinkProber({
+      libp2p,
+      peers: () => this.directory.list().map((p) => p.peerId),
+      onResult: (peerId, link) => this.directory.recordLink(peerId, link),
+      logger: logger.child('link')
     })
     this.metrics = createMetrics(events)
     this.control = {
@@ -145,15 +155,17 @@ class Node implements MeshworkNode {
   }
 
   async start(): Promise<void> {
-    const hardware = detectHardware({ signal: AbortSignal.timeout(15_000) })
+    const hardware = detectHardware({ signal: AbortSignal.timeout(15_000), logger: this.logger.child('hardware') })
       .then((profile) => (this.hardware = profile))
       .catch((err) => this.logger.warn('hardware detection failed; advertising a CPU-only profile', { err }))
     await this.libp2p.start()
     await hardware
     await registerAdvertProtocol(this.libp2p, () => this.advertiser.current(), this.logger.child('advert'))
+    this.unregisterBench = await registerBenchProtocol(this.libp2p)
     await this.infer.start()
     await this.advertiser.start()
     await this.discovery.start()
+    await this.linkProber.start()
     await this.api.start()
     await this.writeApiFile()
     this.serving?.start()
@@ -168,6 +180,8 @@ class Node implements MeshworkNode {
       ['api', () => this.api.stop()],
       ['drain', () => this.drain()],
       ['infer', () => this.infer.stop()],
+      ['link prober', () => this.linkProber.stop()],
+      ['bench protocol', async () => this.unregisterBench?.()],
       ['discovery', () => this.discovery.stop()],
       ['advertiser', () => this.advertiser.stop()],
       ['serving', async () => this.serving?.stop()],
@@ -190,7 +204,7 @@ class Node implements MeshworkNode {
   }
 
   private advertContent(): AdvertContent | undefined {
-    const models = this.serving?.runtime?.models() ?? []
+    const models = this.serving?.servedModels() ?? []
     if (models.length === 0) return undefined
     return {
       version: VERSION,
@@ -252,6 +266,7 @@ class Node implements MeshworkNode {
         trustEvidence: { source: 'local', ...record },
         excludedReason: entry.excludedReason ?? (ejected ? `ejected after ${record.consecutiveFailures} failures` : undefined),
         rttMs: entry.rttMs,
+        throughputMbps: entry.throughputMbps,
         lastSeen: entry.lastSeen,
         advert: entry.advert
       }

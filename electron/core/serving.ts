@@ -32,6 +32,8 @@ export class Serving {
   constructor(private readonly components: ServingComponents) {}
 
   start(): void {
+    // a runtime that became ready after retries (or was replaced) gets benchmarked then
+    this.components.events.on('runtime:status', this.onRuntimeStatus)
     this.starting = this.bringUp().catch((err) => {
       if (this.controller.signal.aborted) return
       this.components.logger.error('serving failed to start; this node keeps routing', { err })
@@ -42,6 +44,7 @@ export class Serving {
   }
 
   async stop(): Promise<void> {
+    this.components.events.off('runtime:status', this.onRuntimeStatus)
     this.controller.abort()
     await this.starting?.catch(() => {})
     await this.runtime?.stop()
@@ -79,6 +82,20 @@ export class Serving {
     signal.throwIfAborted()
     this.components.onChange()
     await this.measure()
+  }
+
+  /** Models that can take jobs now (a failed or unavailable runtime advertises nothing). */
+  servedModels(): ReturnType<InferenceRuntime['models']> {
+    const state = this.runtime?.status().state
+    return state === 'ready' || state === 'paused' ? (this.runtime?.models() ?? []) : []
+  }
+
+  private readonly onRuntimeStatus = (status: { state: string }): void => {
+    this.components.onChange()
+    const missing = this.runtime?.models().some((m) => this.benchmark[m.name] === undefined) ?? false
+    if (status.state === 'ready' && missing && this.starting !== undefined) {
+      this.starting.then(() => this.measure()).catch((err) => this.components.logger.warn('benchmark failed', { err }))
+    }
   }
 
   /** Benchmarks from the cache when hardware, model and runtime are unchanged; measured otherwise. */

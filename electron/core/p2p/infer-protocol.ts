@@ -22,7 +22,7 @@ export interface InferServiceInit {
   logger: Logger
   maxConcurrentJobs: number
   maxQueuedJobs: number
-  /** How long a consumer has to send its request frame. */
+  /** How long a consumer has to send its request frame (routers keep a warm stream open up to 20 s). */
   requestTimeoutMs?: number
 }
 
@@ -69,8 +69,12 @@ export class InferService implements Startable {
     const reader = new FrameReader(stream, RequestFrameSchema, MAX_REQUEST_FRAME_BYTES)
     let request: RequestFrame | undefined
     try {
-      const timeout = AbortSignal.timeout(this.init.requestTimeoutMs ?? 10_000)
-      request = await reader.next({ signal: AbortSignal.any([timeout, controller.signal]) })
+      const timeout = AbortSignal.timeout(this.init.requestTimeoutMs ?? 30_000)
+      request = await reader.next({ signal: AbortSignal.any([timeout, controller.signal]) }).catch((err: unknown) => {
+        // an idle warm stream that was never used, or closed by its consumer: nothing to report
+        if (timeout.aborted || controller.signal.aborted) return undefined
+        throw err
+      })
       if (request === undefined) return
       await this.serve(stream, request, consumer, controller.signal)
     } catch (err) {

@@ -35,6 +35,7 @@ export class PeerDirectory implements PeerTable {
       alive: true,
       lastSeen: now,
       rttMs: known?.rttMs,
+      throughputMbps: known?.throughputMbps,
       failures: 0
     })
     if (changed) this.events.emit('peer:updated', { peerId: advert.peerId, alive: true, paused: advert.paused })
@@ -44,6 +45,13 @@ export class PeerDirectory implements PeerTable {
   recordRtt(peerId: string, rttMs: number): void {
     const entry = this.peers.get(peerId)
     if (entry !== undefined) entry.rttMs = rttMs
+  }
+
+  recordLink(peerId: string, link: { rttMs: number; throughputMbps: number }): void {
+    const entry = this.peers.get(peerId)
+    if (entry === undefined) return
+    entry.rttMs = link.rttMs
+    entry.throughputMbps = link.throughputMbps
   }
 
   /** A failed refresh; after `limit` in a row the peer is considered dead. */

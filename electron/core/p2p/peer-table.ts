@@ -9,6 +9,8 @@ export interface PeerEntry {
   /** ms since epoch when we last verified an advert or a ping from it */
   lastSeen: number
   rttMs?: number
+  /** Measured by the /meshwork/bench/1.0.0 link probe. */
+  throughputMbps?: number
   /** Why the peer is not routable right now (dead, paused, ejected…), if it is not. */
   excludedReason?: string
 }

@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { AcceptFrame, DeltaFrame, FinalFrame, InferBody, RequestFrame } from '../../../shared/infer'
 import type { MeshworkInfo, Usage } from '../../../shared/openai'
 import type { NodeEvents } from '../events'
+import { InferDialer } from '../p2p/infer-dialer'
 import { openInfer } from '../p2p/infer-protocol'
 import type { PeerTable } from '../p2p/peer-table'
 import { ModelNotFoundError, NoProviderError } from '../util/errors'
@@ -53,8 +54,10 @@ export class Router {
   private readonly inflight = new Map<string, number>()
   private readonly timeouts: AttemptTimeouts
   private readonly log: Logger
+  private readonly dialer: InferDialer | undefined
 
   constructor(private readonly options: RouterOptions) {
+    this.dialer = options.libp2p ? new InferDialer(options.libp2p) : undefined
     this.records = options.records ?? new ProviderRecords()
     this.budget = options.retryBudget ?? new RetryBudget()
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
@@ -213,6 +216,11 @@ export class Router {
     }
   }
 
+  /** Closes the warm streams kept to providers. */
+  stop(): void {
+    this.dialer?.close()
+  }
+
   private done(state: StreamState, finishReason: string | null, usage: Usage): RouteEvent {
     const meshwork: MeshworkInfo = { providers: [...state.providers], failovers: state.failovers }
     if (state.approximate) meshwork.approximate = true
@@ -238,9 +246,8 @@ export class Router {
       }
       return streamFromWorker(endpoint, frame.call, { signal })
     }
-    const libp2p = this.options.libp2p
-    if (libp2p === undefined) throw new UpstreamError('connect', 'no_libp2p', 'this node has no p2p stack', 503)
-    return openInfer(libp2p, peerIdFromString(candidate.peerId), frame, { signal, connectTimeoutMs: this.timeouts.connectMs })
+    if (this.dialer === undefined) throw new UpstreamError('connect', 'no_libp2p', 'this node has no p2p stack', 503)
+    return openInfer(this.dialer, peerIdFromString(candidate.peerId), frame, { signal, connectTimeoutMs: this.timeouts.connectMs })
   }
 
   private noteFailure(candidate: Candidate, e: UpstreamError): void {
