@@ -60,7 +60,9 @@ export const FinalFrameSchema = z.object({
   usage: UsageSchema.optional(),
   timings: TimingsSchema.optional(),
   /** The provider's model sha256 (lets the consumer check who may continue the stream). */
-  sha256: Sha256.optional()
+  sha256: Sha256.optional(),
+  /** Time the provider spent on the job, request read to final frame (ms): the rest is network. */
+  providerMs: z.number().nonnegative().optional()
 })
 export type FinalFrame = z.infer<typeof FinalFrameSchema>
 

@@ -102,6 +102,7 @@ export class InferService implements Startable {
     if (request.call.body.replay_tokens !== undefined && !runtime.supportsTokenContinuation) {
       throw new UpstreamError('refused', 'continuation_unsupported', 'this runtime cannot continue from token ids', 503)
     }
+    const begun = performance.now()
     const release = await this.slots.acquire({ signal })
     let promptTokens = 0
     let completionTokens = 0
@@ -111,7 +112,7 @@ export class InferService implements Startable {
       await send(stream, accept, { signal })
       for await (const event of streamFromWorker(endpoint, request.call, { signal })) {
         if (event.type === 'delta') completionTokens += event.tokenIds?.length ?? 0
-        const frame: StreamEvent = event.type === 'final' ? { ...event, sha256: model.sha256 } : event
+        const frame: StreamEvent = event.type === 'final' ? { ...event, sha256: model.sha256, providerMs: Math.round((performance.now() - begun) * 100) / 100 } : event
         if (event.type === 'final' && event.usage) {
           promptTokens = event.usage.prompt_tokens
           completionTokens = event.usage.completion_tokens
