@@ -1,4 +1,12 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
 import OpenAI from 'openai'
+import { FrameDecoder, encodeFrame } from '../../../electron/core/p2p/infer-frames'
+import { INFER_PROTOCOL, ResponseFrameSchema } from '../../../shared/infer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Fixtures, type Provider, type RouterNode, direct, killAll, prepareFixtures, startProvider, startRouterNode } from './mesh'
 
@@ -149,6 +157,38 @@ describe('OpenAI API through the mesh (official SDK)', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('no_provider_available')
     expect(Date.now() - started).toBeLessThan(5000)
     for (const p of providers) p.send('resume')
+  })
+
+  it('a provider answers garbage, bad frames and a 2 GB length prefix with an error frame and keeps serving', async () => {
+    const attacker = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+    try {
+      await attacker.dial(multiaddr(providers[0].multiaddr))
+      const exchange = async (bytes: Uint8Array): Promise<unknown[]> => {
+        const stream = await attacker.dialProtocol(peerIdFromString(providers[0].peerId), INFER_PROTOCOL)
+        const decoder = new FrameDecoder(ResponseFrameSchema, 1 << 20)
+        const frames: unknown[] = []
+        const done = new Promise<void>((resolve) => {
+          stream.addEventListener('close', () => resolve())
+          stream.addEventListener('remoteCloseWrite', () => resolve())
+        })
+        stream.addEventListener('message', (e) => frames.push(...decoder.push(e.data instanceof Uint8Array ? e.data : e.data.subarray())))
+        stream.send(bytes)
+        await Promise.race([done, new Promise((r) => setTimeout(r, 5000))])
+        stream.abort(new Error('done'))
+        return frames
+      }
+      const twoGb = await exchange(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x08, 1, 2, 3]))
+      expect(twoGb).toEqual([expect.objectContaining({ type: 'error', code: 'bad_frame', message: expect.stringMatching(/exceeds the limit/) })])
+      const notJson = await exchange(new Uint8Array([5, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b]))
+      expect(notJson).toEqual([expect.objectContaining({ type: 'error', code: 'bad_frame', status: 400 })])
+      const wrongShape = await exchange(encodeFrame({ type: 'request', id: 'x', call: { api: 'chat', body: { model: f.model.name, messages: 'no' } } }))
+      expect(wrongShape).toEqual([expect.objectContaining({ type: 'error', code: 'bad_frame', message: expect.stringMatching(/messages/) })])
+      const good = await exchange(encodeFrame({ type: 'request', id: 'ok', call: { api: 'completions', body: { model: f.model.name, prompt: 'hi', max_tokens: 3, temperature: 0 } } }))
+      expect(good.at(-1)).toMatchObject({ type: 'final', sha256: f.model.sha256 })
+      expect(providers[0].proc.exitCode).toBeNull()
+    } finally {
+      await attacker.stop()
+    }
   })
 
   it('exports metrics', async () => {
