@@ -8,6 +8,17 @@ export interface RoutingMetrics {
   stop(): void
 }
 
+/** Error codes come partly from remote peers: cap the label values so no peer can grow the registry. */
+const MAX_CODES = 64
+const seenCodes = new Set<string>()
+function codeLabel(code: string | undefined): string {
+  const c = code ?? 'unknown'
+  if (seenCodes.has(c)) return c
+  if (!/^[a-z0-9_]{1,48}$/.test(c) || seenCodes.size >= MAX_CODES) return 'other'
+  seenCodes.add(c)
+  return c
+}
+
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 
 /**
@@ -44,7 +55,7 @@ export function createMetrics(events: NodeEvents, options: { registry?: Registry
     },
     'request:attempt': ({ continuation }: NodeEventMap['request:attempt'][0]) => attempts.inc({ continuation: String(continuation) }),
     'request:failover': (e: NodeEventMap['request:failover'][0]) => {
-      failovers.inc({ reason: e.reason, phase: e.emittedTokens > 0 ? 'mid_stream' : 'before_first_token' })
+      failovers.inc({ reason: codeLabel(e.reason), phase: e.emittedTokens > 0 ? 'mid_stream' : 'before_first_token' })
       if (e.gapMs !== undefined && e.emittedTokens > 0) gap.observe(e.gapMs / 1000)
     },
     'request:finished': (e: NodeEventMap['request:finished'][0]) => {
@@ -52,7 +63,7 @@ export function createMetrics(events: NodeEvents, options: { registry?: Registry
       models.delete(e.id)
       inflight.dec()
       requests.inc({ model, outcome: e.ok ? 'ok' : 'error' })
-      if (!e.ok) errors.inc({ code: e.error ?? 'unknown' })
+      if (!e.ok) errors.inc({ code: codeLabel(e.error) })
       duration.observe(e.latencyMs / 1000)
       if (e.ttftMs !== undefined) ttft.observe(e.ttftMs / 1000)
       if (e.completionTokens) {
