@@ -1,14 +1,7 @@
 // Routing bench: what the mesh costs compared with calling a worker directly, and how long a
-// client waits when its provider is SIGKILLed mid-stream. Real processes on loopback.
-import {
-  type Fixtures,
-  type Provider,
-  type RouterNode,
-  killAll,
-  prepareFixtures,
-  startProvider,
-  startRouterNode
-} from '../../test/integration/routing/mesh'
+// client waits when its provider is SIGKILLed mid-stream. Real `meshwork start` processes on
+// loopback: providers with the process runtime, a router with --no-serve, this process the client.
+import { type BenchNode, startProviderNode, startRouterNode, stopBenchNodes, waitProviders } from './routing-nodes'
 
 type Log = (line: string) => void
 
@@ -58,34 +51,30 @@ async function streamTimes(
   return { provider, times }
 }
 
-async function mesh(f: Fixtures, providers: number): Promise<{ node: RouterNode; list: Provider[] }> {
-  const node = await startRouterNode()
-  const list: Provider[] = []
-  for (let i = 0; i < providers; i++) {
-    const p = await startProvider(f)
-    await node.connect(p, f.model)
-    list.push(p)
-  }
-  return { node, list }
+async function mesh(model: string, providers: number): Promise<{ router: BenchNode; list: Array<BenchNode & { endpoint: string }> }> {
+  const first = await startProviderNode(model)
+  const list = [first]
+  for (let i = 1; i < providers; i++) list.push(await startProviderNode(model, [first.multiaddr]))
+  const router = await startRouterNode([first.multiaddr], model, providers)
+  return { router, list }
 }
 
 async function addedLatency(log: Log, out: Record<string, number>): Promise<void> {
-  const f = await prepareFixtures('meshwork-tiny')
-  const { node, list } = await mesh(f, 1)
+  const { router, list } = await mesh('meshwork-tiny', 1)
   try {
-    const body = { model: f.model.name, prompt: 'ping', max_tokens: 1, temperature: 0 }
+    const body = { model: 'meshwork-tiny', prompt: 'ping', max_tokens: 1, temperature: 0 }
     const direct: number[] = []
     const routed: number[] = []
     for (let i = 0; i < 20; i++) {
-      await (await post(list[0].workerUrl + '/v1/completions', body)).json()
-      await (await post(node.baseURL + '/v1/completions', body)).json()
+      await (await post(list[0].endpoint + '/v1/completions', body)).json()
+      await (await post(router.apiUrl + '/v1/completions', body)).json()
     }
     for (let i = 0; i < LATENCY_RUNS; i++) {
       let t = performance.now()
-      await (await post(list[0].workerUrl + '/v1/completions', body)).json()
+      await (await post(list[0].endpoint + '/v1/completions', body)).json()
       direct.push(performance.now() - t)
       t = performance.now()
-      await (await post(node.baseURL + '/v1/completions', body)).json()
+      await (await post(router.apiUrl + '/v1/completions', body)).json()
       routed.push(performance.now() - t)
     }
     out['routing.direct_ms_p50'] = round(quantile(direct, 0.5))
@@ -94,50 +83,42 @@ async function addedLatency(log: Log, out: Record<string, number>): Promise<void
     out['routing.added_latency_ms_p99'] = round(quantile(routed, 0.99) - quantile(direct, 0.99))
     log(`added latency: p50 ${out['routing.added_latency_ms_p50']} ms, p99 ${out['routing.added_latency_ms_p99']} ms (direct p50 ${out['routing.direct_ms_p50']} ms)`)
   } finally {
-    await node.close()
-    await killAll()
+    await stopBenchNodes()
   }
 }
 
 async function throughput(log: Log, out: Record<string, number>): Promise<void> {
-  const f = await prepareFixtures('meshwork-small')
-  const { node, list } = await mesh(f, 1)
+  const { router, list } = await mesh('meshwork-small', 1)
   try {
-    const body = { model: f.model.name, prompt: 'The history of', max_tokens: THROUGHPUT_TOKENS, temperature: 0 }
+    const body = { model: 'meshwork-small', prompt: 'The history of', max_tokens: THROUGHPUT_TOKENS, temperature: 0 }
     const rate = (times: number[]): number => ((times.length - 1) * 1000) / (times.at(-1)! - times[0])
     const direct: number[] = []
     const routed: number[] = []
-    await streamTimes(list[0].workerUrl + '/v1/completions', { ...body, max_tokens: 16 })
+    await streamTimes(list[0].endpoint + '/v1/completions', { ...body, max_tokens: 16 })
     for (let i = 0; i < THROUGHPUT_RUNS; i++) {
-      direct.push(rate((await streamTimes(list[0].workerUrl + '/v1/completions', body)).times))
-      routed.push(rate((await streamTimes(node.baseURL + '/v1/completions', body)).times))
+      direct.push(rate((await streamTimes(list[0].endpoint + '/v1/completions', body)).times))
+      routed.push(rate((await streamTimes(router.apiUrl + '/v1/completions', body)).times))
     }
     const d = quantile(direct, 0.5)
     const m = quantile(routed, 0.5)
     out['routing.stream_tokens_per_s_direct'] = round(d, 1)
     out['routing.stream_tokens_per_s_mesh'] = round(m, 1)
     out['routing.stream_throughput_ratio'] = round(m / d, 3)
-    log(`streaming ${f.model.name}: direct ${round(d, 1)} tok/s, mesh ${round(m, 1)} tok/s, ratio ${round(m / d, 3)}`)
+    log(`streaming meshwork-small: direct ${round(d, 1)} tok/s, mesh ${round(m, 1)} tok/s, ratio ${round(m / d, 3)}`)
   } finally {
-    await node.close()
-    await killAll()
+    await stopBenchNodes()
   }
 }
 
 async function failoverGap(log: Log, out: Record<string, number>): Promise<void> {
-  const f = await prepareFixtures('meshwork-tiny')
-  const { node, list } = await mesh(f, 2)
-  const eventGaps: number[] = []
-  node.events.on('request:failover', (e) => {
-    if (e.gapMs !== undefined && e.emittedTokens > 0) eventGaps.push(e.gapMs)
-  })
+  const { router, list } = await mesh('meshwork-tiny', 2)
   const clientGaps: number[] = []
   try {
     for (let i = 0; i < FAILOVER_RUNS; i++) {
-      const body = { model: f.model.name, prompt: `Story number ${i}:`, max_tokens: 1500, temperature: 0 }
+      const body = { model: 'meshwork-tiny', prompt: `Story number ${i}:`, max_tokens: 1500, temperature: 0 }
       let killedAt = 0
-      let victim: Provider | undefined
-      const { times } = await streamTimes(node.baseURL + '/v1/completions', body, (n, provider) => {
+      let victim: BenchNode | undefined
+      const { times } = await streamTimes(router.apiUrl + '/v1/completions', body, (n, provider) => {
         if (n !== 100) return
         victim = list.find((p) => p.peerId === provider)
         killedAt = performance.now()
@@ -148,18 +129,21 @@ async function failoverGap(log: Log, out: Record<string, number>): Promise<void>
       let gap = 0
       for (let k = 1; k < times.length; k++) if (times[k] > killedAt) gap = Math.max(gap, times[k] - times[k - 1])
       clientGaps.push(gap)
-      list.splice(list.indexOf(victim), 1)
-      const replacement = await startProvider(f)
-      await node.connect(replacement, f.model)
-      list.push(replacement)
+      list.splice(list.indexOf(victim as (typeof list)[number]), 1)
+      list.push(await startProviderNode('meshwork-tiny', [list[0].multiaddr]))
+      await waitProviders(router, 'meshwork-tiny', 2)
     }
     out['routing.failover_gap_ms_p50'] = round(quantile(clientGaps, 0.5), 1)
     out['routing.failover_gap_ms_p95'] = round(quantile(clientGaps, 0.95), 1)
-    if (eventGaps.length > 0) out['routing.failover_gap_event_ms_p95'] = round(quantile(eventGaps, 0.95), 1)
+    const metrics = await (await fetch(router.apiUrl + '/metrics')).text()
+    const failovers = [...metrics.matchAll(/meshwork_failovers_total\{[^}]*phase="mid_stream"\} (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0)
+    out['routing.failovers_mid_stream'] = failovers
+    const sum = /meshwork_failover_gap_seconds_sum ([\d.e+-]+)/.exec(metrics)
+    const count = /meshwork_failover_gap_seconds_count (\d+)/.exec(metrics)
+    if (sum && count && Number(count[1]) > 0) out['routing.failover_gap_router_ms_mean'] = round((Number(sum[1]) * 1000) / Number(count[1]), 1)
     log(`mid-stream failover after SIGKILL (${clientGaps.length} runs): client-seen gap p50 ${out['routing.failover_gap_ms_p50']} ms, p95 ${out['routing.failover_gap_ms_p95']} ms`)
   } finally {
-    await node.close()
-    await killAll()
+    await stopBenchNodes()
   }
 }
 

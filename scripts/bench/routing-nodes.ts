@@ -1,0 +1,111 @@
+// `meshwork start` processes for the routing bench (the built CLI, real runtimes, loopback only).
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+
+function findRoot(from: string): string {
+  let dir = from
+  while (!existsSync(join(dir, 'dist/cli.js'))) {
+    const up = dirname(dir)
+    if (up === dir) throw new Error("dist/cli.js not found: run 'npm run build' first")
+    dir = up
+  }
+  return dir
+}
+
+export interface BenchNode {
+  apiUrl: string
+  peerId: string
+  multiaddr: string
+  proc: ChildProcess
+  get(path: string): Promise<any>
+  kill(signal?: NodeJS.Signals): Promise<void>
+}
+
+const started = new Set<BenchNode>()
+
+export async function startBenchNode(args: string[], bootstrap: string[] = []): Promise<BenchNode> {
+  const cli = join(findRoot(process.cwd()), 'dist/cli.js')
+  const dataDir = mkdtempSync(join(tmpdir(), 'meshwork-bench-'))
+  const proc = spawn(
+    process.execPath,
+    [cli, 'start', '--data-dir', dataDir, '--api-port', '0', '--p2p-port', '0', '--p2p-host', '127.0.0.1', '--no-mdns',
+      '--address-scope', 'loopback', ...bootstrap.flatMap((b) => ['--bootstrap', b]), ...args],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MESHWORK_LOG_LEVEL: 'warn', MESHWORK_ADVERT_INTERVAL_MS: '1000' } }
+  )
+  let err = ''
+  proc.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)))
+  const apiFile = join(dataDir, 'api.json')
+  const deadline = Date.now() + 180_000
+  while (!existsSync(apiFile)) {
+    if (proc.exitCode !== null) throw new Error(`node exited ${proc.exitCode}: ${err}`)
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL')
+      throw new Error(`node did not start: ${err}`)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  const api = JSON.parse(readFileSync(apiFile, 'utf8')) as { apiUrl: string; peerId: string }
+  const get = async (path: string): Promise<any> => (await fetch(api.apiUrl + path)).json()
+  const status = await get('/api/status')
+  const node: BenchNode = {
+    apiUrl: api.apiUrl,
+    peerId: api.peerId,
+    multiaddr: status.multiaddrs[0],
+    proc,
+    get,
+    kill: async (signal = 'SIGTERM') => {
+      started.delete(node)
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r))
+        proc.kill(signal)
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000)
+        await exited
+        clearTimeout(timer)
+      }
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
+  started.add(node)
+  return node
+}
+
+export async function stopBenchNodes(): Promise<void> {
+  await Promise.all([...started].map((n) => n.kill('SIGKILL')))
+}
+
+/** Polls until `check` holds (bounded). */
+export async function until(check: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+/** A provider whose runtime is ready; returns it with the runtime's direct endpoint. */
+export async function startProviderNode(model: string, bootstrap: string[] = []): Promise<BenchNode & { endpoint: string }> {
+  const node = await startBenchNode(['--runtime', 'process', '--model', model], bootstrap)
+  // ready, and its start-up benchmark done (it would compete for the CPU with what we measure)
+  await until(async () => {
+    const status = await node.get('/api/status')
+    return status.runtime.state === 'ready' && status.benchmark[model] !== undefined
+  }, 180_000)
+  const endpoint = (await node.get('/api/status')).runtime.endpoint as string
+  return Object.assign(node, { endpoint })
+}
+
+/** A router (no runtime) that sees `count` live providers of `model`. */
+export async function startRouterNode(bootstrap: string[], model: string, count: number): Promise<BenchNode> {
+  const node = await startBenchNode(['--no-serve'], bootstrap)
+  await waitProviders(node, model, count)
+  return node
+}
+
+export async function waitProviders(node: BenchNode, model: string, count: number): Promise<void> {
+  await until(async () => {
+    const { peers } = await node.get('/api/peers')
+    return peers.filter((p: any) => p.alive && !p.paused && p.advert.models.some((m: any) => m.name === model)).length >= count
+  }, 60_000)
+}
