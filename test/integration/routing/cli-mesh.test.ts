@@ -7,7 +7,7 @@ import { type NodeProcess, killAllNodes, startNode, waitFor } from '../../helper
 
 const MODEL = 'meshwork-tiny'
 const MAX_TOKENS = 500
-let providers: NodeProcess[] = []
+const providers: NodeProcess[] = []
 let router: NodeProcess
 let client: OpenAI
 const references = new Map<string, string>()
