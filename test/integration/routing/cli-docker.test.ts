@@ -7,7 +7,7 @@ import { docker, removeContainersOf } from '../../helpers/runtime'
 // and SIGKILL of a provider node in the middle of streams. Needs a Docker engine (CI starts one).
 
 const MODEL = 'meshwork-tiny'
-const MAX_TOKENS = 500
+const MAX_TOKENS = 1500
 const providers: NodeProcess[] = []
 let router: NodeProcess
 let client: OpenAI

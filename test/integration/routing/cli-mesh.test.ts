@@ -6,7 +6,7 @@ import { type NodeProcess, killAllNodes, startNode, waitFor } from '../../helper
 // --no-serve), the official SDK against the router's API, providers SIGKILLed mid-stream.
 
 const MODEL = 'meshwork-tiny'
-const MAX_TOKENS = 500
+const MAX_TOKENS = 1500
 const providers: NodeProcess[] = []
 let router: NodeProcess
 let client: OpenAI
