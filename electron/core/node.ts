@@ -117,7 +117,8 @@ class Node implements MeshworkNode {
       libp2p,
       local: { peerId: this.peerId, runtime, isPaused: () => this.paused, benchmark: () => this.serving?.benchmark ?? {} },
       events,
-      logger
+      logger,
+      policy: config.routingPolicy
     })
     this.linkProber = createLinkProber({
       libp2p,
@@ -180,6 +181,7 @@ class Node implements MeshworkNode {
       ['api', () => this.api.stop()],
       ['drain', () => this.drain()],
       ['infer', () => this.infer.stop()],
+      ['router', async () => this.router.stop()],
       ['link prober', () => this.linkProber.stop()],
       ['bench protocol', async () => this.unregisterBench?.()],
       ['discovery', () => this.discovery.stop()],

@@ -11,6 +11,8 @@ export interface Candidate {
   decodeTokensPerSecond?: number
   ttftMs?: number
   rttMs?: number
+  /** Link throughput measured by the bench protocol, Mbit/s. */
+  throughputMbps?: number
   /** Jobs running + queued there, as its advert said. */
   advertQueue: number
   capacity: number
@@ -27,7 +29,7 @@ export function remoteCandidates(peers: PeerTable, model: string, selfId?: strin
   return peers
     .candidates(model)
     .filter((entry) => entry.peerId !== selfId)
-    .map((entry) => fromAdvert(entry.peerId, entry.advert, model, entry.rttMs))
+    .map((entry) => ({ ...fromAdvert(entry.peerId, entry.advert, model, entry.rttMs), throughputMbps: entry.throughputMbps }))
 }
 
 function fromAdvert(peerId: string, advert: Advert, model: string, rttMs?: number): Candidate {

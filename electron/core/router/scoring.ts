@@ -9,10 +9,13 @@ const TYPICAL_TOKENS = 128
 const DEFAULT_TPS = 20
 const DEFAULT_TTFT_MS = 300
 const DEFAULT_RTT_MS = 50
+/** Bytes a typical job moves over the link (request, token frames, final frame). */
+const TYPICAL_BYTES = 64 * 1024
 
 /**
  * Expected-time score, higher is better: reliability (our record × trust) divided by the time the
- * job would take there — RTT + TTFT + decode of a typical answer, stretched by its queue.
+ * job would take there — RTT + transfer over the measured link + TTFT + decode of a typical answer,
+ * stretched by its queue.
  * `inflight` is how many of our own requests run there now (fresher than its advert).
  */
 export function score(c: Candidate, records: ProviderRecords, inflight: number): number {
@@ -21,7 +24,8 @@ export function score(c: Candidate, records: ProviderRecords, inflight: number):
   const ttft = record.ttftMs ?? c.ttftMs ?? DEFAULT_TTFT_MS
   const queue = Math.max(c.advertQueue, inflight)
   const stretch = 1 + queue / c.capacity
-  const expectedMs = (c.rttMs ?? DEFAULT_RTT_MS) + ttft * stretch + (1000 * TYPICAL_TOKENS * stretch) / Math.max(tps, 0.1)
+  const transferMs = c.throughputMbps !== undefined && c.throughputMbps > 0 ? (TYPICAL_BYTES * 8) / (c.throughputMbps * 1000) : 0
+  const expectedMs = (c.rttMs ?? DEFAULT_RTT_MS) + transferMs + ttft * stretch + (1000 * TYPICAL_TOKENS * stretch) / Math.max(tps, 0.1)
   return records.reliability(c.peerId) / expectedMs
 }
 

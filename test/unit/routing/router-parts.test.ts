@@ -24,6 +24,7 @@ describe('scoring', () => {
     expect(score(cand('a', 100, { rttMs: 5 }), records, 0)).toBeGreaterThan(score(cand('b', 100, { rttMs: 400 }), records, 0))
     expect(score(cand('a', 100), records, 0)).toBeGreaterThan(score(cand('b', 100, { advertQueue: 6 }), records, 0))
     expect(score(cand('a', 100), records, 0)).toBeGreaterThan(score(cand('a', 100), records, 4))
+    expect(score(cand('a', 100, { throughputMbps: 1000 }), records, 0)).toBeGreaterThan(score(cand('b', 100, { throughputMbps: 0.5 }), records, 0))
     records.failure('b', 'timeout', 'stall_timeout')
     records.success('a')
     expect(score(cand('a', 100), records, 0)).toBeGreaterThan(score(cand('b', 100), records, 0))
