@@ -22,6 +22,8 @@ interface Prepared {
   model: LoadedModel
   promptTokens: number[]
   replayTokens: number
+  /** Plain-text stop strings of the chat template (a continuation must honour them too). */
+  templateStop?: string[]
   maxTokens: number
   stop: string[]
   body: CompletionRequest | ChatRequest
@@ -59,7 +61,7 @@ function prepare(engine: Engine, kind: Kind, raw: unknown): Prepared {
   const model = pickModel(engine, body.model)
   const chat = renderChat(model, body.messages)
   const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? model.contextSize - chat.tokens.length
-  return { model, promptTokens: chat.tokens, replayTokens: 0, maxTokens, stop: [...body.stop, ...chat.stop], body }
+  return { model, promptTokens: chat.tokens, replayTokens: 0, maxTokens, stop: [...body.stop, ...chat.stop], templateStop: chat.stop, body }
 }
 
 const newId = (kind: Kind): string => `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`
@@ -92,7 +94,9 @@ export async function handleCompletion(services: Services, kind: Kind, req: Inco
   })
   const head = {
     ...(withIds ? { prompt_token_ids: p.promptTokens } : {}),
-    ...(approximate ? { meshwork_approximate: true } : {})
+    ...(approximate ? { meshwork_approximate: true } : {}),
+    // a continuation runs as a plain completion: it must still stop where the chat template would
+    ...(withIds && (p.templateStop?.length ?? 0) > 0 ? { meshwork_stop: p.templateStop } : {})
   }
   const generateRequest = {
     promptTokens: p.promptTokens as Token[],
