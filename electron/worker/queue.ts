@@ -1,3 +1,4 @@
+import { WaitLine } from '../core/util/wait-line'
 import { queueFull, shuttingDown } from './errors'
 
 /**
@@ -7,7 +8,7 @@ import { queueFull, shuttingDown } from './errors'
 export class JobQueue {
   private running = 0
   private closed = false
-  private readonly waiting: { grant: () => void; reject: (err: unknown) => void }[] = []
+  private readonly waiting = new WaitLine()
   private idleWaiters: (() => void)[] = []
 
   constructor(readonly parallel: number, readonly maxQueue: number) {}
@@ -29,22 +30,7 @@ export class JobQueue {
       return this.releaser()
     }
     if (this.waiting.length >= this.maxQueue) throw queueFull()
-    await new Promise<void>((resolve, reject) => {
-      const entry = {
-        grant: () => {
-          signal?.removeEventListener('abort', onAbort)
-          resolve()
-        },
-        reject
-      }
-      const onAbort = (): void => {
-        const at = this.waiting.indexOf(entry)
-        if (at >= 0) this.waiting.splice(at, 1)
-        reject(signal?.reason)
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.waiting.push(entry)
-    })
+    await this.waiting.wait(signal)
     return this.releaser()
   }
 
@@ -53,8 +39,7 @@ export class JobQueue {
     return () => {
       if (released) return
       released = true
-      const next = this.waiting.shift()
-      if (next) return next.grant() // the slot passes straight to the next waiter
+      if (this.waiting.grantNext()) return // the slot passes straight to the next waiter
       this.running--
       if (this.running === 0) for (const done of this.idleWaiters.splice(0)) done()
     }
@@ -63,7 +48,7 @@ export class JobQueue {
   /** Refuse new jobs and reject the waiting ones; running jobs continue. */
   close(): void {
     this.closed = true
-    for (const w of this.waiting.splice(0)) w.reject(shuttingDown())
+    this.waiting.rejectAll(shuttingDown())
   }
 
   /** Resolves when nothing runs. */

@@ -1,10 +1,11 @@
 import { BusyError } from '../util/errors'
 import type { AbortOptions } from '../util/startable'
+import { WaitLine } from '../util/wait-line'
 
 /** Concurrency limit with a bounded FIFO wait queue; a full queue refuses at once. */
 export class JobSlots {
   private inflight = 0
-  private readonly waiting: Array<() => void> = []
+  private readonly waiting = new WaitLine()
 
   constructor(
     private readonly capacity: number,
@@ -23,19 +24,7 @@ export class JobSlots {
       return this.releaser()
     }
     if (this.waiting.length >= this.maxQueued) throw new BusyError()
-    await new Promise<void>((resolve, reject) => {
-      const entry = (): void => {
-        options.signal?.removeEventListener('abort', onAbort)
-        resolve()
-      }
-      const onAbort = (): void => {
-        const i = this.waiting.indexOf(entry)
-        if (i >= 0) this.waiting.splice(i, 1)
-        reject(options.signal?.reason)
-      }
-      options.signal?.addEventListener('abort', onAbort, { once: true })
-      this.waiting.push(entry)
-    })
+    await this.waiting.wait(options.signal)
     return this.releaser()
   }
 
@@ -44,9 +33,8 @@ export class JobSlots {
     return () => {
       if (released) return
       released = true
-      const next = this.waiting.shift()
-      if (next) next() // the slot passes straight to the next job
-      else this.inflight--
+      // the slot passes straight to the next job
+      if (!this.waiting.grantNext()) this.inflight--
     }
   }
 }

@@ -1,5 +1,6 @@
 import { MeshworkError } from '../util/errors'
 import type { AbortOptions } from '../util/startable'
+import { WaitLine } from '../util/wait-line'
 
 export class RetryBudgetExceededError extends MeshworkError {
   constructor(message: string) {
@@ -24,7 +25,7 @@ export interface RetryBudgetOptions {
 export class RetryBudget {
   private active = 0
   private retries = 0
-  private readonly waiting: Array<() => void> = []
+  private readonly waiting = new WaitLine()
   private readonly ratio: number
   private readonly min: number
   private readonly maxQueued: number
@@ -63,19 +64,7 @@ export class RetryBudget {
       return this.releaser()
     }
     if (this.waiting.length >= this.maxQueued) throw new RetryBudgetExceededError('too many retries are waiting')
-    await new Promise<void>((resolve, reject) => {
-      const entry = (): void => {
-        options.signal?.removeEventListener('abort', onAbort)
-        resolve()
-      }
-      const onAbort = (): void => {
-        const i = this.waiting.indexOf(entry)
-        if (i >= 0) this.waiting.splice(i, 1)
-        reject(options.signal?.reason)
-      }
-      options.signal?.addEventListener('abort', onAbort, { once: true })
-      this.waiting.push(entry)
-    })
+    await this.waiting.wait(options.signal)
     return this.releaser()
   }
 
@@ -92,7 +81,7 @@ export class RetryBudget {
   private drain(): void {
     while (this.waiting.length > 0 && this.retries < this.limit()) {
       this.retries++
-      this.waiting.shift()?.()
+      this.waiting.grantNext()
     }
   }
 }
