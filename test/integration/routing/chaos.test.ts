@@ -18,7 +18,8 @@ interface Job {
   reference: string
 }
 const jobs: Job[] = []
-const MAX_TOKENS = 1000
+// below the worker's 512-token replay bound, where continuations are promised byte-exact
+const MAX_TOKENS = 480
 
 async function addProvider(): Promise<Provider> {
   const p = await startProvider(f)

@@ -1,0 +1,64 @@
+import type OpenAI from 'openai'
+
+/** One streamed request through the router, collected as it arrives. */
+export interface StreamRun {
+  api: 'completions' | 'chat'
+  prompt: string
+  text: string
+  chunks: number
+  provider: string
+  failovers: number
+  /** The router said a continuation could not be token-exact (past the replay bound). */
+  approximate: boolean
+  done: Promise<void>
+}
+
+/** Starts one greedy stream per prompt, alternating completions and chat. */
+export async function startStreams(
+  client: OpenAI,
+  model: string,
+  maxTokens: number,
+  prompts: string[]
+): Promise<StreamRun[]> {
+  return Promise.all(
+    prompts.map(async (prompt, i) => {
+      const api = i % 2 === 0 ? ('completions' as const) : ('chat' as const)
+      const run: StreamRun = {
+        api,
+        prompt,
+        text: '',
+        chunks: 0,
+        provider: '',
+        failovers: -1,
+        approximate: false,
+        done: Promise.resolve()
+      }
+      const common = { model, max_tokens: maxTokens, temperature: 0, stream: true as const }
+      const { data, response } =
+        api === 'chat'
+          ? await client.chat.completions
+              .create({ ...common, messages: [{ role: 'user', content: prompt }] })
+              .withResponse()
+          : await client.completions.create({ ...common, prompt }).withResponse()
+      run.provider = response.headers.get('x-meshwork-provider') ?? ''
+      run.done = (async () => {
+        for await (const c of data as AsyncIterable<any>) {
+          run.text += c.choices[0]?.delta?.content ?? c.choices[0]?.text ?? ''
+          run.chunks++
+          if (c.meshwork) {
+            run.failovers = c.meshwork.failovers
+            run.approximate = c.meshwork.approximate === true
+          }
+        }
+      })()
+      return run
+    })
+  )
+}
+
+/** The provider serving the most of these streams: the one to hurt. */
+export function busiestProvider(runs: StreamRun[]): string {
+  const counts = new Map<string, number>()
+  for (const r of runs) counts.set(r.provider, (counts.get(r.provider) ?? 0) + 1)
+  return [...counts].sort((a, b) => b[1] - a[1])[0][0]
+}
