@@ -7,7 +7,8 @@ import { busiestProvider, startStreams } from './streams'
 // Providers with the Docker runtime behind one router: `docker kill` of a provider's container
 // and SIGKILL of a provider node in the middle of streams. Needs a Docker engine (CI starts one).
 
-const MODEL = 'meshwork-tiny'
+// the slower built-in model, so streams are still running when a provider is hurt
+const MODEL = 'meshwork-small'
 // below the worker's 512-token replay bound, where continuations are promised byte-exact
 const MAX_TOKENS = 480
 const PROMPTS = ['north', 'south', 'east', 'west', 'up', 'down']
@@ -26,7 +27,7 @@ async function livePeers(node: NodeProcess): Promise<string[]> {
 }
 
 async function addProvider(bootstrap: string[]): Promise<NodeProcess> {
-  const node = await startNode({ bootstrap, args: ['--runtime', 'docker'], timeoutMs: 180_000 })
+  const node = await startNode({ bootstrap, args: ['--runtime', 'docker', '--model', MODEL], timeoutMs: 180_000 })
   providers.push(node)
   await waitFor(async () => (await status(node)).runtime.state === 'ready', 180_000, 500)
   return node

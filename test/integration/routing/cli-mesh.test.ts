@@ -6,7 +6,8 @@ import { busiestProvider, startStreams } from './streams'
 // The real product: `meshwork start` processes (3 providers with process runtimes, 1 router with
 // --no-serve), the official SDK against the router's API, providers SIGKILLed mid-stream.
 
-const MODEL = 'meshwork-tiny'
+// the slower built-in model, so streams are still running when a provider is hurt
+const MODEL = 'meshwork-small'
 // below the worker's 512-token replay bound, where continuations are promised byte-exact
 const MAX_TOKENS = 480
 const providers: NodeProcess[] = []
@@ -27,7 +28,7 @@ async function endpointOf(node: NodeProcess): Promise<string> {
 }
 
 async function addProvider(bootstrap: string[]): Promise<NodeProcess> {
-  const node = await startNode({ bootstrap, args: ['--runtime', 'process'], timeoutMs: 120_000 })
+  const node = await startNode({ bootstrap, args: ['--runtime', 'process', '--model', MODEL], timeoutMs: 120_000 })
   await waitFor(
     async () => (await endpointOf(node)) !== undefined && (await node.get('/api/status')).models.length > 0,
     60_000,
