@@ -200,8 +200,9 @@ export class Router {
         }
         if (tail !== '') yield { type: 'text', text: tail }
         usage = state.usage(final)
-        yield this.done(state, state.stopped ? 'stop' : (final?.finishReason ?? 'stop'), usage)
+        // before the yield: a consumer that stops iterating at `done` never resumes this generator
         ok = true
+        yield this.done(state, state.stopped ? 'stop' : (final?.finishReason ?? 'stop'), usage)
         return
       }
     } catch (err) {

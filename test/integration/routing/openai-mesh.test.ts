@@ -69,8 +69,11 @@ describe('OpenAI API through the mesh (official SDK)', () => {
   it('completions, streamed and not, equal the provider answer (string and token-id prompts)', async () => {
     const body = { prompt: 'Once upon a time', max_tokens: 80, temperature: 0 }
     const reference = await direct(providers[0].workerUrl, '/v1/completions', { model: f.model.name, ...body })
+    const finished = new Promise<{ ok: boolean; error?: string }>((resolve) => node.events.once('request:finished', resolve))
     const whole = await client.completions.create({ model: f.model.name, ...body })
     expect(whole.choices[0].text).toBe(reference)
+    // a non-streamed answer is a success in events and metrics, not a cancelled request
+    expect(await finished).toMatchObject({ ok: true })
     let text = ''
     for await (const chunk of await client.completions.create({ model: f.model.name, ...body, stream: true })) text += chunk.choices[0]?.text ?? ''
     expect(text).toBe(reference)
