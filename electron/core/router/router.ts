@@ -106,8 +106,8 @@ export class Router {
         const next = state.nextCall()
         if (next === 'length') {
           usage = state.usage(undefined)
-          yield this.done(state, 'length', usage)
           ok = true
+          yield this.done(state, 'length', usage)
           return
         }
         const candidate = attempt > (this.options.maxAttempts ?? 6) ? undefined : this.select(model, exclude, state)
