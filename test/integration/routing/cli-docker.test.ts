@@ -2,7 +2,7 @@ import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type NodeProcess, killAllNodes, startNode, waitFor } from '../../helpers/node-process'
 import { docker, removeContainersOf } from '../../helpers/runtime'
-import { busiestProvider, startStreams } from './streams'
+import { busiestProvider, greedyReference, startStreams } from './streams'
 
 // Providers with the Docker runtime behind one router: `docker kill` of a provider's container
 // and SIGKILL of a provider node in the middle of streams. Needs a Docker engine (CI starts one).
@@ -15,7 +15,6 @@ const PROMPTS = ['north', 'south', 'east', 'west', 'up', 'down']
 const providers: NodeProcess[] = []
 let router: NodeProcess
 let client: OpenAI
-const references = new Map<string, string>()
 
 const status = (node: NodeProcess) => node.get('/api/status')
 
@@ -35,23 +34,8 @@ async function addProvider(bootstrap: string[]): Promise<NodeProcess> {
 
 const alive = () => providers.filter((p) => p.proc.exitCode === null && p.proc.signalCode === null)
 
-async function reference(api: 'chat' | 'completions', prompt: string): Promise<string> {
-  const key = `${api}:${prompt}`
-  if (references.has(key)) return references.get(key)!
-  const base = (await status(alive()[0])).runtime.endpoint
-  const body =
-    api === 'chat'
-      ? { model: MODEL, messages: [{ role: 'user', content: prompt }], max_tokens: MAX_TOKENS, temperature: 0 }
-      : { model: MODEL, prompt, max_tokens: MAX_TOKENS, temperature: 0 }
-  const res = await fetch(`${base}/v1/${api === 'chat' ? 'chat/completions' : 'completions'}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body)
-  })
-  const json = (await res.json()) as any
-  references.set(key, api === 'chat' ? json.choices[0].message.content : json.choices[0].text)
-  return references.get(key)!
-}
+const reference = (api: 'chat' | 'completions', prompt: string): Promise<string> =>
+  greedyReference(async () => (await status(alive()[0])).runtime.endpoint, MODEL, MAX_TOKENS, api, prompt)
 
 beforeAll(async () => {
   await docker('info') // fails loudly without an engine: this test never skips

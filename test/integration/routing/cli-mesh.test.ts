@@ -1,7 +1,7 @@
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type NodeProcess, killAllNodes, startNode, waitFor } from '../../helpers/node-process'
-import { busiestProvider, startStreams } from './streams'
+import { busiestProvider, greedyReference, startStreams } from './streams'
 
 // The real product: `meshwork start` processes (3 providers with process runtimes, 1 router with
 // --no-serve), the official SDK against the router's API, providers SIGKILLed mid-stream.
@@ -13,7 +13,6 @@ const MAX_TOKENS = 480
 const providers: NodeProcess[] = []
 let router: NodeProcess
 let client: OpenAI
-const references = new Map<string, string>()
 
 async function livePeers(node: NodeProcess): Promise<string[]> {
   const { peers } = await node.get('/api/peers')
@@ -42,25 +41,8 @@ function alive(): NodeProcess[] {
   return providers.filter((p) => p.proc.exitCode === null && p.proc.signalCode === null)
 }
 
-async function reference(api: 'chat' | 'completions', prompt: string): Promise<string> {
-  const key = `${api}:${prompt}`
-  const known = references.get(key)
-  if (known !== undefined) return known
-  const base = await endpointOf(alive()[0])
-  const body =
-    api === 'chat'
-      ? { model: MODEL, messages: [{ role: 'user', content: prompt }], max_tokens: MAX_TOKENS, temperature: 0 }
-      : { model: MODEL, prompt, max_tokens: MAX_TOKENS, temperature: 0 }
-  const res = await fetch(`${base}/v1/${api === 'chat' ? 'chat/completions' : 'completions'}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body)
-  })
-  const json = (await res.json()) as any
-  const text = api === 'chat' ? json.choices[0].message.content : json.choices[0].text
-  references.set(key, text)
-  return text
-}
+const reference = (api: 'chat' | 'completions', prompt: string): Promise<string> =>
+  greedyReference(() => endpointOf(alive()[0]), MODEL, MAX_TOKENS, api, prompt)
 
 beforeAll(async () => {
   const first = await addProvider([])

@@ -62,3 +62,34 @@ export function busiestProvider(runs: StreamRun[]): string {
   for (const r of runs) counts.set(r.provider, (counts.get(r.provider) ?? 0) + 1)
   return [...counts].sort((a, b) => b[1] - a[1])[0][0]
 }
+
+const references = new Map<string, string>()
+
+/**
+ * The greedy answer straight from a provider's runtime (cached): what every routed stream must equal,
+ * whichever providers of the same GGUF served it.
+ */
+export async function greedyReference(
+  endpoint: () => Promise<string>,
+  model: string,
+  maxTokens: number,
+  api: 'chat' | 'completions',
+  prompt: string
+): Promise<string> {
+  const key = `${model}:${maxTokens}:${api}:${prompt}`
+  const known = references.get(key)
+  if (known !== undefined) return known
+  const body =
+    api === 'chat'
+      ? { model, messages: [{ role: 'user', content: prompt }], max_tokens: maxTokens, temperature: 0 }
+      : { model, prompt, max_tokens: maxTokens, temperature: 0 }
+  const res = await fetch(`${await endpoint()}/v1/${api === 'chat' ? 'chat/completions' : 'completions'}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body)
+  })
+  const json = (await res.json()) as any
+  const text: string = api === 'chat' ? json.choices[0].message.content : json.choices[0].text
+  references.set(key, text)
+  return text
+}
