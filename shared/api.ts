@@ -17,6 +17,8 @@ export const StatusResponseSchema = z.object({
   peerId: z.string(),
   version: z.string(),
   multiaddrs: z.array(z.string()),
+  /** Open libp2p connections: 0 means this node is alone (bootstrap unreachable). */
+  connections: z.number().int().min(0),
   apiUrl: z.string(),
   paused: z.boolean(),
   serving: z.boolean(),

@@ -103,7 +103,8 @@ class Node implements MeshworkNode {
       {
         servedModels: () => this.serving?.servedModels().map((m) => m.name) ?? [],
         advertIntervalMs: config.advertIntervalMs,
-        discoveryIntervalMs: config.discoveryIntervalMs
+        discoveryIntervalMs: config.discoveryIntervalMs,
+        bootstrap: config.bootstrap
       }
     )
     const runtime = () => this.serving?.runtime
@@ -241,6 +242,7 @@ class Node implements MeshworkNode {
       peerId: this.peerId,
       version: VERSION,
       multiaddrs: this.libp2p.getMultiaddrs().map(String),
+      connections: this.libp2p.getConnections().length,
       apiUrl: this.apiUrl,
       paused: this.paused,
       serving: this.config.serve,

@@ -2,7 +2,7 @@ import { request } from 'node:http'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { killAllNodes, startNode, type NodeProcess } from '../helpers/node-process'
+import { killAllNodes, startNode, waitFor, type NodeProcess } from '../helpers/node-process'
 
 /** Raw HTTP so the test controls the Host header (fetch forbids setting it). */
 function rawRequest(url: string, options: { method: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
@@ -62,5 +62,17 @@ describe('a headless node', () => {
     expect(node.proc.exitCode).toBe(0)
     const again = await startNode({ dataDir: node.dataDir, args: ['--no-serve'] })
     expect(again.peerId).toBe(before)
+  })
+
+  it('joins through a bootstrap peer that was down when it started', async () => {
+    const seed = await startNode({ args: ['--no-serve'] })
+    const port = /\/tcp\/(\d+)\//.exec(seed.multiaddr)![1]
+    await seed.kill('SIGTERM')
+    const joiner = await startNode({ bootstrap: [seed.multiaddr], args: ['--no-serve'] })
+    expect((await joiner.get('/api/status')).connections).toBe(0)
+    const back = await startNode({ dataDir: seed.dataDir, args: ['--no-serve', '--p2p-port', port] })
+    expect(back.multiaddr).toBe(seed.multiaddr)
+    await waitFor(async () => (await joiner.get('/api/status')).connections > 0, 20_000, 200)
+    expect(joiner.logs()).toContain('no peer reachable; retrying the bootstrap list')
   })
 })

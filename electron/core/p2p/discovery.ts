@@ -1,5 +1,6 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { NodeEvents } from '../events'
 import type { Logger } from '../util/logger'
 import { openAdvert } from './advert-envelope'
@@ -14,6 +15,8 @@ export interface DiscoveryInit {
   servedModels: () => string[]
   advertIntervalMs: number
   discoveryIntervalMs: number
+  /** Multiaddrs to (re-)join through while this node has no connection at all. */
+  bootstrap: string[]
 }
 
 export interface DiscoveryComponents {
@@ -26,6 +29,7 @@ export interface DiscoveryComponents {
 const FETCH_TIMEOUT_MS = 2_500
 const PROBE_TIMEOUT_MS = 2_000
 const FIND_TIMEOUT_MS = 5_000
+const BOOTSTRAP_DIAL_TIMEOUT_MS = 4_000
 const MAX_WATCHED = 1_000
 
 /**
@@ -39,6 +43,7 @@ export class Discovery {
   private readonly controller = new AbortController()
   private providedAt = new Map<string, number>()
   private refreshing = false
+  private aloneWarned = false
 
   constructor(
     private readonly components: DiscoveryComponents,
@@ -94,7 +99,7 @@ export class Discovery {
   /** Announce what we serve and look up who else serves anything. */
   async discover(): Promise<void> {
     const { libp2p, logger } = this.components
-    if (libp2p.getConnections().length === 0) return
+    if (libp2p.getConnections().length === 0 && !(await this.rejoin())) return
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(FIND_TIMEOUT_MS)])
     const served = this.init.servedModels()
     const keys = served.length > 0 ? ['*', ...served] : []
@@ -119,6 +124,29 @@ export class Discovery {
         if (!signal.aborted) logger.debug('findProviders failed', { model: name, err })
       }
     }
+  }
+
+  /**
+   * @libp2p/bootstrap dials its list once. If that dial fails (the peer is busy, not up yet, or
+   * rate-limits inbound connections) the node would stay alone for good, so while it has no
+   * connection it dials the list again on every discovery round.
+   */
+  private async rejoin(): Promise<boolean> {
+    const { libp2p, logger } = this.components
+    if (this.init.bootstrap.length === 0) return false
+    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(BOOTSTRAP_DIAL_TIMEOUT_MS)])
+    await Promise.all(
+      this.init.bootstrap.map((addr) =>
+        libp2p.dial(multiaddr(addr), { signal }).catch((err: Error) => {
+          if (!this.aloneWarned) logger.warn('no peer reachable; retrying the bootstrap list', { addr, err: err.message })
+          this.aloneWarned = true
+        })
+      )
+    )
+    const joined = libp2p.getConnections().length > 0
+    if (joined && this.aloneWarned) logger.info('joined the mesh through the bootstrap list')
+    if (joined) this.aloneWarned = false
+    return joined
   }
 
   private async refreshAdverts(): Promise<void> {

@@ -58,6 +58,9 @@ export function Overview() {
             <Field label="Runtime">
               {status.runtime.kind} · {status.runtime.state}
             </Field>
+            <Field label="Mesh connections">
+              {status.connections === 0 ? 'none: no peer reachable yet (retrying the bootstrap list)' : num(status.connections)}
+            </Field>
             <Field label="Models">{status.models.map((m) => m.name).join(', ') || 'none yet'}</Field>
             <Field label="API for your apps" mono>
               {status.apiUrl}/v1

@@ -44,11 +44,21 @@ function alive(): NodeProcess[] {
 const reference = (api: 'chat' | 'completions', prompt: string): Promise<string> =>
   greedyReference(() => endpointOf(alive()[0]), MODEL, MAX_TOKENS, api, prompt)
 
+/** Waits for the router to see `count` live providers; on timeout says what it does see. */
+async function waitForLiveProviders(count: number, timeoutMs: number): Promise<void> {
+  await waitFor(async () => (await livePeers(router)).length === count, timeoutMs, 250).catch(async (err: Error) => {
+    const { connections } = await router.get('/api/status')
+    const { peers } = await router.get('/api/peers?all=1')
+    const seen = peers.map((p: any) => `${p.peerId.slice(-6)} alive=${p.alive} paused=${p.paused} ${p.excludedReason ?? ''}`)
+    throw new Error(`${err.message}: router has ${connections} connections and sees [${seen.join('; ')}]`)
+  })
+}
+
 beforeAll(async () => {
   const first = await addProvider([])
   await Promise.all([addProvider([first.multiaddr]), addProvider([first.multiaddr])])
   router = await startNode({ bootstrap: [first.multiaddr], args: ['--no-serve'] })
-  await waitFor(async () => (await livePeers(router)).length === 3, 60_000, 250)
+  await waitForLiveProviders(3, 60_000)
   client = new OpenAI({ baseURL: router.apiUrl + '/v1', apiKey: 'sk-ignored', maxRetries: 0 })
 })
 
@@ -110,7 +120,7 @@ describe('meshwork start: OpenAI SDK through a router node', () => {
       }
       expect(runs.filter((r) => r.provider === victimId && r.failovers > 0).length).toBeGreaterThan(0)
       await addProvider([alive()[0].multiaddr])
-      await waitFor(async () => (await livePeers(router)).length === 3, 30_000, 250)
+      await waitForLiveProviders(3, 30_000)
     }
     const metrics = await (await fetch(router.apiUrl + '/metrics')).text()
     expect(metrics).toMatch(/meshwork_failovers_total\{reason="[a-z_]+",phase="mid_stream"\} [1-9]/)
