@@ -182,7 +182,7 @@ export class Router {
           this.noteFailure(candidate, e)
           exclude.add(candidate.peerId)
           if (!failedAt) failedAt = { from: candidate.peerId, reason: e.code, at: performance.now(), emitted: state.receivedIds.length, lastDeltaAt }
-          this.log.info('attempt failed, failing over', { id, provider: candidate.peerId, code: e.code, emittedTokens: state.receivedIds.length })
+          this.log.info('attempt failed, failing over', { id, provider: candidate.peerId, code: e.code, message: e.message.slice(0, 200), emittedTokens: state.receivedIds.length })
           continue
         } finally {
           timer.clear()
