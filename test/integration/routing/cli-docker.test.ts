@@ -2,7 +2,7 @@ import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type NodeProcess, killAllNodes, startNode, waitFor } from '../../helpers/node-process'
 import { docker, removeContainersOf } from '../../helpers/runtime'
-import { busiestProvider, greedyReference, startStreams } from './streams'
+import { busiestProvider, greedyReference, startStreams, waitForLiveProviders } from './streams'
 
 // Providers with the Docker runtime behind one router: `docker kill` of a provider's container
 // and SIGKILL of a provider node in the middle of streams. Needs a Docker engine (CI starts one).
@@ -17,13 +17,6 @@ let router: NodeProcess
 let client: OpenAI
 
 const status = (node: NodeProcess) => node.get('/api/status')
-
-async function livePeers(node: NodeProcess): Promise<string[]> {
-  const { peers } = await node.get('/api/peers')
-  return peers
-    .filter((p: any) => p.alive && !p.paused && p.advert.models.some((m: any) => m.name === MODEL))
-    .map((p: any) => p.peerId)
-}
 
 async function addProvider(bootstrap: string[]): Promise<NodeProcess> {
   const node = await startNode({ bootstrap, args: ['--runtime', 'docker', '--model', MODEL], timeoutMs: 180_000 })
@@ -42,7 +35,7 @@ beforeAll(async () => {
   const first = await addProvider([])
   await Promise.all([addProvider([first.multiaddr]), addProvider([first.multiaddr])])
   router = await startNode({ bootstrap: [first.multiaddr], args: ['--no-serve'] })
-  await waitFor(async () => (await livePeers(router)).length === 3, 60_000, 250)
+  await waitForLiveProviders(router, MODEL, 3, 60_000)
   client = new OpenAI({ baseURL: router.apiUrl + '/v1', apiKey: 'sk-ignored', maxRetries: 0 })
   // references first: after a docker kill that provider's runtime is restarting
   for (const [i, prompt] of PROMPTS.entries()) await reference(i % 2 === 0 ? 'completions' : 'chat', prompt)

@@ -1,7 +1,7 @@
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type NodeProcess, killAllNodes, startNode, waitFor } from '../../helpers/node-process'
-import { busiestProvider, greedyReference, startStreams } from './streams'
+import { busiestProvider, greedyReference, startStreams, waitForLiveProviders } from './streams'
 
 // The real product: `meshwork start` processes (3 providers with process runtimes, 1 router with
 // --no-serve), the official SDK against the router's API, providers SIGKILLed mid-stream.
@@ -13,13 +13,6 @@ const MAX_TOKENS = 480
 const providers: NodeProcess[] = []
 let router: NodeProcess
 let client: OpenAI
-
-async function livePeers(node: NodeProcess): Promise<string[]> {
-  const { peers } = await node.get('/api/peers')
-  return peers
-    .filter((p: any) => p.alive && !p.paused && p.advert.models.some((m: any) => m.name === MODEL))
-    .map((p: any) => p.peerId)
-}
 
 async function endpointOf(node: NodeProcess): Promise<string> {
   const status = await node.get('/api/status')
@@ -44,21 +37,11 @@ function alive(): NodeProcess[] {
 const reference = (api: 'chat' | 'completions', prompt: string): Promise<string> =>
   greedyReference(() => endpointOf(alive()[0]), MODEL, MAX_TOKENS, api, prompt)
 
-/** Waits for the router to see `count` live providers; on timeout says what it does see. */
-async function waitForLiveProviders(count: number, timeoutMs: number): Promise<void> {
-  await waitFor(async () => (await livePeers(router)).length === count, timeoutMs, 250).catch(async (err: Error) => {
-    const { connections } = await router.get('/api/status')
-    const { peers } = await router.get('/api/peers?all=1')
-    const seen = peers.map((p: any) => `${p.peerId.slice(-6)} alive=${p.alive} paused=${p.paused} ${p.excludedReason ?? ''}`)
-    throw new Error(`${err.message}: router has ${connections} connections and sees [${seen.join('; ')}]`)
-  })
-}
-
 beforeAll(async () => {
   const first = await addProvider([])
   await Promise.all([addProvider([first.multiaddr]), addProvider([first.multiaddr])])
   router = await startNode({ bootstrap: [first.multiaddr], args: ['--no-serve'] })
-  await waitForLiveProviders(3, 60_000)
+  await waitForLiveProviders(router, MODEL, 3, 60_000)
   client = new OpenAI({ baseURL: router.apiUrl + '/v1', apiKey: 'sk-ignored', maxRetries: 0 })
 })
 
@@ -120,7 +103,7 @@ describe('meshwork start: OpenAI SDK through a router node', () => {
       }
       expect(runs.filter((r) => r.provider === victimId && r.failovers > 0).length).toBeGreaterThan(0)
       await addProvider([alive()[0].multiaddr])
-      await waitForLiveProviders(3, 30_000)
+      await waitForLiveProviders(router, MODEL, 3, 30_000)
     }
     const metrics = await (await fetch(router.apiUrl + '/metrics')).text()
     expect(metrics).toMatch(/meshwork_failovers_total\{reason="[a-z_]+",phase="mid_stream"\} [1-9]/)

@@ -1,4 +1,5 @@
 import type OpenAI from 'openai'
+import { type NodeProcess, waitFor } from '../../helpers/node-process'
 
 /** One streamed request through the router, collected as it arrives. */
 export interface StreamRun {
@@ -92,4 +93,22 @@ export async function greedyReference(
   const text: string = api === 'chat' ? json.choices[0].message.content : json.choices[0].text
   references.set(key, text)
   return text
+}
+
+/** Peers `node` sees alive, not paused and serving `model`. */
+export async function livePeers(node: NodeProcess, model: string): Promise<string[]> {
+  const { peers } = await node.get('/api/peers')
+  return peers
+    .filter((p: any) => p.alive && !p.paused && p.advert.models.some((m: any) => m.name === model))
+    .map((p: any) => p.peerId)
+}
+
+/** Waits until `router` sees `count` live providers of `model`; on timeout says what it does see. */
+export async function waitForLiveProviders(router: NodeProcess, model: string, count: number, timeoutMs: number): Promise<void> {
+  await waitFor(async () => (await livePeers(router, model)).length === count, timeoutMs, 250).catch(async (err: Error) => {
+    const { connections } = await router.get('/api/status')
+    const { peers } = await router.get('/api/peers?all=1')
+    const seen = peers.map((p: any) => `${p.peerId.slice(-6)} alive=${p.alive} paused=${p.paused} ${p.excludedReason ?? ''}`)
+    throw new Error(`${err.message}: the router has ${connections} connections and sees [${seen.join('; ')}]`)
+  })
 }
