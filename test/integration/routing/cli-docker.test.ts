@@ -2,7 +2,7 @@ import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type NodeProcess, killAllNodes, startNode, waitFor } from '../../helpers/node-process'
 import { docker, removeContainersOf } from '../../helpers/runtime'
-import { busiestProvider, greedyReference, startStreams, waitForLiveProviders } from './streams'
+import { allUnderWay, busiestProvider, chunkCounts, greedyReference, startStreams, waitForLiveProviders } from './streams'
 
 // Providers with the Docker runtime behind one router: `docker kill` of a provider's container
 // and SIGKILL of a provider node in the middle of streams. Needs a Docker engine (CI starts one).
@@ -49,7 +49,7 @@ afterAll(async () => {
 async function round(hurt: (victim: NodeProcess) => Promise<void>): Promise<void> {
   const runs = await startStreams(client, MODEL, MAX_TOKENS, PROMPTS)
   // hurt the busiest provider as soon as every stream is under way (well inside max_tokens)
-  await waitFor(() => runs.every((r) => r.chunks >= 2), 30_000, 5)
+  await waitFor(() => allUnderWay(runs), 30_000, 5, () => chunkCounts(runs))
   const victimId = busiestProvider(runs)
   await hurt(providers.find((p) => p.peerId === victimId)!)
   await Promise.all(runs.map((r) => r.done))

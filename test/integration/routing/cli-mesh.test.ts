@@ -1,7 +1,7 @@
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type NodeProcess, killAllNodes, startNode, waitFor } from '../../helpers/node-process'
-import { busiestProvider, greedyReference, startStreams, waitForLiveProviders } from './streams'
+import { allUnderWay, busiestProvider, chunkCounts, greedyReference, startStreams, waitForLiveProviders } from './streams'
 
 // The real product: `meshwork start` processes (3 providers with process runtimes, 1 router with
 // --no-serve), the official SDK against the router's API, providers SIGKILLed mid-stream.
@@ -92,7 +92,7 @@ describe('meshwork start: OpenAI SDK through a router node', () => {
     for (let round = 0; round < 2; round++) {
       const runs = await startStreams(client, MODEL, MAX_TOKENS, prompts)
       // hurt the busiest provider as soon as every stream is under way (well inside max_tokens)
-      await waitFor(() => runs.every((r) => r.chunks >= 2), 30_000, 5)
+      await waitFor(() => allUnderWay(runs), 30_000, 5, () => chunkCounts(runs))
       const victimId = busiestProvider(runs)
       const victim = providers.find((p) => p.peerId === victimId)!
       await victim.kill('SIGKILL')

@@ -11,8 +11,15 @@ export interface StreamRun {
   failovers: number
   /** The router said a continuation could not be token-exact (past the replay bound). */
   approximate: boolean
+  /** The stream is over (finished or failed: `done` says which). */
+  ended: boolean
   done: Promise<void>
 }
+
+/** True once every stream is under way, or over (then awaiting `done` shows how it ended). */
+export const allUnderWay = (runs: StreamRun[]): boolean => runs.every((r) => r.chunks >= 2 || r.ended)
+export const chunkCounts = (runs: StreamRun[]): string =>
+  `chunks so far: ${runs.map((r) => `${r.chunks}${r.ended ? ' (ended)' : ''}`).join(', ')}`
 
 /** Starts one greedy stream per prompt, alternating completions and chat. */
 export async function startStreams(
@@ -32,6 +39,7 @@ export async function startStreams(
         provider: '',
         failovers: -1,
         approximate: false,
+        ended: false,
         done: Promise.resolve()
       }
       const common = { model, max_tokens: maxTokens, temperature: 0, stream: true as const }
@@ -43,13 +51,17 @@ export async function startStreams(
           : await client.completions.create({ ...common, prompt }).withResponse()
       run.provider = response.headers.get('x-meshwork-provider') ?? ''
       run.done = (async () => {
-        for await (const c of data as AsyncIterable<any>) {
-          run.text += c.choices[0]?.delta?.content ?? c.choices[0]?.text ?? ''
-          run.chunks++
-          if (c.meshwork) {
-            run.failovers = c.meshwork.failovers
-            run.approximate = c.meshwork.approximate === true
+        try {
+          for await (const c of data as AsyncIterable<any>) {
+            run.text += c.choices[0]?.delta?.content ?? c.choices[0]?.text ?? ''
+            run.chunks++
+            if (c.meshwork) {
+              run.failovers = c.meshwork.failovers
+              run.approximate = c.meshwork.approximate === true
+            }
           }
+        } finally {
+          run.ended = true
         }
       })()
       return run
