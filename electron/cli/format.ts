@@ -9,7 +9,7 @@ export function formatStatus(status: StatusResponse): string {
     `State:     ${status.paused ? 'PAUSED — not earning, new jobs refused' : status.serving ? 'earning' : 'router only (--no-serve)'}`,
     `Runtime:   ${runtime.kind} ${runtime.state}${runtime.containerId ? ` container ${runtime.containerId.slice(0, 12)}` : ''}${runtime.message ? ` — ${runtime.message}` : ''}`,
     ...status.models.map((m) => `Model:     ${m.name} (${(m.params / 1e6).toFixed(2)}M params, sha256 ${m.sha256.slice(0, 12)}…)`),
-    `Mesh:      ${status.connections === 0 ? 'alone: no peer reachable yet (retrying the bootstrap list)' : `${status.connections} connections`}`,
+    `Mesh:      ${status.connections === 0 ? 'alone: no peer reachable yet (check --bootstrap, or mDNS on the LAN)' : `${status.connections} connections`}`,
     `Jobs:      ${status.stats.served} served, ${status.stats.routed} routed, ${status.stats.failovers} failovers`,
     formatHardware(status.hardware, status.benchmark),
     ...status.multiaddrs.map((a, i) => `${i === 0 ? 'P2P:' : '    '}       ${a}`)

@@ -118,6 +118,7 @@ describe('dashboard states (fixture node)', () => {
   it('explains a machine with no GPU, no Docker and no peers', async () => {
     const bare = fixtureStatus({
       serving: false,
+      connections: 0,
       runtime: { kind: 'none', state: 'unavailable', message: 'Docker is not running (connect ENOENT /var/run/docker.sock).' },
       models: [],
       benchmark: {},
@@ -128,6 +129,7 @@ describe('dashboard states (fixture node)', () => {
     await openPage(page, base, 'overview')
     await page.getByTestId('no-gpu').waitFor()
     expect(await page.getByTestId('earning-state').textContent()).toBe('Not serving')
+    expect(await page.locator('.page').textContent()).toContain('none: no peer reachable yet')
     expect(await page.getByTestId('hero').textContent()).toContain('Docker is not running')
     await screenshot(page, 'fixture-empty-overview')
     await openPage(page, base, 'peers')

@@ -59,7 +59,7 @@ export function Overview() {
               {status.runtime.kind} · {status.runtime.state}
             </Field>
             <Field label="Mesh connections">
-              {status.connections === 0 ? 'none: no peer reachable yet (retrying the bootstrap list)' : num(status.connections)}
+              {status.connections === 0 ? 'none: no peer reachable yet' : num(status.connections)}
             </Field>
             <Field label="Models">{status.models.map((m) => m.name).join(', ') || 'none yet'}</Field>
             <Field label="API for your apps" mono>
@@ -196,16 +196,16 @@ function ActivityCharts() {
     <Card title="Last 5 minutes" testId="charts">
       <div className="charts">
         <div>
-          <h3>Tokens your GPU generated · avg {num(average, 1)} tok/s</h3>
-          <BarChart values={tokens} label="tokens generated per 15 seconds" unit="tokens per 15 s" color="var(--accent)" />
+          <h3>Tokens your GPU generated · avg {average > 0 && average < 0.1 ? 'under 0.1' : num(average, 1)} tok/s</h3>
+          <BarChart values={tokens} label="tokens generated per 15 seconds" unit={['token', 'tokens']} per="15 s" color="var(--accent)" />
         </div>
         <div>
           <h3>Jobs served</h3>
-          <BarChart values={jobCounts} label="jobs served" unit="jobs per 15 s" color="var(--good)" />
+          <BarChart values={jobCounts} label="jobs served" unit={['job', 'jobs']} per="15 s" color="var(--good)" />
         </div>
         <div>
           <h3>Requests you sent</h3>
-          <BarChart values={requestCounts} label="requests routed" unit="requests per 15 s" color="var(--info)" />
+          <BarChart values={requestCounts} label="requests routed" unit={['request', 'requests']} per="15 s" color="var(--info)" />
         </div>
       </div>
     </Card>
