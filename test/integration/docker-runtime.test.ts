@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,6 +28,18 @@ const PEER = `docker-test-${run}`
 const OTHER = `docker-other-${run}`
 const dir = mkdtempSync(join(tmpdir(), 'meshwork-docker-rt-'))
 const client = createDockerClient()
+// what an earlier version of Meshwork left behind: one image nobody uses, one a container still references
+const OLD_IMAGE = `meshwork-worker:old-${run}`
+const USED_IMAGE = `meshwork-worker:used-${run}`
+
+/** A tiny image of its own (distinct id) under our repository name. */
+async function fakeOldImage(tag: string): Promise<void> {
+  const context = join(dir, `image-${tag.replace(/\W/g, '-')}`)
+  mkdirSync(context, { recursive: true })
+  writeFileSync(join(context, 'marker'), tag)
+  writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\nCOPY marker /marker\n')
+  await docker('build', '-q', '-t', tag, context)
+}
 let workerEntry: string
 let model: ResolvedModel
 let image: WorkerImage
@@ -44,6 +56,7 @@ afterAll(async () => {
   await runtime?.stop().catch(() => undefined)
   await processRuntime?.stop().catch(() => undefined)
   await removeContainersOf(PEER, OTHER)
+  await docker('image', 'rm', '-f', OLD_IMAGE, USED_IMAGE).catch(() => undefined)
   await rm(dir, { recursive: true, force: true })
 })
 
@@ -56,7 +69,10 @@ function dockerRuntime(peerId = PEER): { runtime: SupervisedRuntime; components:
 }
 
 describe('docker runtime', () => {
-  it('builds the worker image from nothing (no cache), then reuses it while nothing changed', async () => {
+  it('builds the worker image from nothing (no cache), then reuses it while nothing changed; drops older unused images', async () => {
+    await fakeOldImage(OLD_IMAGE)
+    await fakeOldImage(USED_IMAGE)
+    await docker('create', '--label', `meshwork.peer=${PEER}`, USED_IMAGE, '/marker')
     const progress: ProgressEvent[] = []
     const paths = resolveWorkerPaths({ workerEntry })
     const labels = { 'meshwork.managed': 'true', 'meshwork.peer': PEER }
@@ -76,6 +92,10 @@ describe('docker runtime', () => {
     expect(inspected.RootFS.Layers.length).toBe(3) // FROM scratch + base, modules, worker
     const again = await ensureWorkerImage({ docker: client, paths, labels })
     expect(again).toMatchObject({ tag: image.tag, source: 'cached' })
+    const left = (await docker('image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', 'meshwork-worker')).split('\n')
+    expect(left).toContain(image.tag)
+    expect(left).toContain(USED_IMAGE)
+    expect(left).not.toContain(OLD_IMAGE)
   })
 
   it('starts a container that becomes healthy and streams the same greedy completion as the process runtime', async () => {

@@ -5,6 +5,7 @@ import { workerImageRecipe, type ImageVariant } from '../image/recipe'
 import { tarStream } from '../image/tar'
 import type { WorkerPaths } from '../paths'
 import type { ProgressEvent } from '../types'
+import { removeOldWorkerImages } from './image-cleanup'
 import { readJsonLines } from './json-lines'
 
 export class ImageBuildError extends MeshworkError {
@@ -116,6 +117,10 @@ export async function ensureWorkerImage(options: EnsureImageOptions): Promise<Wo
       .remove()
       .catch(() => undefined)
   }
+  // a new image means this install changed: the images of earlier versions are dead weight
+  await removeOldWorkerImages(docker, recipe.tag, options.log).catch((err: Error) =>
+    options.log?.warn('could not clean up older worker images', { err: err.message })
+  )
   progress(1, `Built ${recipe.tag}`)
   return { tag: recipe.tag, source: 'built', ms: Date.now() - started, sizeBytes: size }
 }
