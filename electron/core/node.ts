@@ -29,6 +29,7 @@ import { createRouter, type Router } from './router/router'
 import { findAppRoot } from './runtime/paths'
 import { Serving } from './serving'
 import { createLogger, type Logger } from './util/logger'
+import { MeshworkError } from './util/errors'
 import { VERSION } from './version'
 
 export interface MeshworkNode {
@@ -160,7 +161,12 @@ class Node implements MeshworkNode {
     const hardware = detectHardware({ signal: AbortSignal.timeout(15_000), logger: this.logger.child('hardware') })
       .then((profile) => (this.hardware = profile))
       .catch((err) => this.logger.warn('hardware detection failed; advertising a CPU-only profile', { err }))
-    await this.libp2p.start()
+    await Promise.resolve(this.libp2p.start()).catch((err: Error) => {
+      // libp2p words this as a configuration problem, with a stack trace; say what to do instead
+      if (!/EADDRINUSE/.test(err.message)) throw err
+      const where = `${this.config.p2pHost}:${this.config.p2pPort}`
+      throw new MeshworkError(`the P2P port ${where} is already in use: choose another with --p2p-port N, or --p2p-port 0 for any free port`, 'p2p_port_in_use', 500, { cause: err })
+    })
     await hardware
     await registerAdvertProtocol(this.libp2p, () => this.advertiser.current(), this.logger.child('advert'))
     this.unregisterBench = await registerBenchProtocol(this.libp2p)

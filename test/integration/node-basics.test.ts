@@ -1,4 +1,5 @@
-import { request } from 'node:http'
+import { createServer, request } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -62,6 +63,22 @@ describe('a headless node', () => {
     expect(node.proc.exitCode).toBe(0)
     const again = await startNode({ dataDir: node.dataDir, args: ['--no-serve'] })
     expect(again.peerId).toBe(before)
+  })
+
+  it('says which port is taken and how to choose another, instead of a stack trace', async () => {
+    const busy = createServer()
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve))
+    const port = String((busy.address() as AddressInfo).port)
+    try {
+      await expect(startNode({ args: ['--no-serve', '--api-port', port] })).rejects.toThrow(
+        `the API port 127.0.0.1:${port} is already in use`
+      )
+      const p2p = startNode({ args: ['--no-serve', '--p2p-port', port] })
+      await expect(p2p).rejects.toThrow(`the P2P port 127.0.0.1:${port} is already in use: choose another with --p2p-port N`)
+      await expect(p2p).rejects.not.toThrow(/at .*node:net/)
+    } finally {
+      busy.close()
+    }
   })
 
   it('joins through a bootstrap peer that was down when it started', async () => {

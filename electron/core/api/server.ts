@@ -51,7 +51,16 @@ export class ApiServer {
 
   async start(): Promise<void> {
     for (const register of this.init.routes) await register(this.app)
-    await this.app.listen({ host: this.init.host, port: this.init.port })
+    await this.app.listen({ host: this.init.host, port: this.init.port }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err
+      throw new MeshworkError(
+        `the API port ${this.init.host}:${this.init.port} is already in use (another Meshwork node, or the desktop app?): ` +
+          'choose another with --api-port N, or --api-port 0 for any free port',
+        'api_port_in_use',
+        500,
+        { cause: err }
+      )
+    })
     this.port = (this.app.server.address() as AddressInfo).port
   }
 
