@@ -1,12 +1,30 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 
 export const RUNTIME_KINDS = ['auto', 'docker', 'process', 'external'] as const
 
 /** Which addresses the DHT keeps for peers: public only (internet), LAN too, or loopback too (tests). */
 export const ADDRESS_SCOPES = ['auto', 'public', 'lan', 'loopback'] as const
+
+/** A peer to join through: a multiaddr that names the peer, so the handshake can verify who answers. */
+const BootstrapAddrSchema = z
+  .string()
+  .max(512)
+  .refine(
+    (value) => {
+      try {
+        const peer = multiaddr(value).getComponents().findLast((c) => c.name === 'p2p')?.value
+        return peer !== undefined && peerIdFromString(peer) !== undefined
+      } catch {
+        return false
+      }
+    },
+    { message: 'must be a multiaddr ending in /p2p/<peer id>, like /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…' }
+  )
 
 export const ConfigSchema = z.object({
   dataDir: z.string().min(1),
@@ -15,7 +33,7 @@ export const ConfigSchema = z.object({
   apiKey: z.string().min(8).max(256).optional(),
   p2pHost: z.string().default('0.0.0.0'),
   p2pPort: z.number().int().min(0).max(65535).default(0),
-  bootstrap: z.array(z.string().max(512)).max(64).default([]),
+  bootstrap: z.array(BootstrapAddrSchema).max(64).default([]),
   mdns: z.boolean().default(true),
   addressScope: z.enum(ADDRESS_SCOPES).default('auto'),
   serve: z.boolean().default(true),
