@@ -1,11 +1,8 @@
 // Test harness for routing: provider peers as real OS processes (libp2p + infer service + real
 // worker), and an in-process router node (libp2p + Router + the real API server).
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { build } from 'esbuild'
-import { createLibp2p } from 'libp2p'
+import { loopbackLibp2p } from './fixtures/loopback-libp2p'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -177,12 +174,7 @@ export interface RouterNode {
 }
 
 export async function startRouterNode(options: Partial<RouterOptions> = {}): Promise<RouterNode> {
-  const libp2p = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()]
-  })
+  const libp2p = await loopbackLibp2p()
   const events = createEvents()
   const peers = new StaticPeerTable()
   const logger = createLogger('router-node', { level: process.env.MESHWORK_LOG_LEVEL === 'debug' ? 'debug' : 'warn' })
