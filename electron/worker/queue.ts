@@ -1,4 +1,4 @@
-import { WaitLine } from '../core/util/wait-line'
+import { WaitLine } from '../../shared/wait-line'
 import { queueFull, shuttingDown } from './errors'
 
 /**

@@ -1,6 +1,6 @@
 import { BusyError } from '../util/errors'
 import type { AbortOptions } from '../util/startable'
-import { WaitLine } from '../util/wait-line'
+import { WaitLine } from '../../../shared/wait-line'
 
 /** Concurrency limit with a bounded FIFO wait queue; a full queue refuses at once. */
 export class JobSlots {

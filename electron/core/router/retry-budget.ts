@@ -1,6 +1,6 @@
 import { MeshworkError } from '../util/errors'
 import type { AbortOptions } from '../util/startable'
-import { WaitLine } from '../util/wait-line'
+import { WaitLine } from '../../../shared/wait-line'
 
 export class RetryBudgetExceededError extends MeshworkError {
   constructor(message: string) {
