@@ -6,6 +6,7 @@ import { WaitLine } from '../../../shared/wait-line'
 export class JobSlots {
   private inflight = 0
   private readonly waiting = new WaitLine()
+  private readonly idleWaiters = new Set<() => void>()
 
   constructor(
     private readonly capacity: number,
@@ -14,6 +15,26 @@ export class JobSlots {
 
   load(): { inflight: number; queued: number; capacity: number } {
     return { inflight: this.inflight, queued: this.waiting.length, capacity: this.capacity }
+  }
+
+  /** Resolves once no job runs or waits (at once when none does); rejects when `signal` aborts first. */
+  async idle(options: AbortOptions = {}): Promise<void> {
+    const { signal } = options
+    signal?.throwIfAborted()
+    if (this.inflight === 0 && this.waiting.length === 0) return
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        signal?.removeEventListener('abort', onAbort)
+        this.idleWaiters.delete(done)
+        resolve()
+      }
+      const onAbort = (): void => {
+        this.idleWaiters.delete(done)
+        reject(signal?.reason)
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.idleWaiters.add(done)
+    })
   }
 
   /** Resolves with a release function once a slot is free. */
@@ -35,6 +56,8 @@ export class JobSlots {
       released = true
       // the slot passes straight to the next job
       if (!this.waiting.grantNext()) this.inflight--
+      // a job that left the queue on abort never held a slot: only a release can make the slots idle
+      if (this.inflight === 0 && this.waiting.length === 0) for (const done of [...this.idleWaiters]) done()
     }
   }
 }
