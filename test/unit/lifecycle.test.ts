@@ -35,7 +35,12 @@ describe('Lifecycle', () => {
     const log: string[] = []
     const boom = new Error('port taken')
     const lifecycle = new Lifecycle(
-      [recorder('a', log), recorder('b', log), recorder('c', log, { start: async () => Promise.reject(boom) }), recorder('d', log)],
+      [
+        recorder('a', log),
+        recorder('b', log),
+        recorder('c', log, { start: async () => Promise.reject(boom) }),
+        recorder('d', log)
+      ],
       { logger }
     )
     await expect(lifecycle.start()).rejects.toBe(boom)
@@ -73,7 +78,8 @@ describe('Lifecycle', () => {
       stop: async (options?: AbortOptions) => {
         seen.push(options?.signal)
         const signal = options?.signal
-        if (signal?.aborted === false) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+        if (signal?.aborted === false)
+          await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
         log.push('drain gave up')
       }
     })

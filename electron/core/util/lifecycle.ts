@@ -79,7 +79,8 @@ export class Lifecycle {
     })
     try {
       const outcome = await Promise.race([Promise.resolve().then(() => run({ signal })), late])
-      if (outcome === 'late') this.init.logger.warn(`stopping ${entry.name} (${phase}) ran past the stop deadline; going on without it`)
+      if (outcome === 'late')
+        this.init.logger.warn(`stopping ${entry.name} (${phase}) ran past the stop deadline; going on without it`)
     } catch (err) {
       this.init.logger.error(`stopping ${entry.name} failed (${phase})`, { err })
     } finally {
@@ -90,7 +91,10 @@ export class Lifecycle {
 }
 
 /** A service made of two functions, for steps that need no class of their own. */
-export function service(start: (options?: AbortOptions) => Promise<void> | void, stop?: (options?: AbortOptions) => Promise<void> | void): Startable {
+export function service(
+  start: (options?: AbortOptions) => Promise<void> | void,
+  stop?: (options?: AbortOptions) => Promise<void> | void
+): Startable {
   return {
     start: async (options) => start(options),
     stop: async (options) => stop?.(options)
