@@ -2,15 +2,31 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { timingSafeEqual } from 'node:crypto'
 import { isLoopback } from '../config'
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served without the API key (the dashboard's static files only). Every other route needs it. */
+    public?: boolean
+  }
+}
+
 export interface GuardOptions {
   /** host:port values a request may name in its Host header (DNS-rebinding guard); undefined = any */
   allowedHosts: () => Set<string> | undefined
   apiKey?: string
 }
 
+/** Route options for a route that needs no API key. */
+export const PUBLIC_ROUTE = { config: { public: true } } as const
+
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
-export function openAiError(reply: FastifyReply, status: number, code: string, message: string, type = 'invalid_request_error'): FastifyReply {
+export function openAiError(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  message: string,
+  type = 'invalid_request_error'
+): FastifyReply {
   return reply.code(status).send({ error: { message, type, code } })
 }
 
@@ -20,7 +36,18 @@ function keyMatches(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
+/** The bearer token of a request, or '' when it names none. */
+export function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization ?? ''
+  return /^Bearer /i.test(header) ? header.slice(7).trim() : ''
+}
+
 /**
+ * Runs as an onRequest hook, which fastify calls after routing: the key check decides on the route
+ * fastify matched (its config), never on the raw target, so encoded, doubled-slash, dot-segment and
+ * absolute-form targets cannot reach a handler the raw text did not look like. Deny by default:
+ * every route needs the key unless it is marked public, and so does the not-found handler.
+ *
  * Browser safety on loopback: a page on another origin must not reach the node through DNS
  * rebinding (Host check) nor make it act (JSON-only, same-origin mutations). No CORS headers are sent.
  */
@@ -29,7 +56,21 @@ export function createGuard(options: GuardOptions) {
     const host = request.headers.host?.toLowerCase()
     const allowed = options.allowedHosts()
     if (host === undefined || (allowed !== undefined && !allowed.has(host))) {
-      await openAiError(reply, 403, 'forbidden_host', `Host '${host ?? ''}' is not this node`)
+      await openAiError(reply, 403, 'forbidden_host', `Host '${(host ?? '').slice(0, 100)}' is not this node`)
+      return reply
+    }
+    if (
+      options.apiKey !== undefined &&
+      request.routeOptions.config?.public !== true &&
+      !keyMatches(bearerToken(request), options.apiKey)
+    ) {
+      await openAiError(
+        reply,
+        401,
+        'invalid_api_key',
+        'Missing or wrong API key (Authorization: Bearer <key>)',
+        'authentication_error'
+      )
       return reply
     }
     if (MUTATING.has(request.method)) {
@@ -40,23 +81,11 @@ export function createGuard(options: GuardOptions) {
       }
       const origin = request.headers.origin
       if (origin !== undefined && origin.toLowerCase() !== `http://${host}`) {
-        await openAiError(reply, 403, 'forbidden_origin', `Origin '${origin}' may not call this node`)
-        return reply
-      }
-    }
-    if (options.apiKey !== undefined && needsAuth(request.url)) {
-      const header = request.headers.authorization ?? ''
-      const given = header.startsWith('Bearer ') ? header.slice(7) : ''
-      if (!keyMatches(given, options.apiKey)) {
-        await openAiError(reply, 401, 'invalid_api_key', 'Missing or wrong API key (Authorization: Bearer <key>)', 'authentication_error')
+        await openAiError(reply, 403, 'forbidden_origin', `Origin '${origin.slice(0, 100)}' may not call this node`)
         return reply
       }
     }
   }
-}
-
-function needsAuth(url: string): boolean {
-  return url.startsWith('/v1/') || url.startsWith('/api/') || url.startsWith('/metrics')
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { readFile, stat } from 'node:fs/promises'
-import { extname, resolve, sep } from 'node:path'
+import { extname, posix, resolve, sep } from 'node:path'
+import { PUBLIC_ROUTE } from './guards'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -24,22 +25,23 @@ export const DASHBOARD_CSP =
 /** Paths that belong to the API; they never fall back to the dashboard page. */
 const API_PREFIXES = ['/api/', '/v1/', '/metrics']
 
-/** Serves the built renderer at `/` (headless dashboard): index.html fallback, content types, no traversal. */
+/**
+ * Serves the built renderer at `/` (headless dashboard): index.html fallback, content types, no traversal.
+ * It is the one public route (no API key), so it answers only for paths that, decoded and normalised,
+ * do not name the API.
+ */
 export async function registerStaticRoutes(app: FastifyInstance, rendererDir: string): Promise<void> {
   const root = resolve(rendererDir)
 
-  app.get('/*', async (request, reply) => {
-    const path = new URL(request.url, 'http://x').pathname
-    if (API_PREFIXES.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p))) {
-      return reply.code(404).send({ error: { message: `No route ${path}`, type: 'invalid_request_error', code: 'not_found' } })
+  app.get('/*', PUBLIC_ROUTE, async (request, reply) => {
+    const relative = dashboardPath(request.url)
+    if (relative === undefined)
+      return reply
+        .code(400)
+        .send({ error: { message: 'Malformed path', type: 'invalid_request_error', code: 'bad_path' } })
+    if (isApiPath(relative)) {
+      return reply.code(404).send({ error: { message: 'Not found', type: 'invalid_request_error', code: 'not_found' } })
     }
-    let relative: string
-    try {
-      relative = decodeURIComponent(path)
-    } catch {
-      return reply.code(400).send({ error: { message: 'Malformed path', type: 'invalid_request_error', code: 'bad_path' } })
-    }
-    if (relative.includes('\0')) return reply.code(400).send({ error: { message: 'Malformed path', type: 'invalid_request_error', code: 'bad_path' } })
     const file = resolve(root, '.' + (relative.endsWith('/') ? relative + 'index.html' : relative))
     if (file !== root && !file.startsWith(root + sep)) {
       return reply.code(404).send({ error: { message: 'Not found', type: 'invalid_request_error', code: 'not_found' } })
@@ -56,6 +58,36 @@ export async function registerStaticRoutes(app: FastifyInstance, rendererDir: st
     }
     return reply.code(404).send({ error: { message: 'Not found', type: 'invalid_request_error', code: 'not_found' } })
   })
+}
+
+/**
+ * The request target as a clean absolute path: query dropped, absolute-form reduced to its path,
+ * percent-decoded, doubled slashes collapsed, dot segments resolved. undefined when malformed.
+ */
+export function dashboardPath(target: string): string | undefined {
+  let path = target.split('?')[0].split('#')[0]
+  if (!path.startsWith('/')) {
+    try {
+      path = /^[a-z][a-z0-9+.-]*:\/\//i.test(path) ? new URL(path).pathname : '/'
+    } catch {
+      return undefined
+    }
+  }
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(path)
+  } catch {
+    return undefined
+  }
+  if (decoded.includes('\0')) return undefined
+  const clean = posix.normalize(decoded.replace(/\\/g, '/').replace(/\/{2,}/g, '/'))
+  return clean.startsWith('/') ? clean : '/' + clean
+}
+
+/** Whether a clean path names the API (any case): such paths never get the dashboard. */
+export function isApiPath(path: string): boolean {
+  const lower = path.toLowerCase()
+  return API_PREFIXES.some((p) => lower === p.replace(/\/$/, '') || lower.startsWith(p))
 }
 
 async function isFile(path: string): Promise<boolean> {
