@@ -1,0 +1,130 @@
+import { existsSync } from 'node:fs'
+import { DatabaseSync } from 'node:sqlite'
+import type { LedgerRole } from '../../../shared/earnings'
+import { canonicalJson, type SignedReceipt, SignedReceiptSchema } from '../../../shared/receipt'
+import { MeshworkError } from '../util/errors'
+import type { Signer } from './keys'
+import {
+  type EntryKind,
+  type EntryRow,
+  GENESIS_HASH,
+  type HeadRow,
+  LEDGER_SQL,
+  derivedColumns,
+  entryHash,
+  headSigningBytes
+} from './ledger-schema'
+
+export const LEDGER_FILE = 'ledger.sqlite'
+
+export class LedgerError extends MeshworkError {
+  constructor(message: string, code = 'ledger_error') {
+    super(message, code, 500)
+    this.name = 'LedgerError'
+  }
+}
+
+/**
+ * This node's receipts: an append-only, hash-chained SQLite table with a signed chain head. Each
+ * append is one transaction (row + head), so a crash leaves either the whole receipt or none of it.
+ */
+export class Ledger {
+  private constructor(
+    readonly db: DatabaseSync,
+    /** The peer whose ledger this is (it signs the head). */
+    readonly owner: string,
+    private readonly signer?: Signer
+  ) {}
+
+  /** Opens (creating if needed) the ledger of the node that `signer` speaks for. */
+  static open(path: string, signer: Signer): Ledger {
+    const db = new DatabaseSync(path)
+    try {
+      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;')
+      db.exec(LEDGER_SQL)
+      const owner = db.prepare("SELECT value FROM meta WHERE key = 'owner'").get() as { value: string } | undefined
+      if (owner === undefined) db.prepare("INSERT INTO meta (key, value) VALUES ('owner', ?)").run(signer.peerId)
+      else if (owner.value !== signer.peerId)
+        throw new LedgerError(
+          `${path} belongs to ${owner.value}, not to this node (${signer.peerId})`,
+          'ledger_owner_mismatch'
+        )
+    } catch (err) {
+      db.close()
+      throw err
+    }
+    return new Ledger(db, signer.peerId, signer)
+  }
+
+  /** Opens an existing ledger only to read and verify it (the CLI does this while the node runs). */
+  static openReadOnly(path: string): Ledger {
+    if (!existsSync(path))
+      throw new LedgerError(`no ledger at ${path}: this node has recorded no receipts yet`, 'ledger_missing')
+    const db = new DatabaseSync(path, { readOnly: true })
+    db.exec('PRAGMA busy_timeout = 5000;')
+    const owner = db.prepare("SELECT value FROM meta WHERE key = 'owner'").get() as { value: string } | undefined
+    if (owner === undefined) {
+      db.close()
+      throw new LedgerError(`${path} names no owner`, 'ledger_corrupt')
+    }
+    return new Ledger(db, owner.value)
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close()
+  }
+
+  head(): HeadRow | undefined {
+    return this.db.prepare('SELECT seq, hash, at, signature FROM head WHERE id = 1').get() as HeadRow | undefined
+  }
+
+  hasReceipt(receiptId: string): boolean {
+    return (
+      this.db.prepare("SELECT 1 FROM entries WHERE receipt_id = ? AND kind = 'receipt'").get(receiptId) !== undefined
+    )
+  }
+
+  /** The latest stored form of a receipt (countersigned if that arrived), with its role. */
+  latest(receiptId: string): { role: LedgerRole; signed: SignedReceipt } | undefined {
+    const row = this.db
+      .prepare('SELECT role, body FROM entries WHERE receipt_id = ? ORDER BY seq DESC LIMIT 1')
+      .get(receiptId) as { role: LedgerRole; body: string } | undefined
+    return row === undefined ? undefined : { role: row.role, signed: SignedReceiptSchema.parse(JSON.parse(row.body)) }
+  }
+
+  /** Appends one entry and re-signs the head, atomically. Returns the stored row. */
+  append(kind: EntryKind, role: LedgerRole, signed: SignedReceipt): EntryRow {
+    if (this.signer === undefined) throw new LedgerError('this ledger was opened read-only', 'ledger_read_only')
+    const signer = this.signer
+    const body = canonicalJson(signed)
+    this.db.exec('BEGIN IMMEDIATE')
+    try {
+      if (kind === 'receipt' && this.hasReceipt(signed.receipt.id))
+        throw new LedgerError(`receipt ${signed.receipt.id} is already recorded`, 'receipt_duplicate')
+      if (kind === 'countersign' && !this.hasReceipt(signed.receipt.id))
+        throw new LedgerError(`receipt ${signed.receipt.id} is not in the ledger`, 'receipt_unknown')
+      const head = this.head()
+      const seq = (head?.seq ?? 0) + 1
+      const at = Date.now()
+      const partial = { seq, kind, role, at, body, prev_hash: head?.hash ?? GENESIS_HASH }
+      const row: EntryRow = { ...partial, ...derivedColumns(signed, role), hash: entryHash(partial) }
+      this.db
+        .prepare(
+          `INSERT INTO entries (seq, kind, role, receipt_id, job_id, counterparty, model, day, prompt_tokens, completion_tokens, amount_nano, at, body, prev_hash, hash)
+           VALUES ($seq, $kind, $role, $receipt_id, $job_id, $counterparty, $model, $day, $prompt_tokens, $completion_tokens, $amount_nano, $at, $body, $prev_hash, $hash)`
+        )
+        .run({ ...row })
+      const signature = signer.sign(headSigningBytes(this.owner, { seq, hash: row.hash, at }))
+      this.db
+        .prepare(
+          'INSERT INTO head (id, seq, hash, at, signature) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at, signature = excluded.signature'
+        )
+        .run(seq, row.hash, at, signature)
+      this.db.exec('COMMIT')
+      return row
+    } catch (err) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK')
+      throw err
+    }
+  }
+}
