@@ -1,0 +1,94 @@
+import type { ChallengeVerdict } from '../../../shared/reputation'
+import type { Observation } from './observation-store'
+
+/** Evidence units of each outcome (positive: for the provider). */
+export const WEIGHTS = {
+  ok: 1,
+  /** A dial that failed may be the network's fault as much as the provider's. */
+  connectFailure: -0.5,
+  failure: -1,
+  challenge: { pass: 2, slow: -6, mismatch: -5, truncated: -4, refused: -0.5, failed: -2 } satisfies Record<ChallengeVerdict, number>
+} as const
+
+/** Speed samples kept per provider, and how many make a verdict. */
+const SPEED_WINDOW = 8
+export const SPEED_MIN_SAMPLES = 3
+/** Measured below advert / this over every recent sample: the advert is a lie. */
+export const SPEED_LIE_FACTOR = 3
+
+/** A sum of weights that halves every `halfLifeMs` (exponential time decay composes, so one number suffices). */
+export class DecayedSum {
+  private value = 0
+  private at = 0
+
+  add(x: number, at: number, halfLifeMs: number): void {
+    this.value = this.valueAt(at, halfLifeMs) + x
+    this.at = Math.max(this.at, at)
+  }
+
+  valueAt(now: number, halfLifeMs: number): number {
+    if (this.value === 0) return 0
+    return this.value * 2 ** (-Math.max(0, now - this.at) / halfLifeMs)
+  }
+}
+
+/** What this node itself experienced of one provider, aggregated from its observations. */
+export class PeerEvidence {
+  readonly positive = new DecayedSum()
+  readonly negative = new DecayedSum()
+  successes = 0
+  readonly failures: Record<string, number> = {}
+  ttftMs?: number
+  tokensPerSecond?: number
+  /** Recent decode speeds by our clock since the last speed verdict. */
+  speedSamples: number[] = []
+  challengesSent = 0
+  challengesPassed = 0
+  readonly byVerdict: Partial<Record<ChallengeVerdict, number>> = {}
+  lastChallenge?: { at: number; verdict: ChallengeVerdict; detail?: string }
+  lastAt?: number
+  /** When this node last caught the provider lying (a failed challenge other than a refusal). */
+  caughtAt?: number
+
+  apply(o: Observation, halfLifeMs: number): void {
+    if (o.weight > 0) this.positive.add(o.weight, o.at, halfLifeMs)
+    if (o.weight < 0) this.negative.add(-o.weight, o.at, halfLifeMs)
+    this.lastAt = Math.max(this.lastAt ?? 0, o.at)
+    if (o.ttftMs !== undefined) this.ttftMs = this.ttftMs === undefined ? o.ttftMs : this.ttftMs + 0.3 * (o.ttftMs - this.ttftMs)
+    if (o.tokensPerSecond !== undefined) {
+      this.tokensPerSecond = this.tokensPerSecond === undefined ? o.tokensPerSecond : this.tokensPerSecond + 0.3 * (o.tokensPerSecond - this.tokensPerSecond)
+      this.speedSamples = [...this.speedSamples, o.tokensPerSecond].slice(-SPEED_WINDOW)
+    }
+    if (o.kind === 'ok') this.successes++
+    if (o.kind === 'failed' || o.kind === 'refused') {
+      const key = o.kind === 'refused' ? 'refused' : (o.failure ?? 'failed')
+      this.failures[key] = (this.failures[key] ?? 0) + 1
+    }
+    if (o.kind === 'challenge' && o.verdict !== undefined) {
+      this.challengesSent++
+      if (o.verdict === 'pass') this.challengesPassed++
+      this.byVerdict[o.verdict] = (this.byVerdict[o.verdict] ?? 0) + 1
+      this.lastChallenge = { at: o.at, verdict: o.verdict, ...(o.detail ? { detail: o.detail } : {}) }
+      if (o.verdict === 'slow') this.speedSamples = []
+      if (o.verdict !== 'pass' && o.verdict !== 'refused') this.caughtAt = o.at
+    }
+  }
+}
+
+/**
+ * The speed rule: at least SPEED_MIN_SAMPLES samples and even the best of them below a third of the
+ * advert. A busy honest box is slow sometimes, not every time, so the best sample clears the bar.
+ */
+export function speedLie(samples: readonly number[], advertTokensPerSecond: number | undefined): boolean {
+  if (advertTokensPerSecond === undefined || advertTokensPerSecond <= 0) return false
+  if (samples.length < SPEED_MIN_SAMPLES) return false
+  return Math.max(...samples) < advertTokensPerSecond / SPEED_LIE_FACTOR
+}
+
+/** Evidence units for an attempt's outcome; undefined when it says nothing about the provider. */
+export function attemptWeight(kind: string, failure?: string): number | undefined {
+  if (kind === 'ok') return WEIGHTS.ok
+  if (kind === 'failed') return failure === 'connect' ? WEIGHTS.connectFailure : WEIGHTS.failure
+  if (kind === 'refused') return 0
+  return undefined
+}

@@ -1,0 +1,195 @@
+import type { ChallengeVerdict, ReportedSubject, TrustEvidence } from '../../../shared/reputation'
+import { PeerEvidence, WEIGHTS, attemptWeight, speedLie } from './evidence'
+import { explain } from './explain'
+import type { Observation, ObservationStore, StoredReport } from './observation-store'
+import { DEFAULT_TRUST_PARAMS, computeTrust, newcomerTrust, type Mass, type TrustParams, type TrustResult } from './trust-math'
+
+/** What the router reports after every attempt (the fields of its AttemptOutcome that matter here). */
+export interface AttemptFacts {
+  provider: string
+  local: boolean
+  kind: 'ok' | 'failed' | 'refused' | 'cancelled' | 'client'
+  failure?: string
+  code?: string
+  tokens: number
+  ttftMs?: number
+  tokensPerSecond?: number
+}
+
+export interface TrustEngineOptions {
+  self: string
+  store: ObservationStore
+  /** Peers the owner trusts: their reports count fully. */
+  trustedPeers?: readonly string[]
+  params?: Partial<TrustParams>
+  /** Evidence loses half its weight in this time. */
+  halfLifeMs?: number
+  /** The decode speed a provider's advert claims (max over its models), for the speed rule. */
+  advertSpeed?: (peerId: string) => number | undefined
+  now?: () => number
+}
+
+const RECOMPUTE_AFTER_MS = 250
+const COMPACT_EVERY = 500
+/** Decode samples from shorter answers say more about latency than about speed. */
+const MIN_SPEED_TOKENS = 8
+
+/**
+ * This node's trust in every provider: durable observations, gossiped summaries and the trust math
+ * in one place. It is the router's TrustSource (trust, excludedReason, evidence).
+ */
+export class TrustEngine {
+  readonly params: TrustParams
+  private readonly peers = new Map<string, PeerEvidence>()
+  private readonly reports = new Map<string, StoredReport[]>()
+  private readonly preTrusted: Set<string>
+  private readonly halfLifeMs: number
+  private readonly now: () => number
+  private result?: TrustResult
+  private resultAt = 0
+  private writes = 0
+
+  constructor(private readonly options: TrustEngineOptions) {
+    this.params = { ...DEFAULT_TRUST_PARAMS, ...options.params }
+    this.preTrusted = new Set(options.trustedPeers ?? [])
+    this.halfLifeMs = options.halfLifeMs ?? 24 * 3600_000
+    this.now = options.now ?? Date.now
+    for (const o of options.store.observations()) this.evidenceOf(o.peer).apply(o, this.halfLifeMs)
+    for (const r of options.store.reports()) this.reports.set(r.reporter, [...(this.reports.get(r.reporter) ?? []), r])
+  }
+
+  trust(peerId: string): number {
+    if (peerId === this.options.self) return 1
+    return this.computed().trust.get(peerId) ?? newcomerTrust(this.params)
+  }
+
+  excludedReason(peerId: string): string | undefined {
+    const t = this.trust(peerId)
+    if (t >= this.params.threshold) return undefined
+    return `trust ${t.toFixed(2)} is below ${this.params.threshold}: ${this.evidence(peerId).why}`
+  }
+
+  evidence(peerId: string): TrustEvidence {
+    const e = this.peers.get(peerId) ?? new PeerEvidence()
+    const now = this.now()
+    const g = this.computed().gossip.get(peerId)
+    const advert = this.options.advertSpeed?.(peerId)
+    const evidence: Omit<TrustEvidence, 'why'> = {
+      trust: round(this.trust(peerId)),
+      threshold: this.params.threshold,
+      direct: {
+        successes: e.successes, failures: { ...e.failures },
+        positive: round(e.positive.valueAt(now, this.halfLifeMs)), negative: round(e.negative.valueAt(now, this.halfLifeMs)),
+        ...(e.ttftMs !== undefined ? { ttftMs: round(e.ttftMs) } : {}),
+        ...(e.tokensPerSecond !== undefined ? { tokensPerSecond: round(e.tokensPerSecond) } : {}),
+        ...(advert !== undefined ? { advertTokensPerSecond: advert } : {}),
+        ...(e.lastAt !== undefined ? { lastAt: e.lastAt } : {})
+      },
+      challenges: { sent: e.challengesSent, passed: e.challengesPassed, byVerdict: { ...e.byVerdict }, ...(e.lastChallenge ? { last: e.lastChallenge } : {}) },
+      gossip: {
+        reporters: g?.reporters ?? 0, positive: round(g?.positive ?? 0), negative: round(g?.negative ?? 0), caughtBy: g?.caughtBy ?? 0,
+        reporterWeight: round(this.computed().reporterWeight.get(peerId) ?? (this.preTrusted.has(peerId) ? 1 : this.params.unknownReporterWeight))
+      }
+    }
+    return { ...evidence, why: explain(evidence, this.preTrusted.has(peerId)) }
+  }
+
+  /** True once this node has sent the provider at least one challenge. */
+  challenged(peerId: string): boolean {
+    return (this.peers.get(peerId)?.challengesSent ?? 0) > 0
+  }
+
+  /** Direct evidence from one routed attempt. Local attempts and the client's own errors say nothing. */
+  noteAttempt(facts: AttemptFacts): void {
+    if (facts.local || facts.provider === this.options.self) return
+    const weight = attemptWeight(facts.kind, facts.failure)
+    if (weight === undefined) return
+    const speed = facts.kind === 'ok' && facts.tokens >= MIN_SPEED_TOKENS ? facts.tokensPerSecond : undefined
+    this.observe({
+      peer: facts.provider, at: this.now(), kind: facts.kind as Observation['kind'], weight,
+      ...(facts.failure !== undefined || facts.code !== undefined ? { failure: facts.failure ?? facts.code } : {}),
+      ...(facts.ttftMs !== undefined ? { ttftMs: facts.ttftMs } : {}),
+      ...(speed !== undefined && Number.isFinite(speed) ? { tokensPerSecond: speed } : {})
+    })
+  }
+
+  noteChallenge(peerId: string, verdict: ChallengeVerdict, detail?: string, sample: { tokensPerSecond?: number; ttftMs?: number; weight?: number } = {}): void {
+    this.observe({
+      peer: peerId, at: this.now(), kind: 'challenge', verdict, weight: sample.weight ?? WEIGHTS.challenge[verdict],
+      ...(detail ? { detail } : {}),
+      ...(sample.tokensPerSecond !== undefined ? { tokensPerSecond: sample.tokensPerSecond } : {}),
+      ...(sample.ttftMs !== undefined ? { ttftMs: sample.ttftMs } : {})
+    })
+  }
+
+  /** A verified summary from a reporter (the gossip layer checked signature, window and sequence). */
+  acceptReport(reporter: string, seq: number, at: number, subjects: ReportedSubject[]): void {
+    this.options.store.putReport(reporter, seq, at, subjects)
+    this.reports.set(reporter, subjects.map((s) => ({ ...s, reporter, at })))
+    this.result = undefined
+  }
+
+  /** What this node tells the mesh: its own direct evidence only (never re-gossiped gossip). */
+  summary(max: number): ReportedSubject[] {
+    const now = this.now()
+    const recently = now - this.halfLifeMs
+    return [...this.peers]
+      .map(([peer, e]) => ({ peer, positive: round(e.positive.valueAt(now, this.halfLifeMs)), negative: round(e.negative.valueAt(now, this.halfLifeMs)), caught: (e.caughtAt ?? 0) > recently }))
+      .filter((s) => s.positive + s.negative >= 0.01)
+      .sort((a, b) => Number(b.caught) - Number(a.caught) || b.positive + b.negative - (a.positive + a.negative))
+      .slice(0, max)
+  }
+
+  /** Providers this node has direct evidence of, for diagnostics. */
+  knownPeers(): string[] {
+    return [...this.peers.keys()]
+  }
+
+  private observe(o: Observation): void {
+    this.options.store.record(o)
+    const e = this.evidenceOf(o.peer)
+    e.apply(o, this.halfLifeMs)
+    this.result = undefined
+    if (o.tokensPerSecond !== undefined && o.kind !== 'challenge' && speedLie(e.speedSamples, this.options.advertSpeed?.(o.peer))) {
+      const best = Math.max(...e.speedSamples)
+      this.noteChallenge(o.peer, 'slow', `measured at most ${best.toFixed(1)} tok/s over ${e.speedSamples.length} jobs; the advert claims ${this.options.advertSpeed?.(o.peer)}`)
+    }
+    if (++this.writes % COMPACT_EVERY === 0) this.options.store.compact(this.now())
+  }
+
+  /** After a challenge's own speed sample: applies the speed rule to the samples so far. */
+  checkSpeed(peerId: string): boolean {
+    const e = this.peers.get(peerId)
+    if (e === undefined || !speedLie(e.speedSamples, this.options.advertSpeed?.(peerId))) return false
+    const best = Math.max(...e.speedSamples)
+    this.noteChallenge(peerId, 'slow', `measured at most ${best.toFixed(1)} tok/s over ${e.speedSamples.length} samples; the advert claims ${this.options.advertSpeed?.(peerId)}`)
+    return true
+  }
+
+  private evidenceOf(peer: string): PeerEvidence {
+    let e = this.peers.get(peer)
+    if (e === undefined) {
+      e = new PeerEvidence()
+      this.peers.set(peer, e)
+    }
+    return e
+  }
+
+  private computed(): TrustResult {
+    const now = this.now()
+    if (this.result !== undefined && now - this.resultAt < RECOMPUTE_AFTER_MS) return this.result
+    const direct = new Map<string, Mass>()
+    for (const [peer, e] of this.peers) direct.set(peer, { positive: e.positive.valueAt(now, this.halfLifeMs), negative: e.negative.valueAt(now, this.halfLifeMs) })
+    const reports = [...this.reports.values()].flat().map((r) => {
+      const decay = 2 ** (-Math.max(0, now - r.at) / this.halfLifeMs)
+      return { reporter: r.reporter, subject: r.peer, positive: r.positive * decay, negative: r.negative * decay, caught: r.caught === true }
+    })
+    this.result = computeTrust({ self: this.options.self, preTrusted: this.preTrusted, direct, reports }, this.params)
+    this.resultAt = now
+    return this.result
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100
+}
