@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { InferErrorCodeSchema } from './infer-error'
 import { ChatCompletionRequestSchema, CompletionRequestSchema, WorkerExtras } from './openai'
 
 /** `/meshwork/infer/1.0.0`: one request frame, then delta frames, then one final or error frame. */
@@ -68,7 +69,7 @@ export type FinalFrame = z.infer<typeof FinalFrameSchema>
 
 export const ErrorFrameSchema = z.object({
   type: z.literal('error'),
-  code: z.string().max(64),
+  code: InferErrorCodeSchema,
   message: z.string().max(2048),
   /** A client error (bad request) is not retried elsewhere; anything else is. */
   status: z.number().int().min(100).max(599).optional()

@@ -1,6 +1,31 @@
 import { EventEmitter } from 'node:events'
 import type { RuntimeStatus } from '../../shared/api'
+import type { FinalFrame } from '../../shared/infer'
+import type { InferError, InferFailureKind } from '../../shared/infer-error'
 import type { ProgressEvent } from './runtime/types'
+
+/** How one attempt on one provider ended; settled in one place by the router. */
+export interface AttemptOutcome {
+  requestId: string
+  provider: string
+  local: boolean
+  model: string
+  sha256?: string
+  kind: 'ok' | 'failed' | 'refused' | 'cancelled' | 'client'
+  code?: string
+  failure?: Exclude<InferFailureKind, 'refused' | 'client'>
+  /** Tokens this provider delivered in this attempt (ids, or deltas where the runtime gives none). */
+  tokens: number
+  /** Attempt duration by our clock. */
+  ms: number
+  ttftMs?: number
+  /** Decode speed by our clock, first to last token; only with token ids and more than one token. */
+  tokensPerSecond?: number
+  continuation: boolean
+  final?: FinalFrame
+  /** The error behind a non-ok outcome. */
+  error?: InferError
+}
 
 /** Everything the node announces; feeds the dashboard (SSE / IPC) and metrics. */
 export interface NodeEventMap {
@@ -14,6 +39,8 @@ export interface NodeEventMap {
   'request:attempt': [{ id: string; provider: string; attempt: number; continuation: boolean }]
   'request:failover': [{ id: string; from: string; to?: string; reason: string; emittedTokens: number; gapMs?: number; approximate?: boolean }]
   'request:finished': [{ id: string; providers: string[]; failovers: number; ok: boolean; error?: string; latencyMs: number; promptTokens?: number; completionTokens?: number; ttftMs?: number }]
+  /** One attempt of a routed request on one provider, settled (direct evidence for trust, receipts). */
+  'attempt:settled': [AttemptOutcome]
   'job:served': [{ id: string; model: string; consumer: string; promptTokens: number; completionTokens: number; ok: boolean }]
   'benchmark:progress': [ProgressEvent]
 }

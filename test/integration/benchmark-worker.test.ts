@@ -2,14 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureBenchmarks } from '../../electron/core/hardware/benchmark-cache'
+import { ensureBenchmarks } from '../../electron/core/runtime/benchmark/benchmark-cache'
 import { detectHardware } from '../../electron/core/hardware/detect'
 import { formatHardware } from '../../electron/core/hardware/format'
 import { ensureBuiltinModel } from '../../electron/core/runtime/models'
 import type { ProgressEvent } from '../../electron/core/runtime/types'
 import type { HardwareProfile } from '../../shared/hardware'
 import type { ServedModel } from '../../shared/models'
-import { ensureWorkerBuilt, killAllWorkers, startWorker, type RunningWorker } from './worker-helpers'
+import { killAllWorkers, startWorker, type RunningWorker } from './worker-helpers'
 
 // The built-in model through the real worker process (node-llama-cpp on the CPU), measured the
 // way a provider measures itself before advertising.
@@ -19,7 +19,6 @@ let model: ServedModel
 let hardware: HardwareProfile
 
 beforeAll(async () => {
-  ensureWorkerBuilt()
   const resolved = await ensureBuiltinModel('meshwork-tiny', join(dir, 'models'))
   model = { name: resolved.name, sha256: resolved.sha256, params: resolved.params }
   worker = await startWorker(['--model', `meshwork-tiny=${resolved.path}`, '--port', '0', '--threads', '1'])

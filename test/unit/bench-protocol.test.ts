@@ -5,7 +5,7 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLinkProber } from '../../electron/core/hardware/link-prober'
+import { createLinkProber } from '../../electron/core/p2p/link-prober'
 import {
   BENCH_PROTOCOL,
   type LinkProbe,

@@ -1,5 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { type BenchLibp2p, type LinkProbe, probeLink } from '../p2p/bench-protocol'
+import { type BenchLibp2p, type LinkProbe, probeLink } from './bench-protocol'
 import type { Logger } from '../util/logger'
 import type { Startable } from '../util/startable'
 

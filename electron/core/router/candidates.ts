@@ -8,6 +8,8 @@ export interface Candidate {
   peerId: string
   local: boolean
   sha256?: string
+  /** The model's context as the provider advertises it (bounds a request without max_tokens). */
+  contextLength?: number
   decodeTokensPerSecond?: number
   ttftMs?: number
   rttMs?: number
@@ -34,10 +36,12 @@ export function remoteCandidates(peers: PeerTable, model: string, selfId?: strin
 
 function fromAdvert(peerId: string, advert: Advert, model: string, rttMs?: number): Candidate {
   const bench = advert.benchmark[model]
+  const served = advert.models.find((m) => m.name === model)
   return {
     peerId,
     local: false,
-    sha256: advert.models.find((m) => m.name === model)?.sha256,
+    sha256: served?.sha256,
+    contextLength: served?.contextLength,
     decodeTokensPerSecond: bench?.decodeTokensPerSecond,
     ttftMs: bench?.ttftMs,
     rttMs,
@@ -57,6 +61,7 @@ export function localCandidate(local: LocalRuntimeSource | undefined, model: str
     peerId: local.peerId,
     local: true,
     sha256: served.sha256,
+    contextLength: served.contextLength,
     decodeTokensPerSecond: bench?.decodeTokensPerSecond,
     ttftMs: bench?.ttftMs,
     rttMs: 0,

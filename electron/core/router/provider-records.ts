@@ -1,14 +1,16 @@
+import type { InferFailureKind } from '../../../shared/infer-error'
+
 /**
- * This node's own record of each provider it has routed to. Kept apart from scoring so that gossiped
- * reputation can feed the same numbers later (see `trust`).
+ * This node's own short-term record of each provider it has routed to: counts, smoothed speed,
+ * and the ejection (circuit breaker) that follows failures. Long-term trust lives in a TrustSource.
  */
-export type FailureKind = 'connect' | 'closed' | 'timeout' | 'runtime' | 'protocol'
+export type FailureKind = Exclude<InferFailureKind, 'refused' | 'client'>
 
 export interface ProviderRecord {
   successes: number
   failures: number
   timeouts: number
-  /** Smoothed time to first token, ms (undefined until a first success). */
+  /** Smoothed time to first token, ms (undefined until a first token). */
   ttftMs?: number
   /** Smoothed decode speed seen by us, tokens/s. */
   tokensPerSecond?: number
@@ -22,32 +24,39 @@ export interface RecordsOptions {
   /** First ejection after a failure; doubles with each consecutive failure. */
   ejectBaseMs?: number
   ejectMaxMs?: number
+  /** Providers remembered; the least recently touched is forgotten beyond this. */
+  maxRecords?: number
   now?: () => number
 }
 
 const ALPHA = 0.3
+const EMPTY: Readonly<ProviderRecord> = Object.freeze({ successes: 0, failures: 0, timeouts: 0, consecutiveFailures: 0, ejectedUntil: 0 })
 
 export class ProviderRecords {
   private readonly records = new Map<string, ProviderRecord>()
   private readonly base: number
   private readonly max: number
+  private readonly maxRecords: number
   private readonly now: () => number
-  /** Trust 0..1 from elsewhere (gossiped reputation); 1 when nothing is known. */
-  trust: (peerId: string) => number = () => 1
 
   constructor(options: RecordsOptions = {}) {
     this.base = options.ejectBaseMs ?? 2_000
     this.max = options.ejectMaxMs ?? 60_000
+    this.maxRecords = options.maxRecords ?? 4_096
     this.now = options.now ?? Date.now
   }
 
-  get(peerId: string): ProviderRecord {
-    let record = this.records.get(peerId)
-    if (record === undefined) {
-      record = { successes: 0, failures: 0, timeouts: 0, consecutiveFailures: 0, ejectedUntil: 0 }
-      this.records.set(peerId, record)
-    }
-    return record
+  /** The record, or an empty one; reading never creates a record. */
+  get(peerId: string): Readonly<ProviderRecord> {
+    return this.records.get(peerId) ?? EMPTY
+  }
+
+  peek(peerId: string): Readonly<ProviderRecord> | undefined {
+    return this.records.get(peerId)
+  }
+
+  get size(): number {
+    return this.records.size
   }
 
   snapshot(): Record<string, ProviderRecord> {
@@ -56,16 +65,16 @@ export class ProviderRecords {
 
   /** A finished job. */
   success(peerId: string, sample: { ttftMs?: number; tokensPerSecond?: number } = {}): void {
-    const r = this.get(peerId)
+    const r = this.touch(peerId)
     r.successes++
     r.consecutiveFailures = 0
     r.ejectedUntil = 0
     this.observe(peerId, sample)
   }
 
-  /** Speed samples without a verdict (e.g. the first token of a job still running). */
+  /** Speed samples without a verdict. */
   observe(peerId: string, sample: { ttftMs?: number; tokensPerSecond?: number }): void {
-    const r = this.get(peerId)
+    const r = this.touch(peerId)
     if (sample.ttftMs !== undefined) r.ttftMs = r.ttftMs === undefined ? sample.ttftMs : r.ttftMs + ALPHA * (sample.ttftMs - r.ttftMs)
     if (sample.tokensPerSecond !== undefined && Number.isFinite(sample.tokensPerSecond)) {
       r.tokensPerSecond = r.tokensPerSecond === undefined ? sample.tokensPerSecond : r.tokensPerSecond + ALPHA * (sample.tokensPerSecond - r.tokensPerSecond)
@@ -74,7 +83,7 @@ export class ProviderRecords {
 
   /** A real failure: counts against the provider and ejects it with exponential backoff. */
   failure(peerId: string, kind: FailureKind, code: string): number {
-    const r = this.get(peerId)
+    const r = this.touch(peerId)
     r.failures++
     if (kind === 'timeout') r.timeouts++
     r.consecutiveFailures++
@@ -86,7 +95,7 @@ export class ProviderRecords {
 
   /** Paused or busy: not the provider's fault, but skip it for a moment. */
   refused(peerId: string, code: string, forMs: number): void {
-    const r = this.get(peerId)
+    const r = this.touch(peerId)
     r.ejectedUntil = Math.max(r.ejectedUntil, this.now() + forMs)
     r.lastFailure = { at: this.now(), kind: 'refused', code }
   }
@@ -96,12 +105,12 @@ export class ProviderRecords {
     return Math.max(0, until - this.now())
   }
 
-  /** Laplace-smoothed success ratio, timeouts counted twice; times trust. */
-  reliability(peerId: string): number {
-    const r = this.records.get(peerId)
-    const trust = Math.min(1, Math.max(0, this.trust(peerId)))
-    if (r === undefined) return 0.5 * trust + 0.25
-    const ratio = (r.successes + 1) / (r.successes + r.failures + r.timeouts + 2)
-    return ratio * (0.5 * trust + 0.5)
+  /** The record to update, moved to the young end; the oldest is forgotten past the cap. */
+  private touch(peerId: string): ProviderRecord {
+    const record = this.records.get(peerId) ?? { ...EMPTY }
+    this.records.delete(peerId)
+    this.records.set(peerId, record)
+    if (this.records.size > this.maxRecords) this.records.delete(this.records.keys().next().value as string)
+    return record
   }
 }

@@ -1,22 +1,20 @@
-import type { Libp2p } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
-import type { AcceptFrame, DeltaFrame, FinalFrame, InferBody, RequestFrame } from '../../../shared/infer'
+import type { InferBody, RequestFrame } from '../../../shared/infer'
+import { InferError } from '../../../shared/infer-error'
 import type { MeshworkInfo, Usage } from '../../../shared/openai'
 import type { NodeEvents } from '../events'
-import { InferDialer } from '../p2p/infer-dialer'
-import { openInfer } from '../p2p/infer-protocol'
 import type { PeerTable } from '../p2p/peer-table'
 import { ModelNotFoundError, NoProviderError } from '../util/errors'
 import type { Logger } from '../util/logger'
 import type { AbortOptions } from '../util/startable'
+import { type AttemptOutcome, type ClientEvent, type RequestContext, runAttempt } from './attempt'
 import { type Candidate, type LocalRuntimeSource, localCandidate, remoteCandidates } from './candidates'
 import { ProviderRecords } from './provider-records'
 import { RetryBudget } from './retry-budget'
 import { type RoutingPolicy, pick, score } from './scoring'
 import { StreamState } from './stream-state'
-import { type AttemptTimeouts, AttemptTimer, DEFAULT_TIMEOUTS } from './timeouts'
-import { UpstreamError, toUpstreamError } from './upstream-error'
-import { streamFromWorker } from './worker-client'
+import { type AttemptTimeouts, DEFAULT_TIMEOUTS } from './timeouts'
+import { MeshTransport, type ProviderTransport } from './transport'
+import { RecordTrust, type TrustSource } from './trust-source'
 
 export interface RouteRequest {
   id: string
@@ -24,42 +22,45 @@ export interface RouteRequest {
 }
 
 /** What the API sees: `start` once the first token is in (headers may go out), text, then `done`. */
-export type RouteEvent =
-  | { type: 'start'; provider: string }
-  | { type: 'text'; text: string }
-  | { type: 'done'; finishReason: string | null; usage: Usage; meshwork: MeshworkInfo }
+export type RouteEvent = ClientEvent | { type: 'done'; finishReason: string | null; usage: Usage; meshwork: MeshworkInfo }
 
 export interface RouterOptions {
   peers: PeerTable
-  /** Dials providers; omitted on a node without libp2p (local runtime only). */
-  libp2p?: Pick<Libp2p, 'dialProtocol' | 'getConnections'>
+  /** Reaches providers; default: libp2p infer streams, and the local runtime directly. */
+  transport?: ProviderTransport
+  /** Dials providers for the default transport; omitted on a node without libp2p. */
+  libp2p?: ConstructorParameters<typeof MeshTransport>[0]
   local?: LocalRuntimeSource
+  /** This node's trust in providers; default: from the router's own records. */
+  trust?: TrustSource
   events: NodeEvents
   logger: Logger
   policy?: RoutingPolicy
   timeouts?: Partial<AttemptTimeouts>
   /** Attempts per request, first one included. */
   maxAttempts?: number
+  /** Longest a request may take in all, failovers included. */
+  requestDeadlineMs?: number
   retryBudget?: RetryBudget
   records?: ProviderRecords
   /** Seconds a 503 tells clients to wait. */
   retryAfterSeconds?: number
 }
 
-type AttemptEvent = AcceptFrame | DeltaFrame | FinalFrame
-
 export class Router {
   readonly records: ProviderRecords
   readonly budget: RetryBudget
+  readonly trust: TrustSource
+  private readonly transport: ProviderTransport
   private readonly inflight = new Map<string, number>()
   private readonly timeouts: AttemptTimeouts
   private readonly log: Logger
-  private readonly dialer: InferDialer | undefined
 
   constructor(private readonly options: RouterOptions) {
-    this.dialer = options.libp2p ? new InferDialer(options.libp2p) : undefined
     this.records = options.records ?? new ProviderRecords()
     this.budget = options.retryBudget ?? new RetryBudget()
+    this.trust = options.trust ?? new RecordTrust(this.records)
+    this.transport = options.transport ?? new MeshTransport(options.libp2p, options.local)
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
     this.log = options.logger.child('router')
   }
@@ -77,191 +78,160 @@ export class Router {
     return local ? [local, ...list] : list
   }
 
+  /** Why the router will not use a provider right now (trust, or a recent failure), if it will not. */
+  excludedReason(peerId: string): string | undefined {
+    const reason = this.trust.excludedReason(peerId)
+    if (reason !== undefined) return reason
+    const r = this.records.peek(peerId)
+    return r !== undefined && this.records.ejectedFor(peerId) > 0 ? `skipped for a while after ${r.lastFailure?.code ?? 'a failure'}` : undefined
+  }
+
   /**
-   * Routes one request with failover. Errors before the first token are thrown from the first
-   * `next()` (so the API can still answer with a status); later ones end the stream with a throw.
+   * Routes one request as a series of attempts, failing over until one finishes. Errors before the
+   * first token are thrown from the first `next()` (the API can still answer with a status); later
+   * ones end the stream with a throw.
    */
   async *route(request: RouteRequest, options: AbortOptions = {}): AsyncGenerator<RouteEvent> {
-    const { id, call } = request
-    const model = call.body.model
-    const signal = options.signal ?? new AbortController().signal
+    const model = request.call.body.model
+    const deadline = AbortSignal.timeout(this.options.requestDeadlineMs ?? 600_000)
+    const signal = AbortSignal.any([options.signal ?? new AbortController().signal, deadline])
     const begun = performance.now()
-    const events = this.options.events
-    events.emit('request:started', { id, model, stream: call.body.stream === true })
-    const endRequest = this.budget.requestStarted()
-    const state = new StreamState(call)
+    const state = new StreamState(request.call)
     const exclude = new Set<string>()
-    let ok = false
-    let errorCode: string | undefined
-    let clientStarted = false
-    let ttftMs: number | undefined
-    let lastError: UpstreamError | undefined
-    let failedAt: { from: string; reason: string; at: number; emitted: number; lastDeltaAt: number } | undefined
-    let lastDeltaAt = begun
-    let usage: Usage | undefined
-    const pace = { gapMs: undefined as number | undefined }
+    const summary = { ok: false, error: undefined as string | undefined, ttftMs: undefined as number | undefined, usage: undefined as Usage | undefined }
+    /** The first failure since the last provider produced a token, and the latest one. */
+    let pendingFailover: AttemptOutcome | undefined
+    let lastFailure: AttemptOutcome | undefined
+    let release = (): void => {}
+    let running: { candidate: Candidate; started: number } | undefined
+    const ctx: RequestContext = {
+      id: request.id, model, state, signal, pace: { gapMs: undefined }, timeouts: this.timeouts, clientStarted: false, lastDeltaAt: begun,
+      onFirstToken: (candidate, at) => {
+        release()
+        summary.ttftMs ??= at - begun
+        if (state.sha256 === undefined) state.sha256 = candidate.sha256
+        if (pendingFailover !== undefined) this.emitFailover(ctx, pendingFailover, candidate.peerId, at)
+        pendingFailover = undefined
+      }
+    }
+    this.options.events.emit('request:started', { id: request.id, model, stream: request.call.body.stream === true })
+    const endRequest = this.budget.requestStarted()
     try {
       if (!this.knownModels().has(model)) throw new ModelNotFoundError(model)
       for (let attempt = 1; ; attempt++) {
-        const next = state.nextCall()
-        if (next === 'length') {
-          usage = state.usage(undefined)
-          ok = true
-          yield this.done(state, 'length', usage)
+        const call = state.nextCall()
+        if (call === 'length') break
+        const candidate = attempt > (this.options.maxAttempts ?? 6) ? undefined : this.select(model, exclude, state)
+        if (candidate === undefined || call === 'impossible') throw this.giveUp(ctx, pendingFailover, lastFailure)
+        release = attempt > 1 ? await this.budget.acquire({ signal }) : () => {}
+        if (attempt > 1) state.failovers++
+        if (!state.providers.includes(candidate.peerId)) state.providers.push(candidate.peerId)
+        state.capTo(candidate.contextLength)
+        this.options.events.emit('request:attempt', { id: request.id, provider: candidate.peerId, attempt, continuation: state.received })
+        running = { candidate, started: performance.now() }
+        this.inflight.set(candidate.peerId, (this.inflight.get(candidate.peerId) ?? 0) + 1)
+        const outcome = yield* runAttempt(ctx, this.transport, candidate, this.frame(request.id, call, state))
+        running = undefined
+        this.leave(candidate.peerId)
+        release()
+        this.settle(outcome, candidate)
+        if (outcome.kind === 'ok') {
+          if (state.promptTokens === undefined && attempt === 1 && outcome.final?.usage) state.promptTokens = outcome.final.usage.prompt_tokens
+          yield* this.finish(ctx, summary, state.stopped ? 'stop' : state.complete ? 'length' : (outcome.final?.finishReason ?? 'stop'))
           return
         }
-        const candidate = attempt > (this.options.maxAttempts ?? 6) ? undefined : this.select(model, exclude, state)
-        if (candidate === undefined || next === 'impossible') {
-          if (failedAt) events.emit('request:failover', { id, from: failedAt.from, reason: failedAt.reason, emittedTokens: failedAt.emitted })
-          if (lastError?.kind === 'client') throw lastError
-          if (state.received) throw new UpstreamError('closed', 'failover_exhausted', `no provider could continue the stream (${lastError?.message ?? 'none left'})`, 502)
-          throw new NoProviderError(model, this.options.retryAfterSeconds ?? 5)
-        }
-        const releaseRetry = attempt > 1 ? await this.budget.acquire({ signal }) : () => {}
-        const continuation = state.received
-        if (attempt > 1) state.failovers++
-        events.emit('request:attempt', { id, provider: candidate.peerId, attempt, continuation })
-        if (!state.providers.includes(candidate.peerId)) state.providers.push(candidate.peerId)
-        const frame: RequestFrame = { type: 'request', id, call: next, ...(continuation && state.sha256 ? { sha256: state.sha256 } : {}) }
-        const attemptStart = performance.now()
-        const timer = new AttemptTimer(this.timeouts, pace, signal, continuation ? state.receivedIds.length : 0)
-        this.inflight.set(candidate.peerId, (this.inflight.get(candidate.peerId) ?? 0) + 1)
-        let firstDelta = true
-        let final: FinalFrame | undefined
-        let tokensThisAttempt = 0
-        try {
-          for await (const event of this.open(candidate, frame, timer.signal)) {
-            if (event.type === 'accept') {
-              if (event.sha256 && state.sha256 === undefined) state.sha256 = event.sha256
-              continue
-            }
-            if (event.type === 'final') {
-              final = event
-              break
-            }
-            const now = performance.now()
-            const hasContent = event.text !== '' || (event.tokenIds?.length ?? 0) > 0
-            if (firstDelta && hasContent) {
-              firstDelta = false
-              timer.firstToken()
-              releaseRetry()
-              if (state.sha256 === undefined) state.sha256 = candidate.sha256
-              if (ttftMs === undefined) ttftMs = now - begun
-              this.records.observe(candidate.peerId, { ttftMs: now - attemptStart })
-              if (failedAt) {
-                const gapMs = Math.round(now - failedAt.lastDeltaAt)
-                events.emit('request:failover', {
-                  id, from: failedAt.from, to: candidate.peerId, reason: failedAt.reason,
-                  emittedTokens: failedAt.emitted, gapMs, approximate: state.approximate || undefined
-                })
-                failedAt = undefined
-              }
-            }
-            else if (hasContent) timer.tokenArrived(now - lastDeltaAt)
-            if (hasContent) lastDeltaAt = now
-            tokensThisAttempt += event.tokenIds?.length ?? 0
-            const text = state.absorb(event)
-            if (!firstDelta && (!clientStarted || text !== '')) {
-              timer.pause()
-              if (!clientStarted) {
-                clientStarted = true
-                yield { type: 'start', provider: candidate.peerId }
-              }
-              if (text !== '') yield { type: 'text', text }
-              timer.resume()
-            }
-            if (state.stopped) break
-          }
-        } catch (err) {
-          timer.clear()
-          releaseRetry()
-          if (signal.aborted) throw signal.reason
-          const e = toUpstreamError(timer.reason ?? err)
-          lastError = e
-          if (e.kind === 'client' && !state.received) throw e
-          this.noteFailure(candidate, e)
-          exclude.add(candidate.peerId)
-          if (!failedAt) failedAt = { from: candidate.peerId, reason: e.code, at: performance.now(), emitted: state.receivedIds.length, lastDeltaAt }
-          this.log.info('attempt failed, failing over', { id, provider: candidate.peerId, code: e.code, message: e.message.slice(0, 200), emittedTokens: state.receivedIds.length })
-          continue
-        } finally {
-          timer.clear()
-          this.inflight.set(candidate.peerId, Math.max(0, (this.inflight.get(candidate.peerId) ?? 1) - 1))
-        }
-        releaseRetry()
-        if (final === undefined && !state.stopped) throw new UpstreamError('protocol', 'no_final', 'the stream ended without a final frame')
-        const decodeMs = performance.now() - attemptStart
-        if (tokensThisAttempt > 1) this.records.success(candidate.peerId, { tokensPerSecond: (tokensThisAttempt * 1000) / decodeMs })
-        if (state.promptTokens === undefined && attempt === 1 && final?.usage) state.promptTokens = final.usage.prompt_tokens
-        const tail = state.flush()
-        if (!clientStarted) {
-          clientStarted = true
-          yield { type: 'start', provider: candidate.peerId }
-        }
-        if (tail !== '') yield { type: 'text', text: tail }
-        usage = state.usage(final)
-        // before the yield: a consumer that stops iterating at `done` never resumes this generator
-        ok = true
-        yield this.done(state, state.stopped ? 'stop' : (final?.finishReason ?? 'stop'), usage)
-        return
+        if (outcome.kind === 'cancelled') throw deadline.aborted ? new InferError('deadline_exceeded', 'the request ran past its deadline', 504) : signal.reason
+        if (outcome.kind === 'client' && !state.received) throw outcome.error
+        exclude.add(candidate.peerId)
+        pendingFailover ??= outcome
+        lastFailure = outcome
       }
+      yield* this.finish(ctx, summary, 'length')
     } catch (err) {
-      errorCode = (err as { code?: string }).code ?? 'internal_error'
+      summary.error = (err as { code?: string }).code ?? 'internal_error'
       throw err
     } finally {
+      release()
       endRequest()
-      events.emit('request:finished', {
-        id, providers: [...state.providers], failovers: state.failovers, ok, error: ok ? undefined : (errorCode ?? 'cancelled'),
-        latencyMs: performance.now() - begun, promptTokens: usage?.prompt_tokens, completionTokens: usage?.completion_tokens, ttftMs
+      if (running) this.leave(running.candidate.peerId)
+      if (running) this.settle({ requestId: request.id, provider: running.candidate.peerId, local: running.candidate.local, model, kind: 'cancelled', code: 'cancelled', tokens: 0, ms: performance.now() - running.started, continuation: state.received }, running.candidate)
+      this.options.events.emit('request:finished', {
+        id: request.id, providers: [...state.providers], failovers: state.failovers, ok: summary.ok, error: summary.ok ? undefined : (summary.error ?? 'cancelled'),
+        latencyMs: performance.now() - begun, promptTokens: summary.usage?.prompt_tokens, completionTokens: summary.usage?.completion_tokens, ttftMs: summary.ttftMs
       })
     }
   }
 
   /** Closes the warm streams kept to providers. */
   stop(): void {
-    this.dialer?.close()
+    this.transport.close?.()
   }
 
-  private done(state: StreamState, finishReason: string | null, usage: Usage): RouteEvent {
+  private frame(id: string, call: InferBody, state: StreamState): RequestFrame {
+    return { type: 'request', id, call, ...(state.received && state.sha256 ? { sha256: state.sha256 } : {}) }
+  }
+
+  /** The end of a request that got its answer: the held-back tail, then `done`. */
+  private *finish(ctx: RequestContext, summary: { ok: boolean; usage?: Usage }, finishReason: string | null): Generator<RouteEvent> {
+    const { state } = ctx
+    const tail = state.flush()
+    if (!ctx.clientStarted) {
+      ctx.clientStarted = true
+      yield { type: 'start', provider: state.providers.at(-1) ?? '' }
+    }
+    if (tail !== '') yield { type: 'text', text: tail }
+    summary.usage = state.usage(undefined)
+    // before the yield: a consumer that stops iterating at `done` never resumes this generator
+    summary.ok = true
     const meshwork: MeshworkInfo = { providers: [...state.providers], failovers: state.failovers }
     if (state.approximate) meshwork.approximate = true
-    return { type: 'done', finishReason, usage, meshwork }
+    yield { type: 'done', finishReason, usage: summary.usage, meshwork }
+  }
+
+  /** One place where an attempt's outcome updates the records, the peer table and the events. */
+  private settle(outcome: AttemptOutcome, candidate: Candidate): void {
+    const peerId = candidate.peerId
+    if (outcome.ttftMs !== undefined || outcome.tokensPerSecond !== undefined) this.records.observe(peerId, outcome)
+    if (outcome.kind === 'ok') this.records.success(peerId)
+    else if (outcome.kind === 'refused') this.records.refused(peerId, outcome.code ?? 'refused', outcome.code === 'provider_paused' ? 10_000 : 1_000)
+    else if (outcome.kind === 'failed' && outcome.failure !== undefined) {
+      const ejectMs = this.records.failure(peerId, outcome.failure, outcome.code ?? 'failed')
+      this.log.info('attempt failed, failing over', { id: outcome.requestId, provider: peerId, code: outcome.code, message: outcome.error?.message.slice(0, 200), emittedTokens: outcome.tokens, ejectMs })
+      const gone = outcome.failure === 'connect' || (outcome.failure === 'closed' && this.transport.connected?.(peerId) === false)
+      if (gone && !candidate.local) this.options.peers.markDead(peerId, `infer: ${outcome.code}`)
+    }
+    this.options.events.emit('attempt:settled', outcome)
+  }
+
+  private emitFailover(ctx: RequestContext, from: AttemptOutcome, to: string | undefined, at?: number): void {
+    this.options.events.emit('request:failover', {
+      id: ctx.id, from: from.provider, to, reason: from.code ?? from.kind, emittedTokens: ctx.state.tokenCount,
+      gapMs: at === undefined ? undefined : Math.round(at - ctx.lastDeltaAt), approximate: (to !== undefined && ctx.state.approximate) || undefined
+    })
+  }
+
+  private leave(peerId: string): void {
+    const n = (this.inflight.get(peerId) ?? 1) - 1
+    if (n > 0) this.inflight.set(peerId, n)
+    else this.inflight.delete(peerId)
+  }
+
+  /** No provider is left: say why, as the client should see it. */
+  private giveUp(ctx: RequestContext, pendingFailover: AttemptOutcome | undefined, lastFailure: AttemptOutcome | undefined): Error {
+    if (pendingFailover) this.emitFailover(ctx, pendingFailover, undefined)
+    if (lastFailure?.kind === 'client' && lastFailure.error) return lastFailure.error
+    if (ctx.state.received) return new InferError('provider_error', `no provider could continue the stream (${lastFailure?.error?.message ?? 'none left'})`, 502)
+    return new NoProviderError(ctx.model, this.options.retryAfterSeconds ?? 5)
   }
 
   private select(model: string, exclude: Set<string>, state: StreamState): Candidate | undefined {
-    const all = this.candidates(model).filter((c) => !exclude.has(c.peerId) && (!state.received || state.sha256 === undefined || c.sha256 === state.sha256))
+    const sameModel = (c: Candidate): boolean => !state.received || state.sha256 === undefined || c.sha256 === state.sha256
+    const all = this.candidates(model).filter((c) => !exclude.has(c.peerId) && sameModel(c) && this.trust.excludedReason(c.peerId) === undefined)
     const ready = all.filter((c) => this.records.ejectedFor(c.peerId) === 0)
-    const scoreOf = (c: Candidate): number => score(c, this.records, this.inflight.get(c.peerId) ?? 0)
+    const scoreOf = (c: Candidate): number => score(c, this.records, this.inflight.get(c.peerId) ?? 0, this.trust.trust(c.peerId))
     if (ready.length > 0) return pick(ready, scoreOf, this.options.policy)
-    // Everyone left is ejected: try the one whose ejection ends first rather than fail (panic routing).
+    // Everyone left is ejected after recent failures: try the one whose ejection ends first rather than fail (panic routing).
     return all.sort((a, b) => this.records.ejectedFor(a.peerId) - this.records.ejectedFor(b.peerId))[0]
-  }
-
-  private open(candidate: Candidate, frame: RequestFrame, signal: AbortSignal): AsyncIterable<AttemptEvent> {
-    if (candidate.local) {
-      const runtime = this.options.local?.runtime()
-      const endpoint = runtime?.endpoint()
-      if (runtime === undefined || endpoint === undefined) throw new UpstreamError('refused', 'runtime_unavailable', 'the local runtime is not ready', 503)
-      if (frame.call.body.replay_tokens !== undefined && !runtime.supportsTokenContinuation) {
-        throw new UpstreamError('refused', 'continuation_unsupported', 'the local runtime cannot continue from token ids', 503)
-      }
-      return streamFromWorker(endpoint, frame.call, { signal })
-    }
-    if (this.dialer === undefined) throw new UpstreamError('connect', 'no_libp2p', 'this node has no p2p stack', 503)
-    return openInfer(this.dialer, peerIdFromString(candidate.peerId), frame, { signal, connectTimeoutMs: this.timeouts.connectMs })
-  }
-
-  private noteFailure(candidate: Candidate, e: UpstreamError): void {
-    if (e.kind === 'refused') {
-      this.records.refused(candidate.peerId, e.code, e.code === 'provider_paused' ? 10_000 : 1_000)
-      return
-    }
-    if (e.kind === 'client') return
-    const ejectMs = this.records.failure(candidate.peerId, e.kind, e.code)
-    this.log.debug('provider ejected', { provider: candidate.peerId, ms: ejectMs, code: e.code })
-    if (candidate.local) return
-    const gone = e.kind === 'connect' || (e.kind === 'closed' && (this.options.libp2p?.getConnections(peerIdFromString(candidate.peerId)).length ?? 0) === 0)
-    if (gone) this.options.peers.markDead(candidate.peerId, `infer: ${e.code}`)
   }
 }
 

@@ -13,12 +13,12 @@ const DEFAULT_RTT_MS = 50
 const TYPICAL_BYTES = 64 * 1024
 
 /**
- * Expected-time score, higher is better: reliability (our record × trust) divided by the time the
- * job would take there — RTT + transfer over the measured link + TTFT + decode of a typical answer,
- * stretched by its queue.
- * `inflight` is how many of our own requests run there now (fresher than its advert).
+ * Expected-time score, higher is better: trust divided by the time the job would take there —
+ * RTT + transfer over the measured link + TTFT + decode of a typical answer, stretched by its queue.
+ * Speeds measured by our own clock win over the advert's. `inflight` is how many of our own
+ * requests run there now (fresher than its advert); `trust` is the TrustSource's value, 0..1.
  */
-export function score(c: Candidate, records: ProviderRecords, inflight: number): number {
+export function score(c: Candidate, records: ProviderRecords, inflight: number, trust?: number): number {
   const record = records.get(c.peerId)
   const tps = record.tokensPerSecond ?? c.decodeTokensPerSecond ?? DEFAULT_TPS
   const ttft = record.ttftMs ?? c.ttftMs ?? DEFAULT_TTFT_MS
@@ -26,7 +26,7 @@ export function score(c: Candidate, records: ProviderRecords, inflight: number):
   const stretch = 1 + queue / c.capacity
   const transferMs = c.throughputMbps !== undefined && c.throughputMbps > 0 ? (TYPICAL_BYTES * 8) / (c.throughputMbps * 1000) : 0
   const expectedMs = (c.rttMs ?? DEFAULT_RTT_MS) + transferMs + ttft * stretch + (1000 * TYPICAL_TOKENS * stretch) / Math.max(tps, 0.1)
-  return records.reliability(c.peerId) / expectedMs
+  return Math.max(0.01, trust ?? reliability(records, c.peerId)) / expectedMs
 }
 
 /**
@@ -48,4 +48,10 @@ export function pick<T extends Candidate>(
   const a = candidates[i]
   const b = candidates[j]
   return scoreOf(b) > scoreOf(a) ? b : a
+}
+
+/** Laplace-smoothed success ratio of our own record, timeouts counted twice. */
+function reliability(records: ProviderRecords, peerId: string): number {
+  const r = records.get(peerId)
+  return (r.successes + 1) / (r.successes + r.failures + r.timeouts + 2)
 }

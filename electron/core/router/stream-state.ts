@@ -1,6 +1,13 @@
 import type { DeltaFrame, FinalFrame, InferBody } from '../../../shared/infer'
-import { MAX_PROMPT_TOKENS, type Usage } from '../../../shared/openai'
+import type { Usage } from '../../../shared/openai'
+import type { InferErrorCode } from '../../../shared/infer-error'
 import { StopFilter, stopList } from './stop-filter'
+
+/** Tokens a request may produce when it names no limit and the model's context is unknown. */
+export const DEFAULT_TOKEN_LIMIT = 32_768
+/** Bytes of text a request may produce per token it may produce, and in all. */
+const BYTES_PER_TOKEN = 1024
+const MAX_STREAM_BYTES = 16 * 1024 * 1024
 
 /**
  * What one routed request has produced so far, across providers: the prompt's token ids, every
@@ -20,6 +27,11 @@ export class StreamState {
   failovers = 0
   private readonly filter: StopFilter
   readonly maxTokens: number | undefined
+  /** Tokens this request may produce in all: max_tokens, else the model's context. */
+  tokenLimit: number
+  /** Tokens received: ids, or deltas where a runtime gives no ids. */
+  tokenCount = 0
+  private bytes = 0
   /** Stop strings the first runtime added (chat template); the continuation must apply them too. */
   private runtimeStops: string[] = []
 
@@ -28,6 +40,26 @@ export class StreamState {
     const body = call.body as { max_tokens?: number | null; max_completion_tokens?: number | null }
     // OpenAI's defaults: 16 for a completion, up to the context for a chat (the worker caps it there).
     this.maxTokens = body.max_completion_tokens ?? body.max_tokens ?? (call.api === 'completions' ? 16 : undefined)
+    this.tokenLimit = this.maxTokens ?? DEFAULT_TOKEN_LIMIT
+  }
+
+  /** A provider's advertised context bounds a request that set no max_tokens. */
+  capTo(contextLength: number | undefined): void {
+    if (this.maxTokens === undefined && contextLength !== undefined) this.tokenLimit = Math.min(this.tokenLimit, contextLength)
+  }
+
+  /** Every token the request may have has arrived. */
+  get complete(): boolean {
+    return this.tokenCount >= this.tokenLimit
+  }
+
+  /** Which bound `delta` would break: a runaway provider is cut off here, whatever it was asked. */
+  exceeds(delta: DeltaFrame): InferErrorCode | undefined {
+    const tokens = delta.tokenIds?.length ?? (delta.text !== '' ? 1 : 0)
+    if (this.tokenCount + tokens > this.tokenLimit) return 'token_limit_exceeded'
+    const byteLimit = Math.min(MAX_STREAM_BYTES, this.tokenLimit * BYTES_PER_TOKEN)
+    if (this.bytes + delta.text.length > byteLimit) return 'byte_limit_exceeded'
+    return undefined
   }
 
   /** Something has been received, so a new provider must continue rather than start over. */
@@ -49,6 +81,8 @@ export class StreamState {
     }
     if (delta.tokenIds) this.receivedIds.push(...delta.tokenIds)
     else if (delta.text !== '') this.tokensKnown = false
+    this.tokenCount += delta.tokenIds?.length ?? (delta.text !== '' ? 1 : 0)
+    this.bytes += delta.text.length
     this.receivedText += delta.text
     return this.filter.push(delta.text).text
   }
@@ -60,8 +94,8 @@ export class StreamState {
   /** The call for the next attempt: the original, a token-exact continuation, or 'length' when nothing is left. */
   nextCall(): InferBody | 'length' | 'impossible' {
     if (!this.received) return this.call
-    const remaining = this.maxTokens === undefined ? undefined : this.maxTokens - this.receivedIds.length
-    if (remaining !== undefined && remaining <= 0) return 'length'
+    if (this.complete) return 'length'
+    const remaining = this.maxTokens === undefined ? undefined : this.maxTokens - this.tokenCount
     const b = this.call.body
     const stops = [...stopList(b.stop), ...this.runtimeStops]
     const sampling = {
@@ -75,7 +109,7 @@ export class StreamState {
       presence_penalty: b.presence_penalty,
       frequency_penalty: b.frequency_penalty,
       // without a limit a completion would stop at 16 tokens; the worker caps this at its context
-      max_tokens: remaining ?? MAX_PROMPT_TOKENS
+      max_tokens: remaining ?? this.tokenLimit - this.tokenCount
     }
     if (this.promptIds !== undefined && this.tokensKnown) {
       return {
@@ -98,7 +132,7 @@ export class StreamState {
 
   usage(final: FinalFrame | undefined): Usage {
     const prompt = this.promptTokens ?? this.promptIds?.length ?? 0
-    const completion = this.tokensKnown ? this.receivedIds.length : (final?.usage?.completion_tokens ?? this.receivedIds.length)
+    const completion = this.tokensKnown ? this.receivedIds.length : Math.min(this.tokenCount, final?.usage?.completion_tokens ?? this.tokenCount)
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
   }
 }

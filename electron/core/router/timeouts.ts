@@ -1,4 +1,4 @@
-import { UpstreamError } from './upstream-error'
+import { InferError } from '../../../shared/infer-error'
 
 /**
  * Per-attempt deadlines. Before the first token: `firstTokenMs` (plus `replayMsPerToken` for each
@@ -34,7 +34,7 @@ export interface Pace {
 
 export class AttemptTimer {
   readonly signal: AbortSignal
-  reason: UpstreamError | undefined
+  reason: InferError | undefined
   private readonly controller = new AbortController()
   private timer: ReturnType<typeof setTimeout> | undefined
   private streaming = false
@@ -86,7 +86,7 @@ export class AttemptTimer {
     if (this.timer) clearTimeout(this.timer)
     const code = this.streaming ? 'stall_timeout' : 'first_token_timeout'
     this.timer = setTimeout(() => {
-      this.reason = new UpstreamError('timeout', code, `${code.replace(/_/g, ' ')} after ${Math.round(ms)} ms`, 504)
+      this.reason = new InferError(code, `${code.replace(/_/g, ' ')} after ${Math.round(ms)} ms`, 504)
       this.controller.abort(this.reason)
     }, ms)
     this.timer.unref?.()

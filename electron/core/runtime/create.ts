@@ -1,5 +1,8 @@
 import type { RuntimeStatus } from '../../../shared/api'
+import type { InferBody } from '../../../shared/infer'
 import type { ServedModel } from '../../../shared/models'
+import type { AbortOptions } from '../util/startable'
+import { streamFromEndpoint } from './client/runtime-client'
 import type { Config } from '../config'
 import type { RuntimeComponents, RuntimeOptions } from './components'
 import { DockerLauncher } from './docker/docker-launcher'
@@ -105,6 +108,10 @@ class AutoRuntime implements InferenceRuntime {
 
   models(): ServedModel[] {
     return this.chosen?.models() ?? []
+  }
+
+  stream(call: InferBody, options?: AbortOptions): ReturnType<InferenceRuntime['stream']> {
+    return this.chosen?.stream(call, options) ?? streamFromEndpoint(undefined, call, options)
   }
 
   async start(): Promise<void> {

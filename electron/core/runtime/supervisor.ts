@@ -2,7 +2,9 @@ import type { RuntimeStatus } from '../../../shared/api'
 import type { NodeEvents } from '../events'
 import { RuntimeUnavailableError } from '../util/errors'
 import type { Logger } from '../util/logger'
-import { sleep } from '../util/startable'
+import { type AbortOptions, sleep } from '../util/startable'
+import type { InferBody } from '../../../shared/infer'
+import { streamFromEndpoint } from './client/runtime-client'
 import { probe } from './health'
 import type { InferenceRuntime } from './types'
 import type { ServedModel } from '../../../shared/models'
@@ -89,6 +91,10 @@ export class SupervisedRuntime implements InferenceRuntime {
 
   models(): ServedModel[] {
     return this.options.models
+  }
+
+  stream(call: InferBody, options?: AbortOptions): ReturnType<InferenceRuntime['stream']> {
+    return streamFromEndpoint(this.endpoint(), call, options)
   }
 
   /** Starts the worker and waits for the first attempt; a failure leaves state 'failed'/'unavailable' and retries. */

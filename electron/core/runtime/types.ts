@@ -1,10 +1,13 @@
 import type { RuntimeStatus } from '../../../shared/api'
+import type { InferBody } from '../../../shared/infer'
 import type { ServedModel } from '../../../shared/models'
-import type { Startable } from '../util/startable'
+import type { AbortOptions, Startable } from '../util/startable'
+import type { RuntimeEvent } from './client/runtime-client'
 
 /**
  * Whatever runs a model — our worker in Docker, the worker as a child process, or an external
- * OpenAI-compatible server — exposes the same HTTP (DESIGN §4.4) at `endpoint()`.
+ * OpenAI-compatible server — exposes the same OpenAI-compatible HTTP at `endpoint()`, and `stream()`
+ * calls it: token deltas, then one final event; failures are InferErrors.
  */
 export interface InferenceRuntime extends Startable {
   readonly kind: RuntimeStatus['kind']
@@ -18,6 +21,8 @@ export interface InferenceRuntime extends Startable {
   resume(): Promise<void>
   /** Whether this runtime accepts `prompt` as token ids and replays them (token-exact continuation). */
   readonly supportsTokenContinuation: boolean
+  /** One streamed completion (chat or text) with token ids. */
+  stream(call: InferBody, options?: AbortOptions): AsyncGenerator<RuntimeEvent>
 }
 
 export interface ProgressEvent {

@@ -2,6 +2,9 @@ import type { RuntimeStatus } from '../../../shared/api'
 import type { ServedModel } from '../../../shared/models'
 import type { NodeEvents } from '../events'
 import type { InferenceRuntime } from './types'
+import type { InferBody } from '../../../shared/infer'
+import { streamFromEndpoint } from './client/runtime-client'
+import type { AbortOptions } from '../util/startable'
 
 /** No way to run a model here: the node keeps routing, and the status says what to install. */
 export class UnavailableRuntime implements InferenceRuntime {
@@ -33,6 +36,10 @@ export class UnavailableRuntime implements InferenceRuntime {
 
   async stop(): Promise<void> {
     this.state = 'stopped'
+  }
+
+  stream(call: InferBody, options?: AbortOptions): ReturnType<InferenceRuntime['stream']> {
+    return streamFromEndpoint(undefined, call, options)
   }
 
   async suspend(): Promise<void> {}

@@ -1,16 +1,6 @@
-/**
- * Errors carry a stable `code`; the HTTP API maps codes to OpenAI-style bodies and statuses.
- */
-export class MeshworkError extends Error {
-  readonly code: string
-  readonly status: number
-  constructor(message: string, code: string, status = 500, options?: ErrorOptions) {
-    super(message, options)
-    this.name = 'MeshworkError'
-    this.code = code
-    this.status = status
-  }
-}
+import { MeshworkError } from '../../../shared/errors'
+
+export { MeshworkError }
 
 export class InvalidRequestError extends MeshworkError {
   constructor(message: string) {

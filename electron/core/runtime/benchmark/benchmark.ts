@@ -1,6 +1,6 @@
-import type { ModelBenchmark } from '../../../shared/hardware'
-import type { ProgressEvent } from '../runtime/types'
-import type { AbortOptions } from '../util/startable'
+import type { ModelBenchmark } from '../../../../shared/hardware'
+import type { ProgressEvent } from '../types'
+import type { AbortOptions } from '../../util/startable'
 import { BenchmarkError, readCompletionStream } from './completion-stream'
 
 /** Fixed text, so that runs and machines compare; a short run number in front defeats prompt caches. */

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { MeshworkError } from '../util/errors'
+import { MeshworkError } from '../../util/errors'
+import { sseBatches } from '../client/sse'
 
 export class BenchmarkError extends MeshworkError {
   constructor(message: string, options?: ErrorOptions) {
@@ -28,46 +29,39 @@ const ChunkSchema = z.object({
 })
 export type CompletionChunk = z.infer<typeof ChunkSchema>
 
-const MAX_LINE = 1024 * 1024
+const MAX_EVENT_CHARS = 1024 * 1024
 const MAX_EVENTS = 100_000
 
 /**
  * Reads an SSE body (`data: {...}` … `data: [DONE]`) and calls `onChunk` with each parsed chunk
- * as it arrives, so the caller can time it. Bounded in line length and number of events.
+ * as it arrives, so the caller can time it. Bounded in event size and number of events.
  */
 export async function readCompletionStream(
   body: ReadableStream<Uint8Array>,
   onChunk: (chunk: CompletionChunk) => void
 ): Promise<void> {
-  const decoder = new TextDecoder()
-  let buffer = ''
   let events = 0
-  for await (const bytes of body) {
-    buffer += decoder.decode(bytes, { stream: true })
-    if (buffer.length > MAX_LINE && !buffer.includes('\n')) throw new BenchmarkError('An SSE line exceeds 1 MiB')
-    let newline: number
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, newline).replace(/\r$/, '')
-      buffer = buffer.slice(newline + 1)
-      if (!line.startsWith('data:')) continue
-      const data = line.slice(5).trim()
+  for await (const batch of sseBatches(body, { maxEventChars: MAX_EVENT_CHARS })) {
+    for (const data of batch) {
       if (data === '[DONE]') return
       if (++events > MAX_EVENTS) throw new BenchmarkError('Too many stream events')
-      let json: unknown
-      try {
-        json = JSON.parse(data)
-      } catch {
-        throw new BenchmarkError(`The endpoint sent a stream event that is not JSON: ${data.slice(0, 80)}`)
-      }
-      if (typeof json === 'object' && json !== null && 'error' in json) {
-        throw new BenchmarkError(
-          `The endpoint reported an error mid-stream: ${JSON.stringify((json as { error: unknown }).error).slice(0, 200)}`
-        )
-      }
-      const parsed = ChunkSchema.safeParse(json)
-      if (!parsed.success)
-        throw new BenchmarkError(`Unexpected stream chunk: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
-      onChunk(parsed.data)
+      onChunk(parseChunk(data))
     }
   }
+}
+
+function parseChunk(data: string): CompletionChunk {
+  let json: unknown
+  try {
+    json = JSON.parse(data)
+  } catch {
+    throw new BenchmarkError(`The endpoint sent a stream event that is not JSON: ${data.slice(0, 80)}`)
+  }
+  if (typeof json === 'object' && json !== null && 'error' in json) {
+    const detail = JSON.stringify((json as { error: unknown }).error).slice(0, 200)
+    throw new BenchmarkError(`The endpoint reported an error mid-stream: ${detail}`)
+  }
+  const parsed = ChunkSchema.safeParse(json)
+  if (!parsed.success) throw new BenchmarkError(`Unexpected stream chunk: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
+  return parsed.data
 }

@@ -1,6 +1,8 @@
 import type { RuntimeStatus } from '../../../../shared/api'
+import type { InferBody } from '../../../../shared/infer'
 import type { ServedModel } from '../../../../shared/models'
-import { sleep } from '../../util/startable'
+import { streamFromEndpoint } from '../client/runtime-client'
+import { type AbortOptions, sleep } from '../../util/startable'
 import type { RuntimeComponents, RuntimeOptions } from '../components'
 import type { InferenceRuntime } from '../types'
 import { servedModels } from '../worker-args'
@@ -50,6 +52,10 @@ export class ExternalRuntime implements InferenceRuntime {
 
   models(): ServedModel[] {
     return this.served
+  }
+
+  stream(call: InferBody, options?: AbortOptions): ReturnType<InferenceRuntime['stream']> {
+    return streamFromEndpoint(this.endpoint(), call, options)
   }
 
   async start(): Promise<void> {

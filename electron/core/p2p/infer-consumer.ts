@@ -1,0 +1,65 @@
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { ErrorFrame, RequestFrame, ResponseFrame } from '../../../shared/infer'
+import { INFER_PROTOCOL, MAX_RESPONSE_FRAME_BYTES, ResponseFrameSchema } from '../../../shared/infer'
+import { InferError, toInferError } from '../../../shared/infer-error'
+import type { AbortOptions } from '../util/startable'
+import { FrameReader } from './infer-reader'
+import { sendFrame } from './infer-send'
+
+export interface OpenInferOptions extends AbortOptions {
+  connectTimeoutMs?: number
+}
+
+/**
+ * Consumer side of `/meshwork/infer/1.0.0`: sends `request` to `peer` and yields its accept, delta
+ * and final frames. An error frame, a reset or a stream that ends before the final frame throws an
+ * InferError; aborting `signal` (or leaving the loop early) resets the stream, which aborts the
+ * provider's job.
+ */
+export async function* openInfer(
+  libp2p: Pick<Libp2p, 'dialProtocol'>,
+  peer: PeerId,
+  request: RequestFrame,
+  options: OpenInferOptions = {}
+): AsyncGenerator<Exclude<ResponseFrame, ErrorFrame>> {
+  const stream = await dial(libp2p, peer, options)
+  const reader = new FrameReader(stream, ResponseFrameSchema, MAX_RESPONSE_FRAME_BYTES)
+  let finished = false
+  try {
+    await sendFrame(stream, request, options).catch((err) => {
+      throw new InferError('provider_stream_broken', `sending the request failed: ${(err as Error).message}`, 502, { cause: err })
+    })
+    for (;;) {
+      let frame: ResponseFrame | undefined
+      try {
+        frame = await reader.next(options)
+      } catch (err) {
+        if (options.signal?.aborted) throw options.signal.reason
+        throw toInferError(err)
+      }
+      if (frame === undefined) throw new InferError('provider_stream_ended', 'the provider closed the stream before the final frame')
+      if (frame.type === 'error') throw new InferError(frame.code, `provider: ${frame.message}`, frame.status ?? 502)
+      if (frame.type === 'final') finished = true
+      yield frame
+      if (finished) return
+    }
+  } finally {
+    reader.dispose()
+    if (finished) stream.close().catch(() => stream.abort(new Error('close failed')))
+    else stream.abort(new Error('consumer cancelled'))
+  }
+}
+
+async function dial(libp2p: Pick<Libp2p, 'dialProtocol'>, peer: PeerId, options: OpenInferOptions): Promise<Stream> {
+  const connectSignal = AbortSignal.timeout(options.connectTimeoutMs ?? 5000)
+  try {
+    return await libp2p.dialProtocol(peer, INFER_PROTOCOL, {
+      signal: options.signal ? AbortSignal.any([options.signal, connectSignal]) : connectSignal,
+      // send the protocol name together with the request: saves a round trip per request
+      negotiateFully: false
+    })
+  } catch (err) {
+    if (options.signal?.aborted) throw options.signal.reason
+    throw new InferError('provider_unreachable', `cannot open an infer stream: ${(err as Error).message}`, 503, { cause: err })
+  }
+}

@@ -1,0 +1,141 @@
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import type { AcceptFrame, FinalFrame, RequestFrame } from '../../../shared/infer'
+import { INFER_PROTOCOL, MAX_REQUEST_FRAME_BYTES, RequestFrameSchema } from '../../../shared/infer'
+import { InferError, toInferError } from '../../../shared/infer-error'
+import type { NodeEvents } from '../events'
+import type { InferenceRuntime } from '../runtime/types'
+import type { Logger } from '../util/logger'
+import type { AbortOptions, Startable } from '../util/startable'
+import { FrameReader } from './infer-reader'
+import { sendErrorFrame, sendFrame } from './infer-send'
+import { JobSlots } from './job-slots'
+
+export { INFER_PROTOCOL }
+
+export interface InferServiceInit {
+  /** The runtime serving jobs right now (undefined when this node does not serve). */
+  runtime: () => InferenceRuntime | undefined
+  isPaused: () => boolean
+  maxConcurrentJobs: number
+  maxQueuedJobs: number
+  /** How long a consumer has to send its request frame (routers keep a warm stream open up to 20 s). */
+  requestTimeoutMs?: number
+}
+
+export interface InferServiceComponents {
+  libp2p: Pick<Libp2p, 'handle' | 'unhandle'>
+  events: NodeEvents
+  logger: Logger
+}
+
+/** Provider side of `/meshwork/infer/1.0.0`: one request frame in, accept + deltas + final out. */
+export class InferService implements Startable {
+  private readonly slots: JobSlots
+  private readonly log: Logger
+  private readonly active = new Set<AbortController>()
+
+  constructor(
+    private readonly components: InferServiceComponents,
+    private readonly init: InferServiceInit
+  ) {
+    this.slots = new JobSlots(init.maxConcurrentJobs, init.maxQueuedJobs)
+    this.log = components.logger.child('infer')
+  }
+
+  async start(): Promise<void> {
+    await this.components.libp2p.handle(
+      INFER_PROTOCOL,
+      (stream, connection) => {
+        this.handle(stream, connection).catch((err) => this.log.error('infer stream failed', { err }))
+      },
+      { maxInboundStreams: 256, maxOutboundStreams: 256 }
+    )
+  }
+
+  async stop(): Promise<void> {
+    await this.components.libp2p.unhandle(INFER_PROTOCOL)
+    for (const controller of this.active) controller.abort(new Error('provider stopping'))
+  }
+
+  /** For the advert: jobs running, waiting, and how many may run at once. */
+  load(): { inflight: number; queued: number; capacity: number } {
+    return this.slots.load()
+  }
+
+  /** Resolves once no job runs or waits (drain before stopping). */
+  idle(options: AbortOptions = {}): Promise<void> {
+    return this.slots.idle(options)
+  }
+
+  private async handle(stream: Stream, connection: Connection): Promise<void> {
+    const consumer = connection.remotePeer.toString()
+    const controller = new AbortController()
+    const onClose = (): void => controller.abort(new Error('consumer closed the stream'))
+    stream.addEventListener('close', onClose)
+    this.active.add(controller)
+    const reader = new FrameReader(stream, RequestFrameSchema, MAX_REQUEST_FRAME_BYTES)
+    try {
+      const timeout = AbortSignal.timeout(this.init.requestTimeoutMs ?? 30_000)
+      const request = await reader.next({ signal: AbortSignal.any([timeout, controller.signal]) }).catch((err: unknown) => {
+        // an idle warm stream that was never used, or closed by its consumer: nothing to report
+        if (timeout.aborted || controller.signal.aborted) return undefined
+        throw err
+      })
+      // the request is the only frame a consumer sends: stop reading (and buffering) at once
+      reader.dispose()
+      if (request === undefined) return
+      await this.serve(stream, request, consumer, controller.signal)
+    } catch (err) {
+      const e = toInferError(err, 'runtime_error')
+      if (!controller.signal.aborted) this.log.warn('infer job failed', { consumer, code: e.code, message: e.message })
+      await sendErrorFrame(stream, e.code, e.message, e.kind === 'protocol' ? 400 : e.status)
+    } finally {
+      reader.dispose()
+      stream.removeEventListener('close', onClose)
+      this.active.delete(controller)
+      if (stream.status === 'open') await stream.close().catch(() => stream.abort(new Error('close failed')))
+    }
+  }
+
+  private async serve(stream: Stream, request: RequestFrame, consumer: string, signal: AbortSignal): Promise<void> {
+    const runtime = this.init.runtime()
+    if (this.init.isPaused()) throw new InferError('provider_paused', 'this provider is paused', 503)
+    if (runtime === undefined || runtime.endpoint() === undefined) throw new InferError('runtime_unavailable', 'no runtime is ready', 503)
+    const model = runtime.models().find((m) => m.name === request.call.body.model)
+    if (model === undefined) throw new InferError('model_not_served', `this provider does not serve '${request.call.body.model}'`, 503)
+    if (request.sha256 !== undefined && request.sha256 !== model.sha256) {
+      throw new InferError('model_mismatch', 'this provider serves a different GGUF for that model', 503)
+    }
+    if (request.call.body.replay_tokens !== undefined && !runtime.supportsTokenContinuation) {
+      throw new InferError('continuation_unsupported', 'this runtime cannot continue from token ids', 503)
+    }
+    const begun = performance.now()
+    const release = await this.slots.acquire({ signal })
+    const job = { id: request.id, model: request.call.body.model, consumer, promptTokens: 0, completionTokens: 0, ok: false }
+    try {
+      const accept: AcceptFrame = { type: 'accept', sha256: model.sha256, supportsTokenContinuation: runtime.supportsTokenContinuation }
+      await sendFrame(stream, accept, { signal })
+      for await (const event of runtime.stream(request.call, { signal })) {
+        if (event.type === 'delta') {
+          job.completionTokens += event.tokenIds?.length ?? 0
+          await sendFrame(stream, event, { signal })
+          continue
+        }
+        const final: FinalFrame = { ...event, sha256: model.sha256, providerMs: Math.round((performance.now() - begun) * 100) / 100 }
+        if (event.usage) {
+          job.promptTokens = event.usage.prompt_tokens
+          job.completionTokens = event.usage.completion_tokens
+        }
+        await sendFrame(stream, final, { signal })
+      }
+      job.ok = true
+    } finally {
+      release()
+      this.components.events.emit('job:served', job)
+    }
+  }
+}
+
+export function inferService(init: InferServiceInit): (components: InferServiceComponents) => InferService {
+  return (components) => new InferService(components, init)
+}
