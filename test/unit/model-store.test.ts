@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { ProgressEvent } from '../../electron/core/runtime/types'
 import { ensureBuiltinModel } from '../../electron/core/runtime/models/builtin'
+import { downloadFile, partPathFor } from '../../electron/core/runtime/models/download'
 import { parseModelSpec, resolveModel } from '../../electron/core/runtime/models/store'
 
 /** A local file server with Range support that can cut the connection after N bytes. */
@@ -125,7 +126,7 @@ describe('resolveModel', () => {
     expect(fractions).toEqual([...fractions].sort((x, y) => x - y))
     expect(fractions[0]).toBeGreaterThan(0)
     expect(fractions.at(-1)).toBe(1)
-    expect(existsSync(model.path + '.part')).toBe(false)
+    expect(existsSync(partPathFor(model.path, `${base}/files/tiny.gguf`))).toBe(false)
 
     // a second resolve reuses the download
     requests.length = 0
@@ -137,7 +138,7 @@ describe('resolveModel', () => {
     const dataDir = await tempDir()
     routes.set('/cut/tiny.gguf', { body: gguf, cutAfter: 200_000, cuts: 2 })
     const events: ProgressEvent[] = []
-    const model = await resolveModel(`${base}/cut/tiny.gguf`, dataDir, { onProgress: (e) => events.push(e) })
+    const model = await resolveModel(`${base}/cut/tiny.gguf#sha256=${ggufSha}`, dataDir, { onProgress: (e) => events.push(e) })
     expect(model.sha256).toBe(ggufSha)
     expect(requests.map((r) => r.range)).toEqual([undefined, 'bytes=200000-', 'bytes=400000-'])
     expect(events.some((e) => /resuming/.test(e.message ?? ''))).toBe(true)
@@ -157,10 +158,12 @@ describe('resolveModel', () => {
 
   it('rejects a URL that serves something other than a GGUF, and HTTP errors, clearly', async () => {
     const dataDir = await tempDir()
-    routes.set('/html/model.gguf', { body: Buffer.from('<html>login</html>'), contentType: 'text/html' })
-    await expect(resolveModel(`${base}/html/model.gguf`, dataDir)).rejects.toThrow(/not a GGUF/)
+    const html = Buffer.from('<html>login</html>')
+    routes.set('/html/model.gguf', { body: html, contentType: 'text/html' })
+    const htmlSha = createHash('sha256').update(html).digest('hex')
+    await expect(resolveModel(`${base}/html/model.gguf#sha256=${htmlSha}`, dataDir)).rejects.toThrow(/not a GGUF/)
     expect(existsSync(join(dataDir, 'models', 'model.gguf'))).toBe(false)
-    await expect(resolveModel(`${base}/missing/x.gguf`, dataDir)).rejects.toMatchObject({ code: 'download_failed', message: expect.stringContaining('404') })
+    await expect(resolveModel(`${base}/missing/x.gguf#sha256=${ggufSha}`, dataDir)).rejects.toMatchObject({ code: 'download_failed', message: expect.stringContaining('404') })
     expect(requests.filter((r) => r.path === '/missing/x.gguf')).toHaveLength(1)
   })
 
@@ -169,12 +172,12 @@ describe('resolveModel', () => {
     // the first response stalls after 100 kB (cut happens only after we abort)
     routes.set('/slow/tiny.gguf', { body: gguf, cutAfter: 100_000, cuts: 1 })
     const controller = new AbortController()
-    const first = resolveModel(`${base}/slow/tiny.gguf`, dataDir, {
+    const first = resolveModel(`${base}/slow/tiny.gguf#sha256=${ggufSha}`, dataDir, {
       signal: controller.signal,
       onProgress: () => controller.abort(new Error('user cancelled'))
     })
     await expect(first).rejects.toThrow(/cancelled/)
-    const part = join(dataDir, 'models', 'tiny.gguf.part')
+    const part = partPathFor(join(dataDir, 'models', 'tiny.gguf'), `${base}/slow/tiny.gguf`)
     const partial = (await stat(part)).size
     expect(partial).toBeGreaterThan(0)
     expect(partial).toBeLessThan(gguf.length)
@@ -182,5 +185,58 @@ describe('resolveModel', () => {
     expect(model.sha256).toBe(ggufSha)
     expect(requests.at(-1)?.range).toBe(`bytes=${partial}-`)
     expect(ggufPath).not.toBe(model.path)
+  })
+
+  it('refuses a plain http URL without a sha256 before any request, and accepts https without one', async () => {
+    expect(() => parseModelSpec('http://h.example/x.gguf')).toThrow(/needs #sha256/)
+    expect(parseModelSpec('https://h.example/x.gguf')).toMatchObject({ kind: 'url', sha256: undefined })
+    const dataDir = await tempDir()
+    routes.set('/plain/tiny.gguf', { body: gguf })
+    await expect(resolveModel(`${base}/plain/tiny.gguf`, dataDir)).rejects.toMatchObject({ code: 'invalid_model' })
+    await expect(downloadFile(`${base}/plain/tiny.gguf`, join(dataDir, 'x.gguf'))).rejects.toMatchObject({ code: 'insecure_model_url' })
+    await expect(downloadFile(`file:///etc/passwd`, join(dataDir, 'x.gguf'))).rejects.toMatchObject({ code: 'insecure_model_url' })
+    expect(requests).toHaveLength(0)
+  })
+
+  it('refuses a file over the size cap, announced or not, and removes its partial file', async () => {
+    const dataDir = await tempDir()
+    routes.set('/big/tiny.gguf', { body: gguf })
+    const dest = join(dataDir, 'big.gguf')
+    const url = `${base}/big/tiny.gguf#sha256=${ggufSha}`
+    await expect(downloadFile(url, dest, { sha256: ggufSha, maxBytes: 100_000 })).rejects.toMatchObject({ code: 'model_too_large' })
+    expect(existsSync(partPathFor(dest, url))).toBe(false)
+    // a server that names no length: the cap holds while the bytes come
+    const chunked = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' })
+      res.end(gguf)
+    })
+    await new Promise<void>((resolve) => chunked.listen(0, '127.0.0.1', resolve))
+    try {
+      const unannounced = `http://127.0.0.1:${(chunked.address() as AddressInfo).port}/x.gguf`
+      await expect(downloadFile(unannounced, dest, { sha256: ggufSha, maxBytes: 100_000, maxRetries: 0 })).rejects.toMatchObject({ code: 'model_too_large' })
+      expect(existsSync(partPathFor(dest, unannounced))).toBe(false)
+    } finally {
+      chunked.closeAllConnections()
+      await new Promise((resolve) => chunked.close(resolve))
+    }
+  })
+
+  it('gives each URL its own .part: a second URL for the same file name never resumes the first one\'s bytes', async () => {
+    const dataDir = await tempDir()
+    routes.set('/a/tiny.gguf', { body: gguf, cutAfter: 100_000, cuts: 1 })
+    routes.set('/b/tiny.gguf', { body: gguf })
+    const controller = new AbortController()
+    const first = resolveModel(`${base}/a/tiny.gguf#sha256=${ggufSha}`, dataDir, {
+      signal: controller.signal,
+      onProgress: () => controller.abort(new Error('user cancelled'))
+    })
+    await expect(first).rejects.toThrow(/cancelled/)
+    const dest = join(dataDir, 'models', 'tiny.gguf')
+    const partA = partPathFor(dest, `${base}/a/tiny.gguf`)
+    expect((await stat(partA)).size).toBeGreaterThan(0)
+    expect(partPathFor(dest, `${base}/b/tiny.gguf`)).not.toBe(partA)
+    const model = await resolveModel(`${base}/b/tiny.gguf#sha256=${ggufSha}`, dataDir)
+    expect(model.sha256).toBe(ggufSha)
+    expect(requests.filter((r) => r.path === '/b/tiny.gguf').map((r) => r.range)).toEqual([undefined])
   })
 })

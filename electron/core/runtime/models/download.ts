@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { open, rename, rm, stat } from 'node:fs/promises'
 import { MeshworkError } from '../../util/errors'
 import { sleep } from '../../util/startable'
@@ -18,6 +19,44 @@ export class ChecksumMismatchError extends MeshworkError {
   }
 }
 
+export class ModelUrlError extends MeshworkError {
+  constructor(message: string) {
+    super(message, 'insecure_model_url', 400)
+    this.name = 'ModelUrlError'
+  }
+}
+
+export class ModelTooLargeError extends MeshworkError {
+  constructor(url: string, bytes: number, limit: number) {
+    super(`${url} is larger than the model size limit (${bytes} > ${limit} bytes); the partial file was removed`, 'model_too_large', 413)
+    this.name = 'ModelTooLargeError'
+  }
+}
+
+/** The largest file a model download may be (the biggest GGUFs in use are a few hundred GB). */
+export const DEFAULT_MAX_MODEL_BYTES = 512 * 1024 ** 3
+
+/**
+ * A model URL must be https, or carry the sha256 the file must have: over plain http anyone on the
+ * path could swap the weights. Also checked on the final URL after redirects.
+ */
+export function assertModelUrl(url: string, sha256: string | undefined): void {
+  let protocol: string
+  try {
+    protocol = new URL(url).protocol
+  } catch {
+    throw new ModelUrlError(`Not a valid URL: ${url.slice(0, 200)}`)
+  }
+  if (protocol === 'https:' || (protocol === 'http:' && sha256 !== undefined)) return
+  if (protocol === 'http:') throw new ModelUrlError(`A plain http:// model URL needs #sha256=<64 hex digits> (or use https): ${url.slice(0, 200)}`)
+  throw new ModelUrlError(`A model URL must be https (or http with #sha256=): ${url.slice(0, 200)}`)
+}
+
+/** The partial file of one URL: named by a hash of the URL, so two URLs never share (or resume) one. */
+export function partPathFor(dest: string, url: string): string {
+  return `${dest}.${createHash('sha256').update(url).digest('hex').slice(0, 16)}.part`
+}
+
 export interface DownloadOptions extends ModelOptions {
   /** lower-case hex sha256 the finished file must have */
   sha256?: string
@@ -26,6 +65,8 @@ export interface DownloadOptions extends ModelOptions {
   /** consecutive failed attempts without progress before giving up */
   maxRetries?: number
   retryDelayMs?: number
+  /** Refuse (and remove) a file larger than this; default DEFAULT_MAX_MODEL_BYTES. */
+  maxBytes?: number
 }
 
 export interface DownloadResult {
@@ -46,16 +87,21 @@ function totalSize(res: Response, offset: number): number | undefined {
 
 class FatalHttpError extends DownloadError {}
 
+const isFatal = (err: unknown): boolean => err instanceof FatalHttpError || err instanceof ModelUrlError || err instanceof ModelTooLargeError
+
 /**
- * Downloads `url` to `dest` through `dest.part`: a cut connection resumes with a Range request
- * (also across calls: the .part file stays), the finished file is hashed and, when `sha256` is
- * given, checked before the rename. A mismatch removes the file and throws.
+ * Downloads `url` to `dest` through a .part file of its own (partPathFor): a cut connection resumes
+ * with a Range request (also across calls: the .part file stays), the finished file is hashed and,
+ * when `sha256` is given, checked before the rename. A mismatch removes the file and throws. The URL
+ * must be https or name a sha256, and the file may not grow past `maxBytes`.
  */
 export async function downloadFile(url: string, dest: string, options: DownloadOptions = {}): Promise<DownloadResult> {
   const { signal, onProgress } = options
   const task = options.task ?? `download:${dest}`
   const maxRetries = options.maxRetries ?? 5
-  const part = `${dest}.part`
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_MODEL_BYTES
+  assertModelUrl(url, options.sha256)
+  const part = partPathFor(dest, url)
   let failures = 0
   let lastReport = 0
 
@@ -77,15 +123,22 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
         if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw new FatalHttpError(message)
         throw new DownloadError(message)
       }
+      if (res.url) assertModelUrl(res.url, options.sha256) // a redirect may not downgrade to plain http
       const resumed = res.status === 206 && offset > 0
       if (!resumed) received = 0
       const total = totalSize(res, resumed ? offset : 0)
+      if (total !== undefined && total > maxBytes) {
+        await res.body?.cancel()
+        await rm(part, { force: true })
+        throw new ModelTooLargeError(url, total, maxBytes)
+      }
       const file = await open(part, resumed ? 'a' : 'w')
       try {
         if (!res.body) throw new DownloadError(`GET ${url} returned no body`)
         for await (const chunk of res.body) {
-          await file.write(chunk)
           received += chunk.length
+          if (received > maxBytes) throw new ModelTooLargeError(url, received, maxBytes)
+          await file.write(chunk)
           failures = 0
           const now = Date.now()
           if (now - lastReport > 200) {
@@ -100,7 +153,8 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       break
     } catch (err) {
       if (signal?.aborted) throw signal.reason
-      if (err instanceof FatalHttpError) throw err
+      if (err instanceof ModelTooLargeError) await rm(part, { force: true })
+      if (isFatal(err)) throw err
       if (received === offset) failures++
       if (failures > maxRetries || attempt > 1000) {
         throw new DownloadError(`Download of ${url} failed after ${attempt + 1} attempts: ${(err as Error).message}`, { cause: err })

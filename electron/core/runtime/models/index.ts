@@ -1,4 +1,15 @@
 export { BUILTIN_MODELS, ensureBuiltinModel, isBuiltinModel, UnknownBuiltinModelError, type BuiltinModelName } from './builtin'
-export { ChecksumMismatchError, DownloadError, downloadFile, type DownloadOptions, type DownloadResult } from './download'
+export {
+  assertModelUrl,
+  ChecksumMismatchError,
+  DEFAULT_MAX_MODEL_BYTES,
+  DownloadError,
+  downloadFile,
+  ModelTooLargeError,
+  ModelUrlError,
+  partPathFor,
+  type DownloadOptions,
+  type DownloadResult
+} from './download'
 export { describeGguf, InvalidModelError, nameFromFile, parseModelSpec, resolveModel, type ModelSource } from './store'
 export type { ModelOptions, ResolvedModel } from './types'

@@ -30,7 +30,7 @@ export function nameFromFile(file: string): string {
 
 /**
  * `meshwork-tiny` (built-in), `./x.gguf` / `/abs/x.gguf` (name = stem), or
- * `https://host/x.gguf#sha256=<hex>`; any of them may be prefixed `NAME=` to choose the served name.
+ * `https://host/x.gguf[#sha256=<hex>]` (plain http only with the sha256); any of them may be prefixed `NAME=` to choose the served name.
  */
 export function parseModelSpec(spec: string): ModelSource {
   const named = spec.match(/^([A-Za-z0-9][A-Za-z0-9._-]{0,127})=(.+)$/)
@@ -46,6 +46,9 @@ export function parseModelSpec(spec: string): ModelSource {
     const hash = url.hash.match(/^#sha256=([0-9a-fA-F]{64})$/)
     if (url.hash && !hash) throw new InvalidModelError(`A model URL fragment must be #sha256=<64 hex digits>, got ${url.hash}`)
     url.hash = ''
+    if (url.protocol === 'http:' && !hash) {
+      throw new InvalidModelError(`A plain http:// model URL needs #sha256=<64 hex digits> (or use https): ${rest.slice(0, 200)}`)
+    }
     const fileName = nameFromFile(decodeURIComponent(url.pathname.split('/').pop() || 'model')) + '.gguf'
     return { kind: 'url', name: chosen ?? nameFromFile(fileName), url: url.toString(), sha256: hash?.[1].toLowerCase(), fileName }
   }
