@@ -8,8 +8,16 @@ export type AdvertContent = Omit<Advert, 'peerId' | 'seq' | 'timestamp'>
 export const ADVERT_TOPIC = 'meshwork/adverts/1'
 
 /**
- * Keeps this node's signed advert current: re-signed whenever its content changes and well before it
- * goes stale. Sequence numbers only grow, also across restarts (they start from the clock).
+ * How often an unchanged advert is re-signed with a new sequence number. Each re-signed advert is
+ * gossiped: it is the heartbeat that keeps this node alive in other tables without their polling,
+ * and the only thing that brings it back where it was marked dead (an equal sequence never does).
+ */
+export const ADVERT_RESIGN_MS = 10_000
+
+/**
+ * Keeps this node's signed advert current: re-signed whenever its content changes and every
+ * ADVERT_RESIGN_MS. Sequence numbers only grow, also across restarts (they start from the clock).
+ * `onSigned` gets every newly signed advert (to gossip it).
  */
 export class Advertiser {
   private envelope?: Uint8Array
@@ -22,9 +30,10 @@ export class Advertiser {
     private readonly peerId: string,
     private readonly key: PrivateKey,
     private readonly content: () => AdvertContent | undefined,
-    private readonly onChange: (envelope: Uint8Array, advert: Advert) => void,
+    private readonly onSigned: (envelope: Uint8Array, advert: Advert) => void,
     private readonly logger: Logger,
-    private readonly checkIntervalMs = 1_000
+    private readonly checkIntervalMs = 1_000,
+    private readonly resignMs = ADVERT_RESIGN_MS
   ) {}
 
   async start(): Promise<void> {
@@ -46,7 +55,7 @@ export class Advertiser {
     return this.advert
   }
 
-  /** Re-sign if the content changed or the signature is getting old. */
+  /** Re-sign if the content changed or the last signature is older than the re-sign period. */
   async refresh(): Promise<void> {
     const content = this.content()
     if (content === undefined) {
@@ -56,14 +65,13 @@ export class Advertiser {
     }
     const text = JSON.stringify(content)
     const age = Date.now() - (this.advert?.timestamp ?? 0)
-    if (text === this.lastContent && age < ADVERT_MAX_AGE_MS / 4) return
-    const changed = text !== this.lastContent
+    if (text === this.lastContent && age < Math.min(this.resignMs, ADVERT_MAX_AGE_MS / 4)) return
     const now = Date.now()
     this.seq = Math.max(this.seq + 1, now)
     const advert: Advert = { peerId: this.peerId, seq: this.seq, timestamp: now, ...content }
     this.envelope = await sealAdvert(advert, this.key)
     this.advert = advert
     this.lastContent = text
-    if (changed) this.onChange(this.envelope, advert)
+    this.onSigned(this.envelope, advert)
   }
 }

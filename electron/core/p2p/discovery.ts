@@ -1,14 +1,18 @@
+import type { Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import type { NodeEvents } from '../events'
+import type { AbortOptions } from '../util/startable'
 import type { Logger } from '../util/logger'
 import { openAdvert } from './advert-envelope'
-import { fetchAdvertBytes } from './advert-protocol'
+import { advertTopicValidator, verifiedAdvertOf } from './advert-gossip'
+import { ADVERT_PROTOCOL, fetchAdvertBytes } from './advert-protocol'
 import { ADVERT_TOPIC } from './advertiser'
+import { BootstrapRejoin } from './bootstrap-rejoin'
 import type { MeshLibp2p } from './libp2p'
 import { anyProviderCid, modelCid } from './model-cid'
 import type { PeerDirectory } from './peer-directory'
+import { RefreshScheduler, type RefreshOutcome } from './refresh-scheduler'
 
 export interface DiscoveryInit {
   /** Models this node serves (announced in the DHT); empty for a router-only peer. */
@@ -29,47 +33,72 @@ export interface DiscoveryComponents {
 const FETCH_TIMEOUT_MS = 2_500
 const PROBE_TIMEOUT_MS = 2_000
 const FIND_TIMEOUT_MS = 5_000
-const BOOTSTRAP_DIAL_TIMEOUT_MS = 4_000
-const MAX_WATCHED = 1_000
+/** Providers taken from one DHT lookup: a hostile DHT node can answer with any number. */
+const MAX_PROVIDERS_PER_LOOKUP = 128
+const FORGET_DEAD_AFTER_MS = 10 * 60_000
 
 /**
  * Finds providers through the DHT (one key per model, plus one "any provider" key), keeps their
- * verified adverts fresh, and drops a provider fast when its connection dies and it cannot be
- * re-dialled, or when it stops refreshing its advert.
+ * verified adverts fresh on each peer's own schedule, and drops a provider fast when its connection
+ * dies and it cannot be re-dialled, or when it stops answering for its adverts.
  */
 export class Discovery {
-  private readonly watched = new Set<string>()
+  readonly scheduler: RefreshScheduler
   private readonly timers: NodeJS.Timeout[] = []
   private readonly controller = new AbortController()
   private providedAt = new Map<string, number>()
-  private refreshing = false
-  private aloneWarned = false
+  private readonly rejoin: BootstrapRejoin
 
   constructor(
     private readonly components: DiscoveryComponents,
     private readonly init: DiscoveryInit
-  ) {}
+  ) {
+    const { libp2p, directory } = components
+    this.rejoin = new BootstrapRejoin(libp2p, init.bootstrap, components.logger)
+    this.scheduler = new RefreshScheduler({
+      refresh: (peerId, options) => this.refreshOne(peerId, options),
+      isTrusted: (peerId) =>
+        directory.get(peerId)?.alive === true || libp2p.getConnections(peerIdFromString(peerId)).length > 0,
+      onSchedule: (peerId, silenceMs) => directory.expectWithin(peerId, silenceMs),
+      onDrop: (peerId) => this.forgetAddresses(peerId),
+      baseIntervalMs: init.advertIntervalMs,
+      maxIntervalMs: Math.max(init.advertIntervalMs, 30_000),
+      fetchTimeoutMs: FETCH_TIMEOUT_MS
+    })
+  }
 
   async start(): Promise<void> {
-    const { libp2p } = this.components
+    const { libp2p, directory, logger } = this.components
     libp2p.addEventListener('peer:disconnect', this.onDisconnect)
     libp2p.addEventListener('peer:identify', this.onIdentify)
+    libp2p.services.pubsub.topicValidators.set(
+      ADVERT_TOPIC,
+      advertTopicValidator({
+        selfPeerId: libp2p.peerId.toString(),
+        knownSeq: (peerId) => directory.get(peerId)?.advert.seq,
+        onVerdict: (verdict, reason) => {
+          if (verdict === 'reject') logger.debug('gossiped advert rejected', { reason })
+        }
+      })
+    )
     libp2p.services.pubsub.subscribe(ADVERT_TOPIC)
     libp2p.services.pubsub.addEventListener('message', this.onGossip)
-    this.every(this.init.advertIntervalMs, () => this.refreshAdverts())
+    this.scheduler.start()
     this.every(this.init.discoveryIntervalMs, () => this.discover())
-    this.every(1_000, async () => this.components.directory.sweep())
+    this.every(1_000, async () => directory.sweep())
     // a first round soon after start, once bootstrap connections are up
     setTimeout(() => void this.discover().catch(() => {}), 500).unref()
   }
 
   async stop(): Promise<void> {
     this.controller.abort()
+    this.scheduler.stop()
     for (const timer of this.timers) clearInterval(timer)
     const { libp2p } = this.components
     libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     libp2p.removeEventListener('peer:identify', this.onIdentify)
     libp2p.services.pubsub.removeEventListener('message', this.onGossip)
+    libp2p.services.pubsub.topicValidators.delete(ADVERT_TOPIC)
   }
 
   /** Spread our advert at once (pause/resume) instead of waiting for the next refresh. */
@@ -87,19 +116,23 @@ export class Discovery {
     )
   }
 
-  private watch(peerId: string): void {
-    if (peerId === this.components.libp2p.peerId.toString()) return
-    if (this.watched.size >= MAX_WATCHED && !this.watched.has(peerId)) return
-    if (!this.watched.has(peerId)) {
-      this.watched.add(peerId)
-      void this.refreshOne(peerId).catch(() => {})
-    }
+  private watch(peerId: string, options: { urgent?: boolean; connected?: boolean } = {}): boolean {
+    if (peerId === this.components.libp2p.peerId.toString()) return false
+    return this.scheduler.watch(peerId, options)
+  }
+
+  /** A dropped peer that never answered: keep no addresses for it (a DHT flood must not grow the peer store). */
+  private forgetAddresses(peerId: string): void {
+    const { libp2p, directory } = this.components
+    const id = peerIdFromString(peerId)
+    if (directory.get(peerId) !== undefined || libp2p.getConnections(id).length > 0) return
+    libp2p.peerStore.delete(id).catch(() => {})
   }
 
   /** Announce what we serve and look up who else serves anything. */
   async discover(): Promise<void> {
     const { libp2p, logger } = this.components
-    if (libp2p.getConnections().length === 0 && !(await this.rejoin())) return
+    if (libp2p.getConnections().length === 0 && !(await this.rejoin.dial(this.controller.signal))) return
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(FIND_TIMEOUT_MS)])
     const served = this.init.servedModels()
     const keys = served.length > 0 ? ['*', ...served] : []
@@ -115,10 +148,15 @@ export class Discovery {
     const lookups = ['*', ...this.components.directory.knownModels()]
     for (const name of lookups) {
       const cid = name === '*' ? await anyProviderCid() : await modelCid(name)
+      let taken = 0
       try {
         for await (const provider of libp2p.contentRouting.findProviders(cid, { signal })) {
-          if (provider.multiaddrs.length > 0) await libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs })
-          this.watch(provider.id.toString())
+          const id = provider.id.toString()
+          if (this.scheduler.has(id)) continue
+          const { multiaddrs } = provider
+          if (multiaddrs.length > 0) await libp2p.peerStore.merge(provider.id, { multiaddrs })
+          if (!this.watch(id)) this.forgetAddresses(id)
+          else if (++taken >= MAX_PROVIDERS_PER_LOOKUP) break
         }
       } catch (err) {
         if (!signal.aborted) logger.debug('findProviders failed', { model: name, err })
@@ -126,76 +164,40 @@ export class Discovery {
     }
   }
 
-  /**
-   * @libp2p/bootstrap dials its list once. If that dial fails (the peer is busy, not up yet, or
-   * rate-limits inbound connections) the node would stay alone for good, so while it has no
-   * connection it dials the list again on every discovery round.
-   */
-  private async rejoin(): Promise<boolean> {
-    const { libp2p, logger } = this.components
-    if (this.init.bootstrap.length === 0) return false
-    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(BOOTSTRAP_DIAL_TIMEOUT_MS)])
-    await Promise.all(
-      this.init.bootstrap.map((addr) =>
-        libp2p.dial(multiaddr(addr), { signal }).catch((err: Error) => {
-          if (!this.aloneWarned) logger.warn('no peer reachable; retrying the bootstrap list', { addr, err: err.message })
-          this.aloneWarned = true
-        })
-      )
-    )
-    const joined = libp2p.getConnections().length > 0
-    if (joined && this.aloneWarned) logger.info('joined the mesh through the bootstrap list')
-    if (joined) this.aloneWarned = false
-    return joined
-  }
-
-  private async refreshAdverts(): Promise<void> {
-    if (this.refreshing) return
-    this.refreshing = true
-    try {
-      const ids = [...this.watched]
-      // bounded concurrency: a handful of streams at a time
-      for (let i = 0; i < ids.length; i += 8) {
-        await Promise.all(ids.slice(i, i + 8).map((id) => this.refreshOne(id).catch(() => {})))
-      }
-    } finally {
-      this.refreshing = false
-    }
-  }
-
-  private async refreshOne(peerId: string): Promise<void> {
+  /** One advert fetch from the peer itself: the only way into the directory. */
+  private async refreshOne(peerId: string, options: AbortOptions): Promise<RefreshOutcome> {
     const { libp2p, directory, logger } = this.components
     const entry = directory.get(peerId)
-    if (entry !== undefined && !entry.alive && Date.now() - entry.lastSeen > 10 * 60_000) {
-      this.watched.delete(peerId)
-      return
-    }
-    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)])
+    if (entry !== undefined && !entry.alive && Date.now() - entry.lastSeen > FORGET_DEAD_AFTER_MS) return 'forget'
+    const signal = AbortSignal.any([this.controller.signal, ...(options.signal !== undefined ? [options.signal] : [])])
     const started = Date.now()
     let bytes: Uint8Array | undefined
     try {
       bytes = await fetchAdvertBytes(libp2p, peerIdFromString(peerId), { signal })
     } catch (err) {
       directory.recordFailure(peerId, 2)
-      logger.debug("advert fetch failed", { peerId, err })
-      return
+      logger.debug('advert fetch failed', { peerId, err })
+      return 'failed'
     }
-    if (bytes === undefined) {
-      this.watched.delete(peerId) // a router-only peer: nothing to route to
-      return
-    }
+    if (bytes === undefined) return 'serves-nothing' // a router-only peer: nothing to route to
     try {
       const advert = await openAdvert(bytes, { expectedSigner: peerId })
-      const result = directory.accept(advert)
-      if (!result.accepted) logger.warn('advert rejected', { peerId, reason: result.reason })
-      else directory.recordRtt(peerId, Date.now() - started)
+      const result = directory.accept(advert, { source: 'direct' })
+      if (!result.accepted) {
+        logger.debug('advert not taken', { peerId, reason: result.reason })
+        return 'rejected'
+      }
+      directory.recordRtt(peerId, Date.now() - started)
+      return result.changed === true ? 'changed' : 'unchanged'
     } catch (err) {
       logger.warn('advert rejected', { peerId, reason: (err as Error).message })
+      return 'rejected'
     }
   }
 
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
-    if (evt.detail.protocols.includes('/meshwork/advert/1.0.0')) this.watch(evt.detail.peerId.toString())
+    if (evt.detail.protocols.includes(ADVERT_PROTOCOL))
+      this.watch(evt.detail.peerId.toString(), { urgent: true, connected: true })
   }
 
   /** A closed connection: re-dial and ping at once; if that fails the peer is dead now, not in 30 s. */
@@ -210,14 +212,16 @@ export class Discovery {
       .catch(() => this.components.directory.markDead(peerId, 'connection lost and re-dial failed'))
   }
 
-  private readonly onGossip = (evt: CustomEvent<{ topic: string; data: Uint8Array }>): void => {
+  /**
+   * A gossiped advert (already verified by the topic validator) updates a peer this node has reached
+   * itself; a peer it has not is only watched, and enters once a direct fetch succeeds.
+   */
+  private readonly onGossip = (evt: CustomEvent<Message>): void => {
     if (evt.detail.topic !== ADVERT_TOPIC) return
-    openAdvert(evt.detail.data)
-      .then((advert) => {
-        if (advert.peerId === this.components.libp2p.peerId.toString()) return
-        this.watched.add(advert.peerId)
-        this.components.directory.accept(advert)
-      })
-      .catch((err: Error) => this.components.logger.debug('gossiped advert rejected', { reason: err.message }))
+    const advert = verifiedAdvertOf(evt.detail)
+    if (advert === undefined) return
+    const result = this.components.directory.accept(advert, { source: 'gossip' })
+    if (!result.accepted && this.components.directory.get(advert.peerId) === undefined)
+      this.watch(advert.peerId, { urgent: true })
   }
 }

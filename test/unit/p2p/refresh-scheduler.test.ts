@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  RefreshScheduler,
+  type RefreshOutcome,
+  type RefreshSchedulerInit
+} from '../../../electron/core/p2p/refresh-scheduler'
+import type { AbortOptions } from '../../../electron/core/util/startable'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** A peer that never answers: the fetch hangs until its timeout aborts it. */
+const hang = (options: AbortOptions) =>
+  new Promise<RefreshOutcome>((resolve) =>
+    options.signal?.addEventListener('abort', () => resolve('failed'), { once: true })
+  )
+
+describe('per-peer refresh schedule', () => {
+  let scheduler: RefreshScheduler | undefined
+  afterEach(() => scheduler?.stop())
+
+  function make(init: Partial<RefreshSchedulerInit> & Pick<RefreshSchedulerInit, 'refresh'>) {
+    scheduler = new RefreshScheduler({
+      isTrusted: () => false,
+      baseIntervalMs: 100,
+      maxIntervalMs: 800,
+      fetchTimeoutMs: 400,
+      ...init
+    })
+    scheduler.start()
+    return scheduler
+  }
+
+  it("hundreds of unreachable newcomers never delay a live provider's refresh", async () => {
+    const honest = new Set(['honest-1', 'honest-2'])
+    const refreshed = new Map<string, number>()
+    const s = make({
+      isTrusted: (id) => honest.has(id),
+      refresh: async (id, options) => {
+        if (!honest.has(id)) return hang(options)
+        refreshed.set(id, (refreshed.get(id) ?? 0) + 1)
+        return 'changed'
+      }
+    })
+    for (const id of honest) s.watch(id)
+    for (let i = 0; i < 500; i++) s.watch(`fake-${i}`)
+    await sleep(1_500)
+    // every ~100 ms on its own schedule, whatever the 500 fakes do
+    for (const id of honest) expect(refreshed.get(id)).toBeGreaterThanOrEqual(8)
+  })
+
+  it('bounds newcomers, evicting the oldest; a verified peer is never evicted for one', async () => {
+    const s = make({ maxProbation: 50, refresh: async (id, options) => (id === 'good' ? 'unchanged' : hang(options)) })
+    s.watch('good')
+    await sleep(50)
+    for (let i = 0; i < 5_000; i++) s.watch(`fake-${i}`)
+    expect(s.probationSize()).toBeLessThanOrEqual(50)
+    expect(s.size).toBeLessThanOrEqual(51)
+    expect(s.has('good')).toBe(true)
+    expect(s.has('fake-4999')).toBe(true)
+  })
+
+  it('drops a peer that never produces an advert, and does not take it back for a while', async () => {
+    const dropped: string[] = []
+    let tries = 0
+    const s = make({ probationTries: 3, onDrop: (id) => dropped.push(id), refresh: async () => (tries++, 'failed') })
+    s.watch('silent')
+    await sleep(1_500)
+    expect(tries).toBe(3)
+    expect(dropped).toEqual(['silent'])
+    expect(s.watch('silent')).toBe(false)
+    // unless it connects to us itself
+    expect(s.watch('silent', { connected: true })).toBe(true)
+  })
+
+  it('backs off while an advert does not change, and tells how long the peer may be silent', async () => {
+    const counts = { same: 0, moving: 0 }
+    const silence = new Map<string, number>()
+    const s = make({
+      isTrusted: () => true,
+      onSchedule: (id, ms) => silence.set(id, ms),
+      refresh: async (id) => {
+        counts[id as keyof typeof counts]++
+        return id === 'same' ? 'unchanged' : 'changed'
+      }
+    })
+    s.watch('same')
+    s.watch('moving')
+    await sleep(2_000)
+    expect(counts.moving).toBeGreaterThanOrEqual(14)
+    expect(counts.same).toBeLessThan(counts.moving / 2)
+    expect(silence.get('same')).toBeGreaterThan(silence.get('moving')!)
+  })
+})
