@@ -2,6 +2,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub } from '@libp2p/gossipsub'
+import { createPeerScoreParams } from '@libp2p/gossipsub/score'
 import { identify } from '@libp2p/identify'
 import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
 import { kadDHT } from '@libp2p/kad-dht'
@@ -10,13 +11,19 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import type { Config } from '../config'
+import { advertTopicScoreParams } from './advert-gossip'
+import { ADVERT_TOPIC } from './advertiser'
+import { connectionGaterFor } from './address-gater'
 import { peerInfoMapperFor, resolveAddressScope } from './address-scope'
 
 export const DHT_PROTOCOL = '/meshwork/kad/1.0.0'
 
 export type MeshLibp2p = Awaited<ReturnType<typeof createMeshLibp2p>>
 
-/** TCP + noise + yamux + identify + ping + our own kad-dht + gossipsub; bootstrap list and mDNS. */
+/**
+ * TCP + noise + yamux + identify + ping + our own kad-dht + gossipsub; bootstrap list and mDNS.
+ * The connection gater refuses to dial what the address scope excludes (and cloud metadata always).
+ */
 export async function createMeshLibp2p(privateKey: PrivateKey, config: Config) {
   const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
   if (config.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: config.bootstrap, timeout: 100 }))
@@ -32,6 +39,7 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config) {
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: { maxConnections: 200 },
+    connectionGater: connectionGaterFor(scope),
     services: {
       identify: identify(),
       ping: ping(),
@@ -42,7 +50,12 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config) {
         // re-provide often enough that a restarted router finds providers quickly
         reprovide: { interval: 60_000 }
       }),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false })
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        // a forged advert (validator: Reject) costs its sender score; a few and it is graylisted
+        scoreParams: createPeerScoreParams({ topics: { [ADVERT_TOPIC]: advertTopicScoreParams() } })
+      })
     }
   })
 }
