@@ -34,6 +34,23 @@ export const WINDOW_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
+/**
+ * The page the window loads: the built renderer file, or — only in development (an unpackaged app) —
+ * the dev server named by ELECTRON_RENDERER_URL, and only on this machine. A packaged app ignores the
+ * variable, so nobody can point an installed app at a page of their own through the environment.
+ */
+export function rendererUrl(options: { isPackaged: boolean; env: Record<string, string | undefined>; fileUrl: string }): string {
+  const dev = options.env.ELECTRON_RENDERER_URL
+  if (options.isPackaged || dev === undefined) return options.fileUrl
+  try {
+    const url = new URL(dev)
+    const local = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && local ? url.href : options.fileUrl
+  } catch {
+    return options.fileUrl
+  }
+}
+
 /** Only the app's own page may load in the window: same file, any #/page. */
 export function isAppUrl(url: string, appUrl: string): boolean {
   try {

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { DASHBOARD_CSP } from '../../electron/core/api/static-routes'
-import { WINDOW_CSP, isAppUrl, mainWindowOptions } from '../../electron/window'
+import { WINDOW_CSP, isAppUrl, mainWindowOptions, rendererUrl } from '../../electron/window'
 
 describe('window security', () => {
   it('isolates the page from Node and Electron', () => {
@@ -26,6 +26,23 @@ describe('window security', () => {
     expect(isAppUrl('not a url', app)).toBe(false)
     expect(isAppUrl('http://localhost:5173/#/peers', 'http://localhost:5173/')).toBe(true)
     expect(isAppUrl('http://localhost:5174/', 'http://localhost:5173/')).toBe(false)
+  })
+
+  it('honours ELECTRON_RENDERER_URL only in an unpackaged app, and only for a dev server on this machine', () => {
+    const fileUrl = 'file:///opt/Meshwork/resources/app.asar/out/renderer/index.html'
+    const dev = { ELECTRON_RENDERER_URL: 'http://localhost:5173/' }
+    expect(rendererUrl({ isPackaged: true, env: dev, fileUrl })).toBe(fileUrl)
+    expect(rendererUrl({ isPackaged: true, env: { ELECTRON_RENDERER_URL: 'https://evil.example/' }, fileUrl })).toBe(fileUrl)
+    expect(rendererUrl({ isPackaged: false, env: dev, fileUrl })).toBe('http://localhost:5173/')
+    expect(rendererUrl({ isPackaged: false, env: { ELECTRON_RENDERER_URL: 'http://127.0.0.1:5173/' }, fileUrl })).toBe('http://127.0.0.1:5173/')
+    for (const url of ['https://evil.example/', 'file:///tmp/page.html', 'javascript:alert(1)', 'not a url', 'http://localhost.evil.example/']) {
+      expect(rendererUrl({ isPackaged: false, env: { ELECTRON_RENDERER_URL: url }, fileUrl }), url).toBe(fileUrl)
+    }
+    expect(rendererUrl({ isPackaged: false, env: {}, fileUrl })).toBe(fileUrl)
+    // main.ts takes the page from here, not from the variable directly
+    const main = readFileSync('electron/main.ts', 'utf8')
+    expect(main).toMatch(/rendererUrl\(\{ isPackaged: app\.isPackaged/)
+    expect(main.match(/ELECTRON_RENDERER_URL/g) ?? []).toHaveLength(0)
   })
 
   it('uses one strict CSP everywhere: no inline or eval script, no foreign connections', () => {
