@@ -7,7 +7,7 @@ import { createNode } from './core/node'
 import { createLogger } from './core/util/logger'
 import { registerIpc } from './ipc'
 import { createTray, trayStateFromStatus, type TrayAction, type TrayState } from './tray'
-import { lockDown, mainWindowOptions } from './window'
+import { lockDown, mainWindowOptions, rendererUrl } from './window'
 
 const log = createLogger('app')
 const STOP_TIMEOUT_MS = 20_000
@@ -25,9 +25,9 @@ async function main(): Promise<void> {
   await app.whenReady()
   const resources = app.isPackaged ? process.resourcesPath : join(app.getAppPath(), 'build')
   const icon = (name: string) => nativeImage.createFromPath(join(resources, name))
-  const devUrl = process.env.ELECTRON_RENDERER_URL
   const here = import.meta.dirname
-  const appUrl = devUrl ?? pathToFileURL(join(here, '../renderer/index.html')).href
+  const fileUrl = pathToFileURL(join(here, '../renderer/index.html')).href
+  const appUrl = rendererUrl({ isPackaged: app.isPackaged, env: process.env, fileUrl })
 
   // the node also serves this dashboard over HTTP (for a browser on the same machine)
   const node = await createNode(loadConfig({ dataDir: app.getPath('userData') }), { rendererDir: join(here, '../renderer') })
