@@ -19,6 +19,17 @@ export const ChatMessageSchema = z.object({
 })
 export type ChatMessage = z.infer<typeof ChatMessageSchema>
 
+/**
+ * The `meshwork` request extension (OpenAI SDKs pass unknown body fields through): keep the prompt to
+ * chosen peers or to this node, and a price ceiling. The router strips it before a provider sees the call.
+ */
+export const MeshworkRequestSchema = z.object({
+  peers: z.array(z.string().min(1).max(128)).max(64).optional(),
+  localOnly: z.boolean().optional(),
+  maxPrice: z.number().nonnegative().max(1e12).optional()
+})
+export type MeshworkRequest = z.infer<typeof MeshworkRequestSchema>
+
 /** Sampling fields shared by both endpoints. Unknown fields are dropped, as OpenAI SDKs send extras. */
 const Sampling = {
   model: z.string().regex(MODEL_NAME, 'model must be a model name'),
@@ -34,7 +45,8 @@ const Sampling = {
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   n: z.literal(1, { error: 'only n = 1 is supported' }).nullish(),
-  user: z.string().max(256).optional()
+  user: z.string().max(256).optional(),
+  meshwork: MeshworkRequestSchema.optional()
 }
 
 export const ChatCompletionRequestSchema = z.object({
@@ -50,7 +62,7 @@ export const CompletionRequestSchema = z.object({
     z.string().max(MAX_TEXT_CHARS),
     z.array(Token).min(1).max(MAX_PROMPT_TOKENS),
     z.array(z.string().max(MAX_TEXT_CHARS)).length(1, { error: 'only one prompt per request is supported' })
-  ]),
+  ], { error: 'prompt must be a string, a non-empty array of token ids, or a one-element array of strings' }),
   echo: z.literal(false, { error: 'echo is not supported' }).nullish()
 })
 export type CompletionRequest = z.infer<typeof CompletionRequestSchema>
@@ -68,20 +80,4 @@ export interface MeshworkInfo {
   providers: string[]
   failovers: number
   approximate?: boolean
-}
-
-export interface OpenAiErrorBody {
-  error: { message: string; type: string; code: string | null; param: string | null }
-}
-
-/** OpenAI's error `type` for a given HTTP status. */
-export function errorType(status: number): string {
-  if (status === 401) return 'authentication_error'
-  if (status === 404 || status === 400 || status === 413) return 'invalid_request_error'
-  if (status === 429) return 'rate_limit_error'
-  return 'server_error'
-}
-
-export function openAiError(status: number, code: string, message: string, param: string | null = null): OpenAiErrorBody {
-  return { error: { message, type: errorType(status), code, param } }
 }

@@ -26,6 +26,39 @@ const BootstrapAddrSchema = z
     { message: 'must be a multiaddr ending in /p2p/<peer id>, like /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…' }
   )
 
+const MultiaddrSchema = z
+  .string()
+  .max(512)
+  .refine(
+    (value) => {
+      try {
+        return multiaddr(value).getComponents().length > 0
+      } catch {
+        return false
+      }
+    },
+    { message: 'must be a multiaddr, like /ip4/203.0.113.7/tcp/4001' }
+  )
+
+export const REACHABILITY_MODES = ['auto', 'public', 'private'] as const
+
+/** Circuit relay v2: what this node offers to peers behind NAT, and how many relays it uses itself. */
+const RelayConfigSchema = z
+  .object({
+    /** Relay for others while this node is not known to be behind NAT itself. */
+    enabled: z.boolean().default(true),
+    /** Peers that may hold a relay slot here at once. */
+    maxReservations: z.number().int().min(0).max(1024).default(15),
+    /** A relayed connection through this node is cut after this long. */
+    limitDurationMs: z.number().int().min(1_000).max(86_400_000).default(300_000),
+    /** ...or after this many bytes, both directions together. */
+    limitBytes: z.number().int().min(1024).max(2 ** 40).default(16 * 1024 * 1024),
+    /** Relays this node reserves a slot on while it is behind NAT (0: never relayed). */
+    reservations: z.number().int().min(0).max(8).default(2)
+  })
+  .prefault({})
+export type RelayConfig = z.infer<typeof RelayConfigSchema>
+
 export const ConfigSchema = z.object({
   dataDir: z.string().min(1),
   apiHost: z.string().default('127.0.0.1'),
@@ -55,8 +88,23 @@ export const ConfigSchema = z.object({
   workerThreads: z.number().int().min(1).max(256).default(1),
   maxConcurrentJobs: z.number().int().min(1).max(64).default(2),
   maxQueuedJobs: z.number().int().min(0).max(1024).default(16),
+  /** Peers this owner trusts: when set, prompts go only to them (and this node); reputation counts them as pre-trusted. */
+  trustedPeers: z.array(z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,64}$/, 'must be a peer id')).max(256).default([]),
+  /** Keep every prompt on this node: never route to another peer. */
+  localOnly: z.boolean().default(false),
+  /** Longest one routed request may take in all, failovers included. */
+  requestDeadlineMs: z.number().int().min(1_000).max(3_600_000).default(600_000),
   /** How the router picks among providers: power of two choices (spreads load), best score, or random. */
-  routingPolicy: z.enum(['p2c', 'best', 'random']).default('p2c')
+  routingPolicy: z.enum(['p2c', 'best', 'random']).default('p2c'),
+  /** How long a graceful stop lets routed streams and provider jobs finish before it cuts them. */
+  stopTimeoutMs: z.number().int().min(1_000).max(600_000).default(30_000),
+  /** 'auto': libp2p's AutoNAT and what peers observe decide; 'public'/'private': the owner knows. */
+  reachability: z.enum(REACHABILITY_MODES).default('auto'),
+  /** Addresses where peers reach this node, e.g. a port forwarded on the home router. */
+  announce: z.array(MultiaddrSchema).max(16).default([]),
+  /** Ask the home router for a port mapping (UPnP/NAT-PMP); off unless the owner allows it. */
+  upnp: z.boolean().default(false),
+  relay: RelayConfigSchema
 })
 export type Config = z.infer<typeof ConfigSchema>
 export type ConfigInput = z.input<typeof ConfigSchema>
@@ -75,9 +123,16 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   MESHWORK_ENDPOINT: 'endpoint',
   MESHWORK_ADDRESS_SCOPE: 'addressScope',
   MESHWORK_ADVERT_INTERVAL_MS: 'advertIntervalMs',
-  MESHWORK_DISCOVERY_INTERVAL_MS: 'discoveryIntervalMs'
+  MESHWORK_DISCOVERY_INTERVAL_MS: 'discoveryIntervalMs',
+  MESHWORK_STOP_TIMEOUT_MS: 'stopTimeoutMs'
 }
-const NUMERIC = new Set<keyof ConfigInput>(['apiPort', 'p2pPort', 'advertIntervalMs', 'discoveryIntervalMs'])
+const NUMERIC = new Set<keyof ConfigInput>([
+  'apiPort',
+  'p2pPort',
+  'advertIntervalMs',
+  'discoveryIntervalMs',
+  'stopTimeoutMs'
+])
 
 function fromEnv(env: NodeJS.ProcessEnv): Partial<ConfigInput> {
   const out: Record<string, unknown> = {}

@@ -7,8 +7,10 @@ import { ModelNotFoundError, NoProviderError } from '../util/errors'
 import type { Logger } from '../util/logger'
 import type { AbortOptions } from '../util/startable'
 import { type AttemptOutcome, type ClientEvent, type RequestContext, runAttempt } from './attempt'
+import { relayLimitReason, relayNeed } from '../p2p/reachability-connection'
 import { type Candidate, type LocalRuntimeSource, localCandidate, remoteCandidates } from './candidates'
 import { ProviderRecords } from './provider-records'
+import { type PromptPolicy, mayReceivePrompt, splitRequest } from './route-limits'
 import { RetryBudget } from './retry-budget'
 import { type RoutingPolicy, pick, score } from './scoring'
 import { StreamState } from './stream-state'
@@ -31,6 +33,8 @@ export interface RouterOptions {
   /** Dials providers for the default transport; omitted on a node without libp2p. */
   libp2p?: ConstructorParameters<typeof MeshTransport>[0]
   local?: LocalRuntimeSource
+  /** Where the owner lets prompts go. */
+  promptPolicy?: PromptPolicy
   /** This node's trust in providers; default: from the router's own records. */
   trust?: TrustSource
   events: NodeEvents
@@ -73,7 +77,10 @@ export class Router {
   }
 
   candidates(model: string): Candidate[] {
-    const list = remoteCandidates(this.options.peers, model, this.options.local?.peerId)
+    const list = remoteCandidates(this.options.peers, model, this.options.local?.peerId).map((c) => ({
+      ...c,
+      connection: this.transport.connectionKind?.(c.peerId)
+    }))
     const local = localCandidate(this.options.local, model)
     return local ? [local, ...list] : list
   }
@@ -92,11 +99,12 @@ export class Router {
    * ones end the stream with a throw.
    */
   async *route(request: RouteRequest, options: AbortOptions = {}): AsyncGenerator<RouteEvent> {
-    const model = request.call.body.model
+    const { call: original, wishes } = splitRequest(request.call)
+    const model = original.body.model
     const deadline = AbortSignal.timeout(this.options.requestDeadlineMs ?? 600_000)
     const signal = AbortSignal.any([options.signal ?? new AbortController().signal, deadline])
     const begun = performance.now()
-    const state = new StreamState(request.call)
+    const state = new StreamState(original)
     const exclude = new Set<string>()
     const summary = { ok: false, error: undefined as string | undefined, ttftMs: undefined as number | undefined, usage: undefined as Usage | undefined }
     /** The first failure since the last provider produced a token, and the latest one. */
@@ -114,14 +122,16 @@ export class Router {
         pendingFailover = undefined
       }
     }
-    this.options.events.emit('request:started', { id: request.id, model, stream: request.call.body.stream === true })
+    this.options.events.emit('request:started', { id: request.id, model, stream: original.body.stream === true })
     const endRequest = this.budget.requestStarted()
     try {
       if (!this.knownModels().has(model)) throw new ModelNotFoundError(model)
       for (let attempt = 1; ; attempt++) {
         const call = state.nextCall()
         if (call === 'length') break
-        const candidate = attempt > (this.options.maxAttempts ?? 6) ? undefined : this.select(model, exclude, state)
+        const allowed = (c: Candidate): boolean =>
+          !exclude.has(c.peerId) && mayReceivePrompt(c, this.options.promptPolicy ?? {}, wishes) && this.withinRelayLimits(c, call)
+        const candidate = attempt > (this.options.maxAttempts ?? 6) ? undefined : this.select(model, allowed, state)
         if (candidate === undefined || call === 'impossible') throw this.giveUp(ctx, pendingFailover, lastFailure)
         release = attempt > 1 ? await this.budget.acquire({ signal }) : () => {}
         if (attempt > 1) state.failovers++
@@ -224,14 +234,24 @@ export class Router {
     return new NoProviderError(ctx.model, this.options.retryAfterSeconds ?? 5)
   }
 
-  private select(model: string, exclude: Set<string>, state: StreamState): Candidate | undefined {
+  private select(model: string, allowed: (c: Candidate) => boolean, state: StreamState): Candidate | undefined {
     const sameModel = (c: Candidate): boolean => !state.received || state.sha256 === undefined || c.sha256 === state.sha256
-    const all = this.candidates(model).filter((c) => !exclude.has(c.peerId) && sameModel(c) && this.trust.excludedReason(c.peerId) === undefined)
+    const all = this.candidates(model).filter((c) => allowed(c) && sameModel(c) && this.trust.excludedReason(c.peerId) === undefined)
     const ready = all.filter((c) => this.records.ejectedFor(c.peerId) === 0)
     const scoreOf = (c: Candidate): number => score(c, this.records, this.inflight.get(c.peerId) ?? 0, this.trust.trust(c.peerId))
     if (ready.length > 0) return pick(ready, scoreOf, this.options.policy)
     // Everyone left is ejected after recent failures: try the one whose ejection ends first rather than fail (panic routing).
     return all.sort((a, b) => this.records.ejectedFor(a.peerId) - this.records.ejectedFor(b.peerId))[0]
+  }
+
+  /** A job runs over a relayed connection only when it fits what the relay still allows. */
+  private withinRelayLimits(c: Candidate, call: InferBody | 'impossible'): boolean {
+    if (c.connection !== 'relayed' || call === 'impossible') return true
+    const record = this.records.get(c.peerId)
+    const speed = { tokensPerSecond: record.tokensPerSecond ?? c.decodeTokensPerSecond, ttftMs: record.ttftMs ?? c.ttftMs }
+    const reason = relayLimitReason(this.transport.relayBudget?.(c.peerId), relayNeed(call, speed))
+    if (reason !== undefined) this.log.info('provider skipped: over the relay limits', { provider: c.peerId, reason })
+    return reason === undefined
   }
 }
 
