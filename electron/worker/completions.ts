@@ -8,7 +8,8 @@ import { checkPrompt, generate, REPLAY_LIMIT, type GenerateResult } from './gene
 import { disconnectSignal, sendError, sendJson, SseWriter } from './http-util'
 import { log } from './log'
 import type { JobQueue } from './queue'
-import { ChatRequestSchema, CompletionRequestSchema, describeIssues, type ChatRequest, type CompletionRequest } from './schemas'
+import { samplingOf } from './sampling'
+import { ChatRequestSchema, CompletionRequestSchema, describeIssues, stopList, type ChatRequest, type CompletionRequest } from './schemas'
 import type { TextChunk } from './text-stream'
 
 export interface Services {
@@ -43,7 +44,7 @@ function prepare(engine: Engine, kind: Kind, raw: unknown): Prepared {
     if (!parsed.success) throw badRequest(describeIssues(parsed.error))
     const body = parsed.data
     const model = pickModel(engine, body.model)
-    const prompt = Array.isArray(body.prompt) && body.prompt.length === 1 && typeof body.prompt[0] !== 'number' ? body.prompt[0] : body.prompt
+    const prompt = Array.isArray(body.prompt) && typeof body.prompt[0] === 'string' ? body.prompt[0] : body.prompt
     let promptTokens: number[]
     if (typeof prompt === 'string') {
       promptTokens = model.model.tokenize(prompt)
@@ -53,7 +54,7 @@ function prepare(engine: Engine, kind: Kind, raw: unknown): Prepared {
     const replayTokens = body.replay_tokens ?? 0
     if (replayTokens > promptTokens.length) throw badRequest(`replay_tokens (${replayTokens}) exceeds the prompt length (${promptTokens.length})`)
     const maxTokens = body.max_tokens ?? DEFAULT_COMPLETION_MAX_TOKENS
-    return { model, promptTokens, replayTokens, maxTokens, stop: body.stop, body }
+    return { model, promptTokens, replayTokens, maxTokens, stop: stopList(body.stop), body }
   }
   const parsed = ChatRequestSchema.safeParse(raw)
   if (!parsed.success) throw badRequest(describeIssues(parsed.error))
@@ -61,7 +62,7 @@ function prepare(engine: Engine, kind: Kind, raw: unknown): Prepared {
   const model = pickModel(engine, body.model)
   const chat = renderChat(model, body.messages)
   const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? model.contextSize - chat.tokens.length
-  return { model, promptTokens: chat.tokens, replayTokens: 0, maxTokens, stop: [...body.stop, ...chat.stop], templateStop: chat.stop, body }
+  return { model, promptTokens: chat.tokens, replayTokens: 0, maxTokens, stop: [...stopList(body.stop), ...chat.stop], templateStop: chat.stop, body }
 }
 
 const newId = (kind: Kind): string => `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`
@@ -102,9 +103,7 @@ export async function handleCompletion(services: Services, kind: Kind, req: Inco
     promptTokens: p.promptTokens as Token[],
     replayTokens: p.replayTokens,
     maxTokens: p.maxTokens,
-    temperature: p.body.temperature ?? 1, // OpenAI's default
-    topP: p.body.top_p ?? undefined,
-    seed: p.body.seed == null ? undefined : p.body.seed >>> 0,
+    sampling: samplingOf(p.body),
     stop: p.stop,
     signal
   }

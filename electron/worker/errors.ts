@@ -1,8 +1,9 @@
+import { openAiErrorBody, type OpenAiErrorBody } from '../../shared/openai-error'
+
 /** Errors the worker answers with, as OpenAI-style `{error:{message,type,code}}` bodies. */
 export class WorkerError extends Error {
   readonly status: number
   readonly code: string
-  readonly type: string
   readonly headers: Record<string, string>
   constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
     super(message)
@@ -10,7 +11,6 @@ export class WorkerError extends Error {
     this.status = status
     this.code = code
     this.headers = headers
-    this.type = status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error'
   }
 }
 
@@ -23,6 +23,6 @@ export const queueFull = (): WorkerError =>
 export const shuttingDown = (): WorkerError =>
   new WorkerError(503, 'shutting_down', 'The worker is shutting down', { 'retry-after': '5' })
 
-export function errorBody(err: WorkerError): { error: { message: string; type: string; code: string } } {
-  return { error: { message: err.message, type: err.type, code: err.code } }
+export function errorBody(err: WorkerError): OpenAiErrorBody {
+  return openAiErrorBody(err.status, err.code, err.message)
 }

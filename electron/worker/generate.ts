@@ -1,6 +1,7 @@
 import type { LlamaContext, Token } from 'node-llama-cpp'
 import type { LoadedModel } from './engine'
 import { badRequest } from './errors'
+import { evaluateOptions, type Sampling } from './sampling'
 import { TokenTextStream, type TextChunk } from './text-stream'
 
 /** Past this many replayed tokens the continuation is prefilled in one batch (faster, approximate). */
@@ -11,9 +12,7 @@ export interface GenerateRequest {
   /** the last n prompt tokens were generated before: evaluate them one decode step each */
   replayTokens: number
   maxTokens: number
-  temperature: number
-  topP?: number
-  seed?: number
+  sampling: Sampling
   stop: string[]
   signal: AbortSignal
 }
@@ -86,12 +85,13 @@ export async function generate(
         }
         input = tail.slice(-1)
       }
-      const sampling = req.temperature > 0 ? { temperature: req.temperature, topP: req.topP, seed: req.seed } : { temperature: 0 }
+      const history = [...prompt] // what penalties look back on, as the sequence grows
       finishReason = 'stop' // the iterator ends early only on an end-of-generation token
-      for await (const token of sequence.evaluate(input, sampling)) {
+      for await (const token of sequence.evaluate(input, evaluateOptions(req.sampling, history))) {
         req.signal.throwIfAborted()
         if (generated === 0) firstAt = performance.now()
         generated++
+        history.push(token)
         const chunk = stream.push(token)
         if (chunk) await onChunk(chunk)
         if (stream.stopped) break

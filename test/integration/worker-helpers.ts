@@ -1,16 +1,13 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { expect } from 'vitest'
+import { bundleWorker, ROOT } from '../helpers/runtime'
 
-export const ROOT = join(import.meta.dirname, '..', '..')
-export const WORKER_JS = join(ROOT, 'dist', 'worker', 'worker.js')
+let bundled: Promise<string> | undefined
 
-/** Builds dist/worker/worker.js with the project build when it is missing or older than its sources. */
-export function ensureWorkerBuilt(): void {
-  const sources = readdirSync(join(ROOT, 'electron', 'worker')).map((f) => statSync(join(ROOT, 'electron', 'worker', f)).mtimeMs)
-  if (existsSync(WORKER_JS) && statSync(WORKER_JS).mtimeMs > Math.max(...sources)) return
-  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--no-renderer'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 })
-  if (build.status !== 0 || !existsSync(WORKER_JS)) throw new Error(`worker build failed: ${build.stderr}${build.stdout}`)
+/** The worker bundle (built once per test file, from the current sources). */
+export function workerBundle(): Promise<string> {
+  bundled ??= bundleWorker()
+  return bundled
 }
 
 export interface RunningWorker {
@@ -25,7 +22,7 @@ const running = new Set<ChildProcess>()
 
 /** Spawns the built worker and waits for its ready line (bounded). */
 export async function startWorker(args: string[], options: { stdin?: 'pipe' | 'ignore'; timeoutMs?: number } = {}): Promise<RunningWorker> {
-  const proc = spawn(process.execPath, [WORKER_JS, ...args], { cwd: ROOT, stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, [await workerBundle(), ...args], { cwd: ROOT, stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'] })
   running.add(proc)
   let err = ''
   let out = ''
@@ -80,12 +77,48 @@ export async function postStream(base: string, path: string, body: Record<string
   return { events, done, raw }
 }
 
-export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined)
-    if (value !== undefined) return value
-    await new Promise((r) => setTimeout(r, 50))
+/** Text and token ids of a streamed completion, chunk by chunk. */
+export function pieces(events: any[]): { text: string; ids: number[] }[] {
+  return events
+    .filter((e) => e.choices.length > 0)
+    .map((e) => ({ text: e.choices[0].text ?? e.choices[0].delta?.content ?? '', ids: e.choices[0].token_ids ?? [] }))
+}
+
+/**
+ * Checks token-exact continuation against an uninterrupted run (`first`, streamed with token ids):
+ * for each cut k, prompt ids + the first k ids with replay_tokens = k, and the same `sampling`
+ * fields, must produce exactly the rest.
+ */
+export async function checkContinuation(
+  base: string,
+  model: string,
+  first: { events: any[] },
+  total: number,
+  cuts: number[],
+  sampling: Record<string, unknown> = { temperature: 0 }
+): Promise<void> {
+  const promptIds: number[] = first.events[0].prompt_token_ids
+  expect(promptIds.length).toBeGreaterThan(0)
+  const parts = pieces(first.events).filter((p) => p.ids.length > 0)
+  const ids = parts.flatMap((p) => p.ids)
+  const text = parts.map((p) => p.text).join('')
+  expect(ids).toHaveLength(total)
+  for (const k of cuts) {
+    // cut at a chunk boundary, as a router would
+    let emitted: number[] = []
+    let emittedText = ''
+    for (const p of parts) {
+      if (emitted.length + p.ids.length > k) break
+      emitted = [...emitted, ...p.ids]
+      emittedText += p.text
+    }
+    const cont = await postStream(base, '/v1/completions', {
+      ...sampling, model, prompt: [...promptIds, ...emitted], replay_tokens: emitted.length, max_tokens: total - emitted.length, return_token_ids: true
+    })
+    expect(cont.events[0].prompt_token_ids).toEqual([...promptIds, ...emitted])
+    expect(cont.events[0].meshwork_approximate).toBeUndefined()
+    const rest = pieces(cont.events)
+    expect(rest.flatMap((p) => p.ids), `${model} cut at ${k}`).toEqual(ids.slice(emitted.length))
+    expect(emittedText + rest.map((p) => p.text).join(''), `${model} cut at ${k}`).toBe(text)
   }
-  throw new Error(`timed out waiting for ${what}`)
 }

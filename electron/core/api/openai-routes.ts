@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import type { InferBody } from '../../../shared/infer'
-import { ChatCompletionRequestSchema, CompletionRequestSchema, type MeshworkInfo, type Usage, openAiError } from '../../../shared/openai'
+import { ChatCompletionRequestSchema, CompletionRequestSchema, type MeshworkInfo, type Usage } from '../../../shared/openai'
+import { openAiErrorBody } from '../../../shared/openai-error'
 import type { RouteEvent, Router } from '../router/router'
 import { InvalidRequestError, MeshworkError } from '../util/errors'
 import type { Logger } from '../util/logger'
@@ -122,7 +123,7 @@ async function streamOut(
     if (!raw.destroyed) {
       const e = err as { code?: string; message?: string; status?: number }
       log.warn('stream failed after the first token', { code: e.code, message: e.message })
-      await write(openAiError(e.status ?? 502, e.code ?? 'stream_failed', e.message ?? 'the stream failed')).catch(() => {})
+      await write(openAiErrorBody(e.status ?? 502, e.code ?? 'stream_failed', e.message ?? 'the stream failed')).catch(() => {})
     }
   } finally {
     raw.end()
