@@ -1,0 +1,155 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Libp2p } from '@libp2p/interface'
+import type { ModelPrice } from '../../../shared/price'
+import { receiptSigningBytes, type SignedReceipt } from '../../../shared/receipt'
+import type { Logger } from '../util/logger'
+import { type Signer, verifiedBy } from './keys'
+import type { Ledger } from './ledger'
+import { offerReceipt } from './receipt-protocol'
+import { checkReceipt, countersign, disagreements, issueReceipt } from './receipts'
+
+/**
+ * What the earnings need to know of one settled attempt: a structural subset of the router's
+ * AttemptOutcome ('attempt:settled'), so earnings does not depend on the router.
+ */
+export interface SettledAttempt {
+  requestId: string
+  provider: string
+  local: boolean
+  model: string
+  sha256?: string
+  kind: string
+  /** Tokens this provider delivered in this attempt, by the consumer's count. */
+  tokens: number
+  /** Prompt tokens this attempt sent (prompt, plus replayed ids in a continuation), when known. */
+  promptTokens?: number
+  ms: number
+  final?: { usage?: { prompt_tokens: number; completion_tokens: number }; receipt?: unknown }
+}
+
+export interface ConsumerAccountingInit {
+  ledger: Ledger
+  signer: Signer
+  libp2p?: Pick<Libp2p, 'dialProtocol'>
+  /** The price a provider advertises for a model right now (undefined: not known). */
+  advertisedPrice(peerId: string, model: string): ModelPrice | undefined
+  /** The sha256 a provider advertises for a model (for receipts of jobs cut short before accept). */
+  advertisedSha256(peerId: string, model: string): string | undefined
+  unit(): string
+  logger: Logger
+}
+
+/**
+ * The consumer's side: countersign a provider's receipt that matches what arrived, else issue a
+ * receipt for the tokens that did arrive (jobs cut short by failover or cancellation) and offer it
+ * to the provider for its signature. Attempts served by this node's own runtime are "served for
+ * you": recorded, neither earned nor spent.
+ */
+export class ConsumerAccounting {
+  private readonly offers = new Set<Promise<void>>()
+
+  constructor(private readonly init: ConsumerAccountingInit) {}
+
+  attemptSettled(attempt: SettledAttempt): void {
+    const { ledger, signer } = this.init
+    const endedAt = Date.now()
+    const startedAt = Math.round(endedAt - attempt.ms)
+    const promptTokens = attempt.final?.usage?.prompt_tokens ?? attempt.promptTokens ?? 0
+    if (attempt.tokens === 0 && attempt.final === undefined) return // nothing was delivered
+    const sha256 = attempt.sha256 ?? this.init.advertisedSha256(attempt.provider, attempt.model)
+    if (sha256 === undefined) return
+    const base = {
+      jobId: attempt.requestId,
+      model: attempt.model,
+      sha256,
+      promptTokens,
+      durationMs: attempt.ms,
+      unit: this.init.unit(),
+      startedAt,
+      endedAt
+    }
+    if (attempt.local) {
+      const own = issueReceipt(signer, 'provider', {
+        ...base,
+        provider: signer.peerId,
+        consumer: signer.peerId,
+        completionTokens: attempt.tokens,
+        complete: attempt.final !== undefined,
+        price: { prompt: 0, completion: 0 }
+      })
+      ledger.append('receipt', 'self', countersign(signer, own))
+      return
+    }
+    const price = this.init.advertisedPrice(attempt.provider, attempt.model)
+    const offered = attempt.final?.receipt
+    if (offered !== undefined) {
+      const check = checkReceipt(offered)
+      const signed = offered as SignedReceipt
+      const problems =
+        check.problems.length > 0
+          ? check.problems
+          : disagreements(signed.receipt, {
+              jobId: attempt.requestId,
+              provider: attempt.provider,
+              consumer: signer.peerId,
+              model: attempt.model,
+              completionTokens: attempt.tokens > 0 ? attempt.tokens : undefined,
+              promptTokens: attempt.promptTokens,
+              price
+            })
+      if (problems.length === 0 && signed.receipt.issuer === 'provider' && check.providerSigValid) {
+        const both = countersign(signer, signed)
+        ledger.append('receipt', 'spent', both)
+        this.offer(both, false)
+        return
+      }
+      this.init.logger.warn('provider receipt rejected; recording what arrived instead', {
+        provider: attempt.provider,
+        job: attempt.requestId,
+        problems
+      })
+    }
+    const issued = issueReceipt(signer, 'consumer', {
+      ...base,
+      provider: attempt.provider,
+      consumer: signer.peerId,
+      completionTokens: attempt.tokens,
+      complete: attempt.final !== undefined,
+      price: price ?? { prompt: 0, completion: 0 }
+    })
+    ledger.append('receipt', 'spent', issued)
+    this.offer(issued, true)
+  }
+
+  /** Waits for the receipt exchanges still under way (bounded by their own timeouts). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.offers])
+  }
+
+  /** Sends the provider our signature; for a receipt we issued, records its countersignature. */
+  private offer(signed: SignedReceipt, record: boolean): void {
+    const { libp2p, ledger, logger } = this.init
+    if (libp2p === undefined) return
+    const done = offerReceipt(libp2p, peerIdFromString(signed.receipt.provider), signed)
+      .then((answer) => {
+        if (answer.type === 'refused') {
+          logger.info('provider refused to countersign', {
+            provider: signed.receipt.provider,
+            job: signed.receipt.jobId,
+            code: answer.code,
+            message: answer.message
+          })
+          return
+        }
+        if (!record) return
+        if (!verifiedBy(signed.receipt.provider, receiptSigningBytes(signed.receipt), answer.providerSig)) {
+          logger.warn('provider countersignature does not verify', { provider: signed.receipt.provider })
+          return
+        }
+        ledger.append('countersign', 'spent', { ...signed, providerSig: answer.providerSig })
+      })
+      .catch((err) => logger.debug('receipt exchange failed', { provider: signed.receipt.provider, err }))
+      .finally(() => this.offers.delete(done))
+    this.offers.add(done)
+  }
+}
