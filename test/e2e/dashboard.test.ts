@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { killAllNodes, startNode, waitFor, type NodeProcess } from '../helpers/node-process'
+import { killAllNodes, startNode, type NodeProcess } from '../helpers/node-process'
+import { waitFor } from '../helpers/wait'
 import { launchChromium, openPage, screenshot, watchConsole } from './browser'
 
 // The dashboard served by a real headless node, driven in real Chromium, in a mesh of real processes:
@@ -65,7 +66,7 @@ describe('dashboard on a real node in a small mesh', () => {
 
   it('"Pause earning" makes the other peers see A paused within 10 s, and A takes no new jobs', async () => {
     await openPage(page, a.apiUrl, 'overview')
-    await waitFor(async () => (await peerView(c, a.peerId))?.alive === true && (await peerView(c, b.peerId))?.alive === true, 60_000, 250).catch(
+    await waitFor(async () => (await peerView(c, a.peerId))?.alive === true && (await peerView(c, b.peerId))?.alive === true, 60_000, { intervalMs: 250 }).catch(
       async (err) => {
         throw new Error(`${(err as Error).message}: C sees ${JSON.stringify((await c.get('/api/peers?all=1')).peers.map((p: { peerId: string; alive: boolean; excludedReason?: string }) => [p.peerId.slice(-6), p.alive, p.excludedReason]))} (A …${a.peerId.slice(-6)}, B …${b.peerId.slice(-6)})`)
       }
@@ -74,7 +75,7 @@ describe('dashboard on a real node in a small mesh', () => {
     await page.getByRole('button', { name: 'Pause earning' }).click()
     const clicked = Date.now()
     await expect.poll(() => page.getByTestId('earning-state').textContent()).toBe('Paused')
-    await waitFor(async () => (await peerView(c, a.peerId))?.paused === true, 10_000, 100)
+    await waitFor(async () => (await peerView(c, a.peerId))?.paused === true, 10_000, { intervalMs: 100 })
     const seenAfter = Date.now() - clicked
     console.log(`pause clicked in the dashboard, seen by peer C after ${seenAfter} ms`)
     expect(seenAfter).toBeLessThan(10_000)
@@ -93,19 +94,21 @@ describe('dashboard on a real node in a small mesh', () => {
     await page.getByRole('button', { name: 'Resume earning' }).click()
     const clicked = Date.now()
     // the seen-by-peers clock starts when A itself reports the resume (the call restarts A's runtime first)
-    await waitFor(async () => (await a.get('/api/status')).paused === false, 60_000, 100)
+    await waitFor(async () => (await a.get('/api/status')).paused === false, 60_000, { intervalMs: 100 })
     const resumedAfter = Date.now() - clicked
-    const seen = await waitFor(async () => (await peerView(c, a.peerId))?.paused === false, 10_000, 100)
+    const unpausedAt = Date.now()
+    await waitFor(async () => (await peerView(c, a.peerId))?.paused === false, 10_000, { intervalMs: 100 })
+    const seen = Date.now() - unpausedAt
     console.log(`resume clicked in the dashboard: A unpaused after ${resumedAfter} ms, peer C saw it ${seen} ms later`)
     await expect.poll(() => page.getByTestId('earning-state').textContent(), { timeout: 30_000 }).not.toBe('Paused')
     // with B paused, A is the only provider left: the job must land on A
     expect((await b.post('/api/pause')).status).toBe(200)
-    await waitFor(async () => (await peerView(c, b.peerId))?.paused === true, 10_000, 100)
+    await waitFor(async () => (await peerView(c, b.peerId))?.paused === true, 10_000, { intervalMs: 100 })
     let served: { status: number; provider: string | null } | undefined
     await waitFor(async () => {
       served = await chatVia(c)
       return served.status === 200
-    }, 60_000, 1000)
+    }, 60_000, { intervalMs: 1000 })
     expect(served?.provider).toBe(a.peerId)
     await expect.poll(() => page.getByTestId('earning-state').textContent(), { timeout: 30_000 }).toBe('Earning')
     await openPage(page, a.apiUrl, 'requests')

@@ -86,18 +86,3 @@ export async function startNode(options: StartNodeOptions = {}): Promise<NodePro
 export async function killAllNodes(): Promise<void> {
   await Promise.all([...running].map((n) => n.kill('SIGKILL')))
 }
-
-/** Polls `check` until it returns true or the deadline passes (bounded); `state` explains a timeout. */
-export async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  intervalMs = 200,
-  state?: () => string
-): Promise<number> {
-  const started = Date.now()
-  while (Date.now() - started < timeoutMs) {
-    if (await Promise.resolve().then(check).catch(() => false)) return Date.now() - started
-    await new Promise((r) => setTimeout(r, intervalMs))
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms${state ? `: ${state()}` : ''}`)
-}

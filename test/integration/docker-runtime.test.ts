@@ -18,9 +18,9 @@ import {
   removeContainersOf,
   streamCompletion,
   testComponents,
-  tinyModel,
-  until
+  tinyModel
 } from '../helpers/runtime'
+import { waitFor } from '../helpers/wait'
 
 // Needs a running Docker engine: without one these tests fail (never skip).
 const run = randomBytes(4).toString('hex')
@@ -160,10 +160,10 @@ describe('docker runtime', () => {
   it('replaces a container killed from outside', async () => {
     const before = runtime!.workerId()!
     await docker('kill', before)
-    await until(
+    await waitFor(
       () => runtime!.restartCount === 1 && runtime!.status().state === 'ready',
       60_000,
-      'a replacement container'
+      { what: 'a replacement container' }
     )
     const after = runtime!.workerId()!
     expect(after).not.toBe(before)

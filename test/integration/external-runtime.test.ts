@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createExternalRuntime, createRuntime } from '../../electron/core/runtime/create'
 import type { ExternalRuntime } from '../../electron/core/runtime/external/external-runtime'
 import type { ResolvedModel } from '../../electron/core/runtime/models/types'
-import { bundleWorker, streamCompletion, testComponents, tinyModel, until } from '../helpers/runtime'
+import { bundleWorker, streamCompletion, testComponents, tinyModel } from '../helpers/runtime'
+import { waitFor } from '../helpers/wait'
 
 const dir = mkdtempSync(join(tmpdir(), 'meshwork-external-rt-'))
 let workerEntry: string
@@ -81,7 +82,7 @@ describe('external runtime', () => {
     expect(runtime.models()).toEqual([])
 
     worker = await startWorker(port)
-    await until(() => runtime!.status().state === 'ready', 10_000, 'the external runtime to become ready')
+    await waitFor(() => runtime!.status().state === 'ready', 10_000, { what: 'the external runtime to become ready' })
     expect(runtime.endpoint()).toBe(`http://127.0.0.1:${port}`)
     const served = runtime.models()
     expect(served.map((m) => m.name)).toEqual(['meshwork-tiny'])
@@ -97,10 +98,10 @@ describe('external runtime', () => {
     expect(reply.tokenIds.length).toBe(6)
 
     worker.kill('SIGTERM')
-    await until(
+    await waitFor(
       () => runtime!.status().state === 'unavailable',
       10_000,
-      'the external runtime to notice the server is gone'
+      { what: 'the external runtime to notice the server is gone' }
     )
     expect(runtime.endpoint()).toBeUndefined()
     await runtime.stop()

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { killAllNodes, startNode, waitFor, type NodeProcess } from '../helpers/node-process'
+import { killAllNodes, startNode, type NodeProcess } from '../helpers/node-process'
+import { waitFor } from '../helpers/wait'
 
 /** Raw HTTP so the test controls the Host header (fetch forbids setting it). */
 function rawRequest(url: string, options: { method: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
@@ -89,7 +90,7 @@ describe('a headless node', () => {
     expect((await joiner.get('/api/status')).connections).toBe(0)
     const back = await startNode({ dataDir: seed.dataDir, args: ['--no-serve', '--p2p-port', port] })
     expect(back.multiaddr).toBe(seed.multiaddr)
-    await waitFor(async () => (await joiner.get('/api/status')).connections > 0, 20_000, 200)
+    await waitFor(async () => (await joiner.get('/api/status')).connections > 0, 20_000, { intervalMs: 200 })
     expect(joiner.logs()).toContain('no peer reachable; retrying the bootstrap list')
   })
 })

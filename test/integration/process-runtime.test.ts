@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createProcessRuntime } from '../../electron/core/runtime/create'
 import type { ResolvedModel } from '../../electron/core/runtime/models/types'
 import type { SupervisedRuntime } from '../../electron/core/runtime/supervisor'
-import { alive, bundle, bundleWorker, streamCompletion, testComponents, tinyModel, until } from '../helpers/runtime'
+import { alive, bundle, bundleWorker, streamCompletion, testComponents, tinyModel } from '../helpers/runtime'
+import { waitFor } from '../helpers/wait'
 
 const dir = mkdtempSync(join(tmpdir(), 'meshwork-process-rt-'))
 let workerEntry: string
@@ -55,10 +56,10 @@ describe('process runtime', () => {
   it('replaces a worker that was killed from outside', async () => {
     const before = Number(runtime!.workerId())
     process.kill(before, 'SIGKILL')
-    await until(
+    await waitFor(
       () => runtime!.restartCount === 1 && runtime!.status().state === 'ready',
       30_000,
-      'a replacement worker'
+      { what: 'a replacement worker' }
     )
     const after = Number(runtime!.workerId())
     expect(after).not.toBe(before)
@@ -103,6 +104,6 @@ describe('process runtime', () => {
     expect(state).toBe('ready')
     expect(alive(workerPid)).toBe(true)
     parent.kill('SIGKILL')
-    await until(() => !alive(workerPid), 15_000, 'the orphaned worker to exit')
+    await waitFor(() => !alive(workerPid), 15_000, { what: 'the orphaned worker to exit' })
   })
 })

@@ -1,6 +1,8 @@
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Fixtures, type Provider, type RouterNode, direct, killAll, prepareFixtures, startProvider, startRouterNode } from './mesh'
+import { waitFor } from '../../helpers/wait'
+import { type Fixtures, type Provider, type RouterNode, killAll, prepareFixtures, startProvider, startRouterNode } from './mesh'
+import { allUnderWay, busiestProvider, chunkCounts, greedyReference, startStreams, type StreamRun } from './streams'
 
 // 3 providers behind one router; providers die (SIGKILL of the peer, SIGKILL of its worker — what
 // `docker kill` does to a container — and SIGSTOP, a frozen box) before the first token and in
@@ -18,6 +20,7 @@ interface Job {
   reference: string
 }
 const jobs: Job[] = []
+const PROMPTS = ['The river', 'In a distant galaxy', 'Recipe for bread:', 'Dear diary,', 'fn main() {', 'Weather today']
 // below the worker's 512-token replay bound, where continuations are promised byte-exact
 const MAX_TOKENS = 480
 
@@ -41,14 +44,10 @@ beforeAll(async () => {
   node.events.on('request:failover', (e) => {
     if (e.gapMs !== undefined && e.emittedTokens > 0) gaps.push(e.gapMs)
   })
-  const prompts = ['The river', 'In a distant galaxy', 'Recipe for bread:', 'Dear diary,', 'fn main() {', 'Weather today']
-  for (const [i, prompt] of prompts.entries()) {
+  // startStreams alternates completions and chat in the same way
+  for (const [i, prompt] of PROMPTS.entries()) {
     const api = i % 2 === 0 ? 'completions' : 'chat'
-    const reference =
-      api === 'chat'
-        ? await direct(providers[0].workerUrl, '/v1/chat/completions', { model: f.model.name, messages: [{ role: 'user', content: prompt }], max_tokens: MAX_TOKENS, temperature: 0 })
-        : await direct(providers[0].workerUrl, '/v1/completions', { model: f.model.name, prompt, max_tokens: MAX_TOKENS, temperature: 0 })
-    jobs.push({ api, prompt, reference })
+    jobs.push({ api, prompt, reference: await greedyReference(async () => providers[0].workerUrl, f.model.name, MAX_TOKENS, api, prompt) })
   }
 })
 
@@ -61,64 +60,19 @@ afterAll(async () => {
   await killAll()
 })
 
-interface Run {
-  job: Job
-  provider: string
-  chunks: number
-  text: string
-  failovers: number
-  done: Promise<void>
-}
-
-async function startStream(job: Job): Promise<Run> {
-  const run = { job, provider: '', chunks: 0, text: '', failovers: -1 } as Run
-  const body = { model: f.model.name, max_tokens: MAX_TOKENS, temperature: 0, stream: true as const }
-  if (job.api === 'chat') {
-    const { data, response } = await client.chat.completions.create({ ...body, messages: [{ role: 'user', content: job.prompt }] }).withResponse()
-    run.provider = response.headers.get('x-meshwork-provider') ?? ''
-    run.done = (async () => {
-      for await (const chunk of data) {
-        run.text += chunk.choices[0]?.delta?.content ?? ''
-        run.chunks++
-        const m = (chunk as unknown as { meshwork?: { failovers: number } }).meshwork
-        if (m) run.failovers = m.failovers
-      }
-    })()
-  } else {
-    const { data, response } = await client.completions.create({ ...body, prompt: job.prompt }).withResponse()
-    run.provider = response.headers.get('x-meshwork-provider') ?? ''
-    run.done = (async () => {
-      for await (const chunk of data) {
-        run.text += chunk.choices[0]?.text ?? ''
-        run.chunks++
-        const m = (chunk as unknown as { meshwork?: { failovers: number } }).meshwork
-        if (m) run.failovers = m.failovers
-      }
-    })()
-  }
-  return run
-}
-
-async function until(check: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not reached within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
+const referenceOf = (run: StreamRun): string => jobs.find((j) => j.api === run.api && j.prompt === run.prompt)!.reference
 
 /** Starts every job as a stream, lets them emit some tokens, hurts the busiest provider, checks all. */
-async function midStreamRound(hurt: (p: Provider) => Promise<void> | void): Promise<{ victim: Provider; runs: Run[] }> {
-  const runs = await Promise.all(jobs.map(startStream))
+async function midStreamRound(hurt: (p: Provider) => Promise<void> | void): Promise<{ victim: Provider; runs: StreamRun[] }> {
+  const runs = await startStreams(client, f.model.name, MAX_TOKENS, PROMPTS)
   // hurt the busiest provider as soon as every stream is under way (well inside max_tokens)
-  await until(() => runs.every((r) => r.chunks >= 2), 20_000)
-  const counts = new Map<string, number>()
-  for (const r of runs) counts.set(r.provider, (counts.get(r.provider) ?? 0) + 1)
-  const busiest = [...counts].sort((a, b) => b[1] - a[1])[0][0]
+  await waitFor(() => allUnderWay(runs), 20_000, { intervalMs: 10, what: 'every stream under way', state: () => chunkCounts(runs) })
+  const busiest = busiestProvider(runs)
   const victim = providers.find((p) => p.peerId === busiest)!
   await hurt(victim)
   await Promise.all(runs.map((r) => r.done))
-  for (const r of runs) expect(r.text, `${r.job.api} '${r.job.prompt}'`).toBe(r.job.reference)
+  for (const r of runs) expect(r.text, `${r.api} '${r.prompt}'`).toBe(referenceOf(r))
+  expect(runs.filter((r) => r.approximate)).toEqual([])
   // the victim's streams that were still being generated continued elsewhere (one that the router
   // had already fully received may legitimately end without a failover)
   const moved = runs.filter((r) => r.provider === busiest)

@@ -1,6 +1,7 @@
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type NodeProcess, killAllNodes, startNode, waitFor } from '../../helpers/node-process'
+import { type NodeProcess, killAllNodes, startNode } from '../../helpers/node-process'
+import { waitFor } from '../../helpers/wait'
 import { docker, removeContainersOf } from '../../helpers/runtime'
 import { allUnderWay, busiestProvider, chunkCounts, greedyReference, startStreams, waitForLiveProviders } from './streams'
 
@@ -21,7 +22,7 @@ const status = (node: NodeProcess) => node.get('/api/status')
 async function addProvider(bootstrap: string[]): Promise<NodeProcess> {
   const node = await startNode({ bootstrap, args: ['--runtime', 'docker', '--model', MODEL], timeoutMs: 180_000 })
   providers.push(node)
-  await waitFor(async () => (await status(node)).runtime.state === 'ready', 180_000, 500)
+  await waitFor(async () => (await status(node)).runtime.state === 'ready', 180_000, { intervalMs: 500 })
   return node
 }
 
@@ -49,7 +50,7 @@ afterAll(async () => {
 async function round(hurt: (victim: NodeProcess) => Promise<void>): Promise<void> {
   const runs = await startStreams(client, MODEL, MAX_TOKENS, PROMPTS)
   // hurt the busiest provider as soon as every stream is under way (well inside max_tokens)
-  await waitFor(() => allUnderWay(runs), 30_000, 5, () => chunkCounts(runs))
+  await waitFor(() => allUnderWay(runs), 30_000, { intervalMs: 5, state: () => chunkCounts(runs) })
   const victimId = busiestProvider(runs)
   await hurt(providers.find((p) => p.peerId === victimId)!)
   await Promise.all(runs.map((r) => r.done))

@@ -1,6 +1,7 @@
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type NodeProcess, killAllNodes, startNode, waitFor } from '../../helpers/node-process'
+import { type NodeProcess, killAllNodes, startNode } from '../../helpers/node-process'
+import { waitFor } from '../../helpers/wait'
 import { allUnderWay, busiestProvider, chunkCounts, greedyReference, startStreams, waitForLiveProviders } from './streams'
 
 // The real product: `meshwork start` processes (3 providers with process runtimes, 1 router with
@@ -24,7 +25,7 @@ async function addProvider(bootstrap: string[]): Promise<NodeProcess> {
   await waitFor(
     async () => (await endpointOf(node)) !== undefined && (await node.get('/api/status')).models.length > 0,
     60_000,
-    200
+    { intervalMs: 200 }
   )
   providers.push(node)
   return node
@@ -92,7 +93,7 @@ describe('meshwork start: OpenAI SDK through a router node', () => {
     for (let round = 0; round < 2; round++) {
       const runs = await startStreams(client, MODEL, MAX_TOKENS, prompts)
       // hurt the busiest provider as soon as every stream is under way (well inside max_tokens)
-      await waitFor(() => allUnderWay(runs), 30_000, 5, () => chunkCounts(runs))
+      await waitFor(() => allUnderWay(runs), 30_000, { intervalMs: 5, state: () => chunkCounts(runs) })
       const victimId = busiestProvider(runs)
       const victim = providers.find((p) => p.peerId === victimId)!
       await victim.kill('SIGKILL')

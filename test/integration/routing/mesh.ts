@@ -1,34 +1,22 @@
 // Test harness for routing: provider peers as real OS processes (libp2p + infer service + real
 // worker), and an in-process router node (libp2p + Router + the real API server).
 import { multiaddr } from '@multiformats/multiaddr'
-import { build } from 'esbuild'
 import { loopbackLibp2p } from './fixtures/loopback-libp2p'
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import type { Advert } from '../../../shared/advert'
 import { createMetrics, registerMetricsRoute } from '../../../electron/core/api/metrics'
 import { registerOpenAiRoutes } from '../../../electron/core/api/openai-routes'
 import { ApiServer } from '../../../electron/core/api/server'
-import { createEvents } from '../../../electron/core/events'
-import type { PeerEntry, PeerTable } from '../../../electron/core/p2p/peer-table'
+import { createEvents, type NodeEvents } from '../../../electron/core/events'
+import { PeerDirectory } from '../../../electron/core/p2p/peer-directory'
 import { createRouter, type Router, type RouterOptions } from '../../../electron/core/router/router'
 import { ensureBuiltinModel } from '../../../electron/core/runtime/models'
 import { createLogger } from '../../../electron/core/util/logger'
+import { bundle, bundleWorker, CACHE } from '../../helpers/runtime'
+import { waitFor } from '../../helpers/wait'
 
-// found by walking up, so this also works bundled into dist/ (the bench)
-function findRoot(from: string): string {
-  let dir = from
-  while (!existsSync(join(dir, 'electron/worker/main.ts'))) {
-    const up = dirname(dir)
-    if (up === dir) throw new Error('cannot find the repository root')
-    dir = up
-  }
-  return dir
-}
-const ROOT = findRoot(import.meta.dirname)
-export const CACHE = join(ROOT, 'node_modules/.cache/meshwork-routing-test')
-const banner = { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
+const MODELS = join(CACHE, 'routing-models')
 
 export interface Fixtures {
   workerJs: string
@@ -38,13 +26,9 @@ export interface Fixtures {
 
 /** Bundles the worker and the provider script, writes the built-in model (cached). */
 export async function prepareFixtures(modelName = 'meshwork-tiny'): Promise<Fixtures> {
-  mkdirSync(CACHE, { recursive: true })
-  const common = { bundle: true, platform: 'node', format: 'esm', target: 'node22', packages: 'external', banner, logLevel: 'warning' } as const
-  const workerJs = join(CACHE, 'worker.mjs')
-  const providerJs = join(CACHE, 'provider.mjs')
-  await build({ ...common, entryPoints: [join(ROOT, 'electron/worker/main.ts')], outfile: workerJs })
-  await build({ ...common, entryPoints: [join(ROOT, 'test/integration/routing/fixtures/provider.ts')], outfile: providerJs })
-  const model = await ensureBuiltinModel(modelName, join(CACHE, 'models'))
+  const workerJs = await bundleWorker()
+  const providerJs = await bundle('test/integration/routing/fixtures/provider.ts', 'routing/provider.mjs')
+  const model = await ensureBuiltinModel(modelName, MODELS)
   return { workerJs, providerJs, model: { name: model.name, path: model.path, sha256: model.sha256 } }
 }
 
@@ -55,6 +39,8 @@ export interface Provider {
   workerPid: number
   proc: ChildProcess
   send(line: string): void
+  /** Pauses or resumes the provider itself (it then refuses or takes jobs); resolves once it has. */
+  setPaused(paused: boolean): Promise<void>
   /** How many jobs the provider has finished (ok or not). */
   served(): Promise<number>
   kill(signal?: NodeJS.Signals): Promise<void>
@@ -86,20 +72,20 @@ export async function startProvider(f: Fixtures, maxJobs = 4): Promise<Provider>
     proc.once('exit', (code) => reject(new Error(`provider exited ${code}:\n${out}`)))
   })
   pids.add(info.workerPid)
+  /** Sends a command line and waits (bounded) for the answer that matches `answer`. */
+  const ask = async (line: string, answer: RegExp): Promise<RegExpExecArray> => {
+    const before = out.length
+    proc.stdin?.write(line + '\n')
+    return waitFor(() => answer.exec(out.slice(before)), 1_000, { intervalMs: 20, what: `the provider to answer '${line}'` })
+  }
   return {
     ...info,
     proc,
     send: (line) => proc.stdin?.write(line + '\n'),
-    served: async () => {
-      const before = out.length
-      proc.stdin?.write('served\n')
-      for (let i = 0; i < 50; i++) {
-        const m = /SERVED (\d+)\n/.exec(out.slice(before))
-        if (m) return Number(m[1])
-        await new Promise((r) => setTimeout(r, 20))
-      }
-      throw new Error('provider did not answer')
+    setPaused: async (paused) => {
+      await ask(paused ? 'pause' : 'resume', paused ? /PAUSED\n/ : /RESUMED\n/)
     },
+    served: async () => Number((await ask('served', /SERVED (\d+)\n/))[1]),
     logs: () => out,
     killWorker: () => {
       try {
@@ -131,10 +117,17 @@ export async function killAll(): Promise<void> {
   pids.clear()
 }
 
-/** A peer table with static adverts; markDead flips a peer to dead like discovery would. */
-export class StaticPeerTable implements PeerTable {
-  readonly entries = new Map<string, PeerEntry>()
+/**
+ * The node's own peer directory, fed with adverts here instead of by discovery (which would fetch
+ * the same adverts over libp2p): what the router does with them, paused ones included, is the real
+ * thing. `deaths` records what markDead was told.
+ */
+export class StaticPeerTable extends PeerDirectory {
   readonly deaths: Array<{ peerId: string; reason: string }> = []
+
+  constructor(events: NodeEvents) {
+    super(events, 24 * 3_600_000)
+  }
 
   add(peerId: string, model: { name: string; sha256: string }, extra: Partial<Advert> = {}): void {
     const advert: Advert = {
@@ -143,24 +136,21 @@ export class StaticPeerTable implements PeerTable {
       benchmark: {}, price: { perMillionTokens: 0, currency: 'credits' },
       load: { inflight: 0, queued: 0, capacity: 4 }, ...extra
     }
-    this.entries.set(peerId, { peerId, advert, alive: true, lastSeen: Date.now(), rttMs: 1 })
+    this.accept(advert)
+    this.recordRtt(peerId, 1)
   }
-  get(peerId: string): PeerEntry | undefined {
-    return this.entries.get(peerId)
+
+  /** A newer advert that says the provider is (or no longer is) paused, as discovery would deliver it. */
+  setAdvertPaused(peerId: string, paused: boolean): void {
+    const advert = this.get(peerId)?.advert
+    if (advert === undefined) throw new Error(`unknown peer ${peerId}`)
+    const result = this.accept({ ...advert, paused, seq: advert.seq + 1, timestamp: Date.now() })
+    if (!result.accepted) throw new Error(`advert not accepted: ${result.reason}`)
   }
-  list(options: { includeDead?: boolean } = {}): PeerEntry[] {
-    return [...this.entries.values()].filter((e) => e.alive || options.includeDead)
-  }
-  candidates(model: string): PeerEntry[] {
-    return this.list().filter((e) => !e.advert.paused && e.advert.models.some((m) => m.name === model))
-  }
-  knownModels(): Set<string> {
-    return new Set([...this.entries.values()].flatMap((e) => e.advert.models.map((m) => m.name)))
-  }
-  markDead(peerId: string, reason: string): void {
-    const entry = this.entries.get(peerId)
-    if (entry) entry.alive = false
+
+  override markDead(peerId: string, reason: string): void {
     this.deaths.push({ peerId, reason })
+    super.markDead(peerId, reason)
   }
 }
 
@@ -176,12 +166,13 @@ export interface RouterNode {
 export async function startRouterNode(options: Partial<RouterOptions> = {}): Promise<RouterNode> {
   const libp2p = await loopbackLibp2p()
   const events = createEvents()
-  const peers = new StaticPeerTable()
+  const peers = new StaticPeerTable(events)
   const logger = createLogger('router-node', { level: process.env.MESHWORK_LOG_LEVEL === 'debug' ? 'debug' : 'warn' })
   const router = createRouter({ peers, libp2p, events, logger, ...options })
-  const metrics = createMetrics(events, { defaultMetrics: false })
-  const api = new ApiServer({
-    host: '127.0.0.1', port: 0, maxBodyBytes: 4 * 1024 * 1024, logger,
+  const metrics = createMetrics({ events }, { defaultMetrics: false })
+  await metrics.start()
+  const api = new ApiServer({ logger }, {
+    host: '127.0.0.1', port: 0, maxBodyBytes: 4 * 1024 * 1024,
     routes: [(app) => registerOpenAiRoutes(app, { router, logger }), (app) => registerMetricsRoute(app, metrics.registry)]
   })
   await api.start()
@@ -195,7 +186,7 @@ export async function startRouterNode(options: Partial<RouterOptions> = {}): Pro
       peers.add(p.peerId, model)
     },
     close: async () => {
-      metrics.stop()
+      await metrics.stop()
       await api.stop()
       await libp2p.stop()
     }

@@ -144,22 +144,40 @@ describe('OpenAI API through the mesh (official SDK)', () => {
     expect(Date.now() - abortedAt).toBeLessThan(1000)
   })
 
-  it('skips a paused provider, and answers 503 with Retry-After when all are paused', async () => {
-    providers[0].send('pause')
-    await new Promise((r) => setTimeout(r, 100))
-    for (let i = 0; i < 4; i++) {
-      const { response } = await client.completions.create({ model: f.model.name, prompt: 'p', max_tokens: 3, temperature: 0 }).withResponse()
-      expect(response.headers.get('x-meshwork-provider')).toBe(providers[1].peerId)
+  it('skips a provider whose advert says paused, and answers 503 with Retry-After when all are paused', async () => {
+    const [paused, open] = providers
+    const attempted: string[] = []
+    const onAttempt = (e: { provider: string }): void => void attempted.push(e.provider)
+    node.events.on('request:attempt', onAttempt)
+    try {
+      // the provider refuses jobs from now on, and its newer advert says so
+      await paused.setPaused(true)
+      node.peers.setAdvertPaused(paused.peerId, true)
+      for (let i = 0; i < 4; i++) {
+        const { data, response } = await client.completions.create({ model: f.model.name, prompt: `p${i}`, max_tokens: 3, temperature: 0 }).withResponse()
+        expect(response.headers.get('x-meshwork-provider')).toBe(open.peerId)
+        expect((data as unknown as { meshwork: { providers: string[]; failovers: number } }).meshwork).toEqual({ providers: [open.peerId], failovers: 0 })
+      }
+      // skipped, not tried and refused: the router never opened a job on the paused provider
+      expect(attempted.length).toBeGreaterThanOrEqual(4)
+      expect(attempted).not.toContain(paused.peerId)
+
+      // every advert says paused (the providers themselves still serve): no attempt at all, a fast 503
+      node.peers.setAdvertPaused(open.peerId, true)
+      await paused.setPaused(false)
+      attempted.length = 0
+      const started = Date.now()
+      const res = await fetch(node.baseURL + '/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: f.model.name, prompt: 'p', max_tokens: 3 }) })
+      expect(res.status).toBe(503)
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('no_provider_available')
+      expect(Date.now() - started).toBeLessThan(5000)
+      expect(attempted).toEqual([])
+    } finally {
+      node.events.off('request:attempt', onAttempt)
+      await paused.setPaused(false)
+      for (const p of providers) node.peers.setAdvertPaused(p.peerId, false)
     }
-    providers[1].send('pause')
-    await new Promise((r) => setTimeout(r, 100))
-    const started = Date.now()
-    const res = await fetch(node.baseURL + '/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: f.model.name, prompt: 'p', max_tokens: 3 }) })
-    expect(res.status).toBe(503)
-    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('no_provider_available')
-    expect(Date.now() - started).toBeLessThan(5000)
-    for (const p of providers) p.send('resume')
   })
 
   it('a provider answers garbage, bad frames and a 2 GB length prefix with an error frame and keeps serving', async () => {

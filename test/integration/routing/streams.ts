@@ -1,5 +1,6 @@
 import type OpenAI from 'openai'
-import { type NodeProcess, waitFor } from '../../helpers/node-process'
+import type { NodeProcess } from '../../helpers/node-process'
+import { waitFor } from '../../helpers/wait'
 
 /** One streamed request through the router, collected as it arrives. */
 export interface StreamRun {
@@ -117,7 +118,7 @@ export async function livePeers(node: NodeProcess, model: string): Promise<strin
 
 /** Waits until `router` sees `count` live providers of `model`; on timeout says what it does see. */
 export async function waitForLiveProviders(router: NodeProcess, model: string, count: number, timeoutMs: number): Promise<void> {
-  await waitFor(async () => (await livePeers(router, model)).length === count, timeoutMs, 250).catch(async (err: Error) => {
+  await waitFor(async () => (await livePeers(router, model)).length === count, timeoutMs, { intervalMs: 250 }).catch(async (err: Error) => {
     const { connections } = await router.get('/api/status')
     const { peers } = await router.get('/api/peers?all=1')
     const seen = peers.map((p: any) => `${p.peerId.slice(-6)} alive=${p.alive} paused=${p.paused} ${p.excludedReason ?? ''}`)
