@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { BenchmarkMapSchema, HardwareProfileSchema } from './hardware'
 import { ServedModelSchema } from './models'
+import { AdvertPriceSchema } from './price'
 
 /** Largest advert frame a peer accepts (bytes on the wire). */
 export const MAX_ADVERT_BYTES = 64 * 1024
@@ -15,7 +16,8 @@ export const AdvertSchema = z.object({
   models: z.array(ServedModelSchema).max(64),
   hardware: HardwareProfileSchema.optional(),
   benchmark: BenchmarkMapSchema,
-  price: z.object({ perMillionTokens: z.number().nonnegative(), currency: z.string().max(16) }),
+  /** Credits per million tokens: a flat price, and per-model prompt and completion prices. */
+  price: AdvertPriceSchema,
   load: z.object({
     inflight: z.number().int().nonnegative(),
     queued: z.number().int().nonnegative(),

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { InferErrorCodeSchema } from './infer-error'
 import { ChatCompletionRequestSchema, CompletionRequestSchema, WorkerExtras } from './openai'
+import { SignedReceiptSchema } from './receipt'
 
 /** `/meshwork/infer/1.0.0`: one request frame, then delta frames, then one final or error frame. */
 export const INFER_PROTOCOL = '/meshwork/infer/1.0.0'
@@ -63,7 +64,9 @@ export const FinalFrameSchema = z.object({
   /** The provider's model sha256 (lets the consumer check who may continue the stream). */
   sha256: Sha256.optional(),
   /** Time the provider spent on the job, request read to final frame (ms): the rest is network. */
-  providerMs: z.number().nonnegative().optional()
+  providerMs: z.number().nonnegative().optional(),
+  /** The provider's signed receipt for the job (see shared/receipt.ts); the consumer countersigns it. */
+  receipt: SignedReceiptSchema.optional()
 })
 export type FinalFrame = z.infer<typeof FinalFrameSchema>
 

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { MODEL_NAME } from './models'
+import { MaxPriceSchema } from './price'
 
 /** Limits on what one OpenAI-style request may carry (the HTTP body limit applies on top). */
 export const MAX_MESSAGES = 1024
@@ -26,7 +27,8 @@ export type ChatMessage = z.infer<typeof ChatMessageSchema>
 export const MeshworkRequestSchema = z.object({
   peers: z.array(z.string().min(1).max(128)).max(64).optional(),
   localOnly: z.boolean().optional(),
-  maxPrice: z.number().nonnegative().max(1e12).optional()
+  /** Credits per million tokens: one number for prompt and completion alike, or `{ prompt, completion }`. */
+  maxPrice: MaxPriceSchema.optional()
 })
 export type MeshworkRequest = z.infer<typeof MeshworkRequestSchema>
 
