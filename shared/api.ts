@@ -13,6 +13,21 @@ export const RuntimeStatusSchema = z.object({
 })
 export type RuntimeStatus = z.infer<typeof RuntimeStatusSchema>
 
+/** How peers reach this node: directly (public), through relays (private), or not known yet. */
+export const ReachabilitySchema = z.object({
+  status: z.enum(['public', 'private', 'unknown']),
+  /** Relays holding a slot for this node (their peer ids). */
+  relays: z.array(z.string()),
+  /** The addresses peers are told to dial, relayed ones included. */
+  addresses: z.array(z.string())
+})
+export type Reachability = z.infer<typeof ReachabilitySchema>
+export type ReachabilityStatus = Reachability['status']
+
+/** How this node is connected to a peer now: directly, only through a relay, or not at all. */
+export const ConnectionKindSchema = z.enum(['direct', 'relayed', 'none'])
+export type ConnectionKind = z.infer<typeof ConnectionKindSchema>
+
 export const StatusResponseSchema = z.object({
   peerId: z.string(),
   version: z.string(),
@@ -27,6 +42,7 @@ export const StatusResponseSchema = z.object({
   hardware: HardwareProfileSchema,
   benchmark: BenchmarkMapSchema,
   stats: z.object({ served: z.number().int(), routed: z.number().int(), failovers: z.number().int() }),
+  reachability: ReachabilitySchema,
   uptimeSeconds: z.number()
 })
 export type StatusResponse = z.infer<typeof StatusResponseSchema>
@@ -41,6 +57,7 @@ export const PeerViewSchema = z.object({
   excludedReason: z.string().optional(),
   rttMs: z.number().optional(),
   throughputMbps: z.number().optional(),
+  connection: ConnectionKindSchema,
   lastSeen: z.number(),
   advert: AdvertSchema
 })

@@ -6,6 +6,7 @@ export const USAGE = `Usage:
                  [--bootstrap MULTIADDR]... [--no-serve] [--runtime auto|docker|process|external]
                  [--model NAME|PATH|URL]... [--api-key KEY] [--no-mdns] [--endpoint URL]
                  [--address-scope auto|public|lan|loopback]
+                 [--announce MULTIADDR]... [--upnp] [--reachability auto|public|private]
   meshwork status | peers | pause | resume  [--data-dir DIR]   (talk to a running node)
 
 Ports 0 pick free ones; the chosen ones are printed and written to <data-dir>/api.json.`
@@ -42,6 +43,9 @@ export function parseCli(argv: string[]): ParsedCli {
       mdns: { type: 'boolean' },
       endpoint: { type: 'string' },
       'address-scope': { type: 'string' },
+      announce: { type: 'string', multiple: true },
+      upnp: { type: 'boolean' },
+      reachability: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
@@ -60,7 +64,10 @@ export function parseCli(argv: string[]): ParsedCli {
     apiKey: values['api-key'],
     mdns: values.mdns,
     endpoint: values.endpoint,
-    addressScope: values['address-scope'] as ConfigInput['addressScope']
+    addressScope: values['address-scope'] as ConfigInput['addressScope'],
+    announce: values.announce,
+    upnp: values.upnp,
+    reachability: values.reachability as ConfigInput['reachability']
   }
   return { command, flags, json: values.json === true }
 }

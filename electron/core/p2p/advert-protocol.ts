@@ -30,7 +30,8 @@ export async function registerAdvertProtocol(
         stream.abort(err as Error)
       }
     },
-    { maxInboundStreams: 64, runOnLimitedConnection: false }
+    // a provider behind NAT is reached through a relay: its advert (a few KiB) must be fetchable there
+    { maxInboundStreams: 64, runOnLimitedConnection: true }
   )
 }
 
@@ -41,7 +42,7 @@ export async function fetchAdvertBytes(
   options: AbortOptions = {}
 ): Promise<Uint8Array | undefined> {
   const signal = options.signal ?? AbortSignal.timeout(HANDLER_TIMEOUT_MS)
-  const stream = await libp2p.dialProtocol(peer, ADVERT_PROTOCOL, { signal })
+  const stream = await libp2p.dialProtocol(peer, ADVERT_PROTOCOL, { signal, runOnLimitedConnection: true })
   try {
     const lp = lpStream(stream, { maxDataLength: MAX_ADVERT_BYTES })
     const frame = await lp.read({ signal })

@@ -40,10 +40,10 @@ export interface BenchLibp2p {
   handle(
     protocol: string,
     handler: (stream: Stream, connection: Connection) => void | Promise<void>,
-    options?: { maxInboundStreams?: number; maxOutboundStreams?: number }
+    options?: { maxInboundStreams?: number; maxOutboundStreams?: number; runOnLimitedConnection?: boolean }
   ): Promise<void>
   unhandle(protocol: string): Promise<void>
-  dialProtocol(peer: PeerId, protocol: string, options?: AbortOptions): Promise<Stream>
+  dialProtocol(peer: PeerId, protocol: string, options?: AbortOptions & { runOnLimitedConnection?: boolean }): Promise<Stream>
   services: { ping?: { ping(peer: PeerId, options?: AbortOptions): Promise<number> } }
 }
 
@@ -159,7 +159,8 @@ export async function registerBenchProtocol(
     }
   }
 
-  await libp2p.handle(BENCH_PROTOCOL, handler, { maxInboundStreams: maxConcurrent * 2, maxOutboundStreams: 4 })
+  // relayed links are measured too (the prober sends less over them: the relay's bytes are limited)
+  await libp2p.handle(BENCH_PROTOCOL, handler, { maxInboundStreams: maxConcurrent * 2, maxOutboundStreams: 4, runOnLimitedConnection: true })
   return () => libp2p.unhandle(BENCH_PROTOCOL)
 }
 
@@ -200,7 +201,7 @@ export async function probeLink(libp2p: BenchLibp2p, peer: PeerId, options: Prob
   outboundActive.set(libp2p, active + 1)
   try {
     const rttMs = libp2p.services.ping ? await rtt(libp2p, peer, Math.max(1, options.pings ?? 3), options) : 0
-    const stream = await libp2p.dialProtocol(peer, BENCH_PROTOCOL, options)
+    const stream = await libp2p.dialProtocol(peer, BENCH_PROTOCOL, { ...options, runOnLimitedConnection: true })
     let answered = false
     const reply = readReply(stream, () => (answered = true))
     reply.catch(() => {}) // awaited below; a refusal may arrive while we still send

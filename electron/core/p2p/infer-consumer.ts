@@ -56,7 +56,9 @@ async function dial(libp2p: Pick<Libp2p, 'dialProtocol'>, peer: PeerId, options:
     return await libp2p.dialProtocol(peer, INFER_PROTOCOL, {
       signal: options.signal ? AbortSignal.any([options.signal, connectSignal]) : connectSignal,
       // send the protocol name together with the request: saves a round trip per request
-      negotiateFully: false
+      negotiateFully: false,
+      // a relayed provider: the router sends only jobs that fit the relay's limits
+      runOnLimitedConnection: true
     })
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason

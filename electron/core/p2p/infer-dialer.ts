@@ -55,7 +55,7 @@ export class InferDialer implements Pick<Libp2p, 'dialProtocol'> {
     if (this.closed || this.pending.has(key) || this.warm.has(key)) return
     this.pending.add(key)
     this.libp2p
-      .dialProtocol(peer, INFER_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
+      .dialProtocol(peer, INFER_PROTOCOL, { signal: AbortSignal.timeout(5_000), runOnLimitedConnection: true } as AbortOptions)
       .then((stream) => {
         if (this.closed || this.warm.has(key)) {
           stream.abort(new Error('not needed'))

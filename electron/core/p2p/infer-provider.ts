@@ -48,7 +48,8 @@ export class InferService implements Startable {
       (stream, connection) => {
         this.handle(stream, connection).catch((err) => this.log.error('infer stream failed', { err }))
       },
-      { maxInboundStreams: 256, maxOutboundStreams: 256 }
+      // relayed connections too: the consumer checks the relay's limits before it sends a job
+      { maxInboundStreams: 256, maxOutboundStreams: 256, runOnLimitedConnection: true }
     )
   }
 

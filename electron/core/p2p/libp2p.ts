@@ -15,6 +15,7 @@ import { advertTopicScoreParams } from './advert-gossip'
 import { ADVERT_TOPIC } from './advertiser'
 import { connectionGaterFor } from './address-gater'
 import { peerInfoMapperFor, resolveAddressScope } from './address-scope'
+import { reachabilityStack } from './reachability-stack'
 
 export const DHT_PROTOCOL = '/meshwork/kad/1.0.0'
 
@@ -29,20 +30,22 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config) {
   if (config.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: config.bootstrap, timeout: 100 }))
   if (config.mdns) peerDiscovery.push(mdns({ serviceTag: 'meshwork.local' }))
   const scope = resolveAddressScope(config)
+  const reach = reachabilityStack(config)
 
-  return createLibp2p({
+  const node = await createLibp2p({
     privateKey,
     start: false,
-    addresses: { listen: [`/ip4/${config.p2pHost}/tcp/${config.p2pPort}`] },
-    transports: [tcp()],
+    addresses: { listen: [`/ip4/${config.p2pHost}/tcp/${config.p2pPort}`], appendAnnounce: config.announce },
+    transports: [tcp(), ...reach.transports],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: { maxConnections: 200 },
-    connectionGater: connectionGaterFor(scope),
+    connectionGater: { ...connectionGaterFor(scope), ...reach.gater },
     services: {
       identify: identify(),
       ping: ping(),
+      ...reach.services,
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: false,
@@ -58,4 +61,6 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config) {
       })
     }
   })
+  reach.attach(node)
+  return node
 }

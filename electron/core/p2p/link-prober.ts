@@ -3,6 +3,9 @@ import { type BenchLibp2p, type LinkProbe, probeLink } from './bench-protocol'
 import type { Logger } from '../util/logger'
 import type { Startable } from '../util/startable'
 
+
+/** Probe size over a relayed connection: ~1 % of the default relay limit (16 MiB) per probe. */
+const RELAYED_PROBE_BYTES = 16 * 1024
 export interface LinkProberInit {
   libp2p: BenchLibp2p
   /** peer ids (strings) worth probing now, e.g. the alive providers of the peer table */
@@ -12,6 +15,8 @@ export interface LinkProberInit {
   intervalMs?: number
   /** payload per probe (default 256 KiB) */
   bytes?: number
+  /** Peers reached only through a relay get a small probe: the relay limits the bytes of a connection. */
+  isRelayed?: (peerId: string) => boolean
   logger?: Logger
 }
 
@@ -38,7 +43,8 @@ export function createLinkProber(init: LinkProberInit): LinkProber {
   async function probe(peerId: string, options: { signal?: AbortSignal } = {}): Promise<LinkProbe> {
     const signals = [AbortSignal.timeout(Math.max(5_000, intervalMs))]
     if (options.signal) signals.push(options.signal)
-    const result = await probeLink(init.libp2p, peerIdFromString(peerId), { bytes, signal: AbortSignal.any(signals) })
+    const size = init.isRelayed?.(peerId) === true ? RELAYED_PROBE_BYTES : bytes
+    const result = await probeLink(init.libp2p, peerIdFromString(peerId), { bytes: size, signal: AbortSignal.any(signals) })
     results.set(peerId, { ...result, at: Date.now() })
     const current = new Set(init.peers())
     for (const known of results.keys()) if (!current.has(known) && known !== peerId) results.delete(known)

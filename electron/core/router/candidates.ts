@@ -1,4 +1,6 @@
 import type { Advert } from '../../../shared/advert'
+import { type ModelPrice, priceOf } from '../../../shared/price'
+import type { ConnectionKind } from '../../../shared/api'
 import type { PeerTable } from '../p2p/peer-table'
 import type { InferenceRuntime } from '../runtime/types'
 import type { BenchmarkMap } from '../../../shared/hardware'
@@ -18,6 +20,10 @@ export interface Candidate {
   /** Jobs running + queued there, as its advert said. */
   advertQueue: number
   capacity: number
+  /** Credits per million tokens there; this node's own runtime costs nothing. */
+  price?: ModelPrice
+  /** How this node reaches it now; a relayed provider is scored lower and bound by the relay's limits. */
+  connection?: ConnectionKind
 }
 
 export interface LocalRuntimeSource {
@@ -46,7 +52,8 @@ function fromAdvert(peerId: string, advert: Advert, model: string, rttMs?: numbe
     ttftMs: bench?.ttftMs,
     rttMs,
     advertQueue: advert.load.inflight + advert.load.queued,
-    capacity: Math.max(1, advert.load.capacity)
+    capacity: Math.max(1, advert.load.capacity),
+    price: priceOf(advert.price, model)
   }
 }
 
@@ -66,6 +73,7 @@ export function localCandidate(local: LocalRuntimeSource | undefined, model: str
     ttftMs: bench?.ttftMs,
     rttMs: 0,
     advertQueue: 0,
-    capacity: 1
+    capacity: 1,
+    price: { prompt: 0, completion: 0 }
   }
 }

@@ -12,7 +12,9 @@ import { type Candidate, type LocalRuntimeSource, localCandidate, remoteCandidat
 import { ProviderRecords } from './provider-records'
 import { type PromptPolicy, mayReceivePrompt, splitRequest } from './route-limits'
 import { RetryBudget } from './retry-budget'
-import { type RoutingPolicy, pick, score } from './scoring'
+import { type RoutingPolicy, pick, priceWeights, score } from './scoring'
+import { PriceExceededError } from '../earnings/errors'
+import { type MaxPrice, tighterMax, withinMax } from '../../../shared/price'
 import { StreamState } from './stream-state'
 import { type AttemptTimeouts, DEFAULT_TIMEOUTS } from './timeouts'
 import { MeshTransport, type ProviderTransport } from './transport'
@@ -49,7 +51,11 @@ export interface RouterOptions {
   records?: ProviderRecords
   /** Seconds a 503 tells clients to wait. */
   retryAfterSeconds?: number
+  /** The most this node pays (config); a request's `meshwork.maxPrice` can only lower it. */
+  maxPrice?: MaxPrice
 }
+
+const FREE = { prompt: 0, completion: 0 }
 
 export class Router {
   readonly records: ProviderRecords
@@ -105,6 +111,7 @@ export class Router {
     const signal = AbortSignal.any([options.signal ?? new AbortController().signal, deadline])
     const begun = performance.now()
     const state = new StreamState(original)
+    const maxPrice = tighterMax(this.options.maxPrice, wishes.maxPrice)
     const exclude = new Set<string>()
     const summary = { ok: false, error: undefined as string | undefined, ttftMs: undefined as number | undefined, usage: undefined as Usage | undefined }
     /** The first failure since the last provider produced a token, and the latest one. */
@@ -130,8 +137,11 @@ export class Router {
         const call = state.nextCall()
         if (call === 'length') break
         const allowed = (c: Candidate): boolean =>
-          !exclude.has(c.peerId) && mayReceivePrompt(c, this.options.promptPolicy ?? {}, wishes) && this.withinRelayLimits(c, call)
+          !exclude.has(c.peerId) && mayReceivePrompt(c, this.options.promptPolicy ?? {}, wishes) && withinMax(c.price ?? FREE, maxPrice) && this.withinRelayLimits(c, call)
         const candidate = attempt > (this.options.maxAttempts ?? 6) ? undefined : this.select(model, allowed, state)
+        if (candidate === undefined && lastFailure === undefined && maxPrice !== undefined && this.candidates(model).some((c) => !withinMax(c.price ?? FREE, maxPrice))) {
+          throw new PriceExceededError(model, maxPrice)
+        }
         if (candidate === undefined || call === 'impossible') throw this.giveUp(ctx, pendingFailover, lastFailure)
         release = attempt > 1 ? await this.budget.acquire({ signal }) : () => {}
         if (attempt > 1) state.failovers++
@@ -238,7 +248,8 @@ export class Router {
     const sameModel = (c: Candidate): boolean => !state.received || state.sha256 === undefined || c.sha256 === state.sha256
     const all = this.candidates(model).filter((c) => allowed(c) && sameModel(c) && this.trust.excludedReason(c.peerId) === undefined)
     const ready = all.filter((c) => this.records.ejectedFor(c.peerId) === 0)
-    const scoreOf = (c: Candidate): number => score(c, this.records, this.inflight.get(c.peerId) ?? 0, this.trust.trust(c.peerId))
+    const priceWeight = priceWeights(ready)
+    const scoreOf = (c: Candidate): number => score(c, this.records, this.inflight.get(c.peerId) ?? 0, this.trust.trust(c.peerId)) * priceWeight(c)
     if (ready.length > 0) return pick(ready, scoreOf, this.options.policy)
     // Everyone left is ejected after recent failures: try the one whose ejection ends first rather than fail (panic routing).
     return all.sort((a, b) => this.records.ejectedFor(a.peerId) - this.records.ejectedFor(b.peerId))[0]

@@ -1,3 +1,4 @@
+import { blendedPrice } from '../../../shared/price'
 import type { Candidate } from './candidates'
 import type { ProviderRecords } from './provider-records'
 
@@ -11,6 +12,11 @@ const DEFAULT_TTFT_MS = 300
 const DEFAULT_RTT_MS = 50
 /** Bytes a typical job moves over the link (request, token frames, final frame). */
 const TYPICAL_BYTES = 64 * 1024
+/**
+ * A relayed provider's expected time is stretched by this: besides the measured extra hop, the
+ * relay may cut the connection at its limits and is someone else's bandwidth. Direct wins a tie.
+ */
+export const RELAYED_PENALTY = 2
 
 /**
  * Expected-time score, higher is better: trust divided by the time the job would take there —
@@ -25,7 +31,8 @@ export function score(c: Candidate, records: ProviderRecords, inflight: number, 
   const queue = Math.max(c.advertQueue, inflight)
   const stretch = 1 + queue / c.capacity
   const transferMs = c.throughputMbps !== undefined && c.throughputMbps > 0 ? (TYPICAL_BYTES * 8) / (c.throughputMbps * 1000) : 0
-  const expectedMs = (c.rttMs ?? DEFAULT_RTT_MS) + transferMs + ttft * stretch + (1000 * TYPICAL_TOKENS * stretch) / Math.max(tps, 0.1)
+  const baseMs = (c.rttMs ?? DEFAULT_RTT_MS) + transferMs + ttft * stretch + (1000 * TYPICAL_TOKENS * stretch) / Math.max(tps, 0.1)
+  const expectedMs = c.connection === 'relayed' ? baseMs * RELAYED_PENALTY : baseMs
   return Math.max(0.01, trust ?? reliability(records, c.peerId)) / expectedMs
 }
 
@@ -48,6 +55,21 @@ export function pick<T extends Candidate>(
   const a = candidates[i]
   const b = candidates[j]
   return scoreOf(b) > scoreOf(a) ? b : a
+}
+
+/**
+ * Price against speed and trust: each score is scaled by (cheapest + mean) / (price + mean), prices
+ * blended over prompt and completion. Equal prices change nothing; at 3× the cheapest price (1 vs 3)
+ * a provider needs a 1.67× better score to win, so a much faster one still can. This node's own
+ * runtime costs nothing.
+ */
+export function priceWeights(candidates: readonly Candidate[]): (c: Candidate) => number {
+  const blended = (c: Candidate): number => (c.price === undefined ? 0 : blendedPrice(c.price))
+  const prices = candidates.map(blended)
+  const mean = prices.reduce((a, b) => a + b, 0) / Math.max(1, prices.length)
+  if (mean === 0) return () => 1
+  const cheapest = Math.min(...prices)
+  return (c) => (cheapest + mean) / (blended(c) + mean)
 }
 
 /** Laplace-smoothed success ratio of our own record, timeouts counted twice. */

@@ -4,6 +4,8 @@ import type { AcceptFrame, DeltaFrame, FinalFrame, RequestFrame } from '../../..
 import { InferError, toInferError } from '../../../shared/infer-error'
 import { openInfer } from '../p2p/infer-consumer'
 import { InferDialer } from '../p2p/infer-dialer'
+import { connectionKind, relayBudget, type RelayBudget } from '../p2p/reachability-connection'
+import type { ConnectionKind } from '../../../shared/api'
 import type { AbortOptions } from '../util/startable'
 import type { Candidate, LocalRuntimeSource } from './candidates'
 
@@ -14,6 +16,10 @@ export interface ProviderTransport {
   open(candidate: Candidate, frame: RequestFrame, options: AbortOptions & { connectTimeoutMs?: number }): AsyncIterable<AttemptEvent>
   /** Whether the provider still has a connection (a broken stream on a live connection is not death). */
   connected?(peerId: string): boolean
+  /** Direct, relayed or no connection to the provider now. */
+  connectionKind?(peerId: string): ConnectionKind
+  /** What the relay still allows when the provider is reached only through one. */
+  relayBudget?(peerId: string): RelayBudget | undefined
   close?(): void
 }
 
@@ -36,6 +42,14 @@ export class MeshTransport implements ProviderTransport {
 
   connected(peerId: string): boolean {
     return (this.libp2p?.getConnections(peerIdFromString(peerId)).length ?? 0) > 0
+  }
+
+  connectionKind(peerId: string): ConnectionKind {
+    return this.libp2p ? connectionKind(this.libp2p, peerId) : 'none'
+  }
+
+  relayBudget(peerId: string): RelayBudget | undefined {
+    return this.libp2p ? relayBudget(this.libp2p, peerId) : undefined
   }
 
   close(): void {
