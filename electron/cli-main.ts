@@ -1,12 +1,12 @@
+import { readApiFile } from './core/api-file'
 import { loadConfig, defaultDataDir } from './core/config'
 import { createNode } from './core/node'
+import { EXIT_GRACE_MS } from './core/util/lifecycle'
 import { createLogger } from './core/util/logger'
 import { parseCli, USAGE } from './cli/args'
-import { callNode, readApiFile } from './cli/client'
+import { callNode } from './cli/client'
 import { formatPeers, formatStatus } from './cli/format'
 import type { PeersResponse, StatusResponse } from '../shared/api'
-
-const STOP_TIMEOUT_MS = 20_000
 
 async function start(flags: ReturnType<typeof parseCli>['flags']): Promise<void> {
   const logger = createLogger('meshwork')
@@ -17,10 +17,11 @@ async function start(flags: ReturnType<typeof parseCli>['flags']): Promise<void>
     if (stopping) return
     stopping = true
     logger.info(`${signal}: stopping gracefully`)
+    // the node stops by itself within config.stopTimeoutMs (plus cleanup); this only catches a hang
     const timer = setTimeout(() => {
       logger.error('graceful stop took too long; exiting')
       process.exit(1)
-    }, STOP_TIMEOUT_MS)
+    }, config.stopTimeoutMs + EXIT_GRACE_MS)
     node.stop().then(
       () => {
         clearTimeout(timer)
@@ -54,9 +55,13 @@ async function main(): Promise<void> {
     case 'start':
       return start(flags)
     case 'status':
-      return print(await callNode(await readApiFile(dataDir), 'GET', '/api/status'), (s: StatusResponse) => formatStatus(s))
+      return print(await callNode(await readApiFile(dataDir), 'GET', '/api/status'), (s: StatusResponse) =>
+        formatStatus(s)
+      )
     case 'peers':
-      return print(await callNode(await readApiFile(dataDir), 'GET', '/api/peers'), (p: PeersResponse) => formatPeers(p))
+      return print(await callNode(await readApiFile(dataDir), 'GET', '/api/peers'), (p: PeersResponse) =>
+        formatPeers(p)
+      )
     case 'pause':
     case 'resume':
       return print(await callNode(await readApiFile(dataDir), 'POST', `/api/${command}`), (s: StatusResponse) =>

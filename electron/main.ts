@@ -4,13 +4,13 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { loadConfig } from './core/config'
 import { createNode } from './core/node'
+import { EXIT_GRACE_MS } from './core/util/lifecycle'
 import { createLogger } from './core/util/logger'
 import { registerIpc } from './ipc'
 import { createTray, trayStateFromStatus, type TrayAction, type TrayState } from './tray'
 import { lockDown, mainWindowOptions, rendererUrl } from './window'
 
 const log = createLogger('app')
-const STOP_TIMEOUT_MS = 20_000
 
 if (!app.requestSingleInstanceLock()) {
   app.quit()
@@ -30,7 +30,8 @@ async function main(): Promise<void> {
   const appUrl = rendererUrl({ isPackaged: app.isPackaged, env: process.env, fileUrl })
 
   // the node also serves this dashboard over HTTP (for a browser on the same machine)
-  const node = await createNode(loadConfig({ dataDir: app.getPath('userData') }), { rendererDir: join(here, '../renderer') })
+  const config = loadConfig({ dataDir: app.getPath('userData') })
+  const node = await createNode(config, { rendererDir: join(here, '../renderer') })
   let window: BrowserWindow | undefined
   let quitting = false
   let trayState: TrayState = { mode: 'starting', served: 0 }
@@ -89,7 +90,8 @@ async function main(): Promise<void> {
     quitting = true
     tray.update({ ...trayState, mode: 'stopping' })
     unregisterIpc()
-    const timeout = new Promise((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref())
+    // the node stops by itself within config.stopTimeoutMs (plus cleanup); this only catches a hang
+    const timeout = new Promise((resolve) => setTimeout(resolve, config.stopTimeoutMs + EXIT_GRACE_MS).unref())
     void Promise.race([node.stop(), timeout])
       .catch((err) => log.error('stop failed', { err }))
       .finally(() => {

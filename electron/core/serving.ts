@@ -1,37 +1,45 @@
 import type { BenchmarkMap, HardwareProfile } from '../../shared/hardware'
 import type { Config } from './config'
 import type { NodeEvents } from './events'
-import { ensureBenchmarks } from './hardware/benchmark-cache'
+import { ensureBenchmarks } from './runtime/benchmark/benchmark-cache'
 import { createRuntime } from './runtime/create'
 import { resolveModel } from './runtime/models/store'
 import type { ResolvedModel } from './runtime/models/types'
 import type { InferenceRuntime } from './runtime/types'
 import { UnavailableRuntime } from './runtime/unavailable-runtime'
 import type { Logger } from './util/logger'
+import type { Startable } from './util/startable'
 
 export interface ServingComponents {
-  config: Config
   events: NodeEvents
   logger: Logger
-  peerId: string
+  /** This machine's hardware, detected before serving starts. */
   hardware: () => HardwareProfile
   /** Called whenever what we serve (models, benchmark) changed, so the advert is re-signed. */
   onChange: () => void
+}
+
+export interface ServingInit {
+  config: Config
+  peerId: string
 }
 
 /**
  * The provider half of a node: resolve models (built-in, path or download), run them in a runtime,
  * benchmark them, and free the GPU on pause. Runs in the background so the node is up at once.
  */
-export class Serving {
+export class Serving implements Startable {
   runtime?: InferenceRuntime
   benchmark: BenchmarkMap = {}
   private readonly controller = new AbortController()
   private starting?: Promise<void>
 
-  constructor(private readonly components: ServingComponents) {}
+  constructor(
+    private readonly components: ServingComponents,
+    private readonly init: ServingInit
+  ) {}
 
-  start(): void {
+  async start(): Promise<void> {
     // a runtime that became ready after retries (or was replaced) gets benchmarked then
     this.components.events.on('runtime:status', this.onRuntimeStatus)
     this.starting = this.bringUp().catch((err) => {
@@ -59,11 +67,15 @@ export class Serving {
   }
 
   private async bringUp(): Promise<void> {
-    const { config, events, logger } = this.components
+    const { events, logger } = this.components
+    const { config } = this.init
     const signal = this.controller.signal
     const models: ResolvedModel[] = []
     for (const spec of config.models) {
-      const model = await resolveModel(spec, config.dataDir, { signal, onProgress: (p) => events.emit('runtime:progress', p) })
+      const model = await resolveModel(spec, config.dataDir, {
+        signal,
+        onProgress: (p) => events.emit('runtime:progress', p)
+      })
       logger.info('model ready', { name: model.name, sha256: model.sha256, params: model.params })
       models.push(model)
     }
@@ -71,7 +83,7 @@ export class Serving {
     const runtime = createRuntime(config, {
       logger: logger.child('runtime'),
       events,
-      peerId: this.components.peerId,
+      peerId: this.init.peerId,
       dataDir: config.dataDir,
       models,
       gpu: vendor === undefined ? undefined : { vendor },
@@ -104,8 +116,9 @@ export class Serving {
     const endpoint = runtime?.endpoint()
     if (runtime === undefined || endpoint === undefined) return
     this.benchmark = await ensureBenchmarks({
-      dataDir: this.components.config.dataDir,
+      dataDir: this.init.config.dataDir,
       endpoint,
+      token: runtime.token?.(),
       runtimeKind: runtime.kind,
       hardware: this.components.hardware(),
       models: runtime.models(),

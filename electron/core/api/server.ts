@@ -2,6 +2,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { MeshworkError } from '../util/errors'
 import type { Logger } from '../util/logger'
+import type { AbortOptions, Startable } from '../util/startable'
 import { createGuard, hostsFor } from './guards'
 
 export interface ApiServerInit {
@@ -9,18 +10,30 @@ export interface ApiServerInit {
   port: number
   apiKey?: string
   maxBodyBytes: number
-  logger: Logger
   /** Route registrations from the services (control, OpenAI, IPC, static, metrics). */
   routes: Array<(app: FastifyInstance) => void | Promise<void>>
 }
 
-/** One HTTP server per peer: OpenAI API, dashboard API, metrics and the built dashboard. */
-export class ApiServer {
+export interface ApiServerComponents {
+  logger: Logger
+}
+
+/**
+ * One HTTP server per peer: OpenAI API, dashboard API, metrics and the built dashboard.
+ * Stopping is graceful: `beforeStop` stops taking connections (idle keep-alive ones close, a request
+ * on a busy one gets a 503), `stop` lets the streams in flight finish until its signal aborts, and
+ * only then cuts what is left.
+ */
+export class ApiServer implements Startable {
   readonly app: FastifyInstance
   private port = 0
+  private closing?: Promise<void>
 
-  constructor(private readonly init: ApiServerInit) {
-    this.app = Fastify({ bodyLimit: init.maxBodyBytes, logger: false, forceCloseConnections: true })
+  constructor(
+    private readonly components: ApiServerComponents,
+    private readonly init: ApiServerInit
+  ) {
+    this.app = Fastify({ bodyLimit: init.maxBodyBytes, logger: false, forceCloseConnections: 'idle' })
     // an empty JSON body (e.g. POST /api/pause) means {}
     this.app.removeContentTypeParser('application/json')
     this.app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
@@ -33,6 +46,10 @@ export class ApiServer {
         done(err, undefined)
       }
     })
+    // a keep-alive connection whose last response ended while closing would hold close() up
+    this.app.addHook('onResponse', async () => {
+      if (this.closing !== undefined) setImmediate(() => this.app.server.closeIdleConnections())
+    })
     this.app.addHook('onRequest', createGuard({ allowedHosts: () => hostsFor(init.host, this.port), apiKey: init.apiKey }))
     this.app.setErrorHandler((err: FastifyError | MeshworkError, _request, reply) => {
       if (err instanceof MeshworkError) {
@@ -40,7 +57,7 @@ export class ApiServer {
         return reply.code(err.status).send({ error: { message: err.message, type: typeFor(err.status), code: err.code } })
       }
       const status = err.statusCode ?? 500
-      if (status >= 500) init.logger.error('request failed', { err })
+      if (status >= 500) components.logger.error('request failed', { err })
       const code = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'request_too_large' : status >= 500 ? 'internal_error' : 'invalid_request'
       return reply.code(status).send({ error: { message: err.message, type: typeFor(status), code } })
     })
@@ -64,8 +81,22 @@ export class ApiServer {
     this.port = (this.app.server.address() as AddressInfo).port
   }
 
-  async stop(): Promise<void> {
-    await this.app.close()
+  async beforeStop(): Promise<void> {
+    this.closing ??= this.app.close()
+  }
+
+  async stop(options: AbortOptions = {}): Promise<void> {
+    const { signal } = options
+    const cut = (): void => this.app.server.closeAllConnections()
+    this.closing ??= this.app.close()
+    // without a deadline nothing is waited for (tests, rollback of a failed start)
+    if (signal === undefined || signal.aborted) cut()
+    else signal.addEventListener('abort', cut, { once: true })
+    try {
+      await this.closing
+    } finally {
+      signal?.removeEventListener('abort', cut)
+    }
   }
 
   get url(): string {

@@ -89,14 +89,3 @@ export class Lifecycle {
     }
   }
 }
-
-/** A service made of two functions, for steps that need no class of their own. */
-export function service(
-  start: (options?: AbortOptions) => Promise<void> | void,
-  stop?: (options?: AbortOptions) => Promise<void> | void
-): Startable {
-  return {
-    start: async (options) => start(options),
-    stop: async (options) => stop?.(options)
-  }
-}
