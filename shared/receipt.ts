@@ -67,6 +67,29 @@ export const ReceiptAnswerSchema = z.discriminatedUnion('type', [
 ])
 export type ReceiptAnswer = z.infer<typeof ReceiptAnswerSchema>
 
+/** A job a provider served for a consumer, as its half of the infer protocol saw it. */
+export interface ServedJob {
+  jobId: string
+  consumer: string
+  model: string
+  sha256: string
+  /** Prompt tokens the runtime evaluated. */
+  promptTokens: number
+  /** Completion tokens sent to the consumer. */
+  completionTokens: number
+  /** Wall clock, ms since the epoch. */
+  startedAt: number
+  endedAt: number
+}
+
+/** What the provider half of the infer protocol asks of the earnings (kept free of the core). */
+export interface JobAccounting {
+  /** A job finished: sign and record its receipt, which goes into the final frame. */
+  settle(job: ServedJob): SignedReceipt | undefined
+  /** A job ended without its final frame: its consumer may send a receipt for what arrived. */
+  cutShort(job: ServedJob): void
+}
+
 /** JSON with keys sorted at every level: the same value always gives the same bytes. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {

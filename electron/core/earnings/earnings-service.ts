@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { Advert } from '../../../shared/advert'
 import type { EarningsQuery, EarningsResponse, VerifyReport } from '../../../shared/earnings'
 import { type AdvertPrice, priceOf } from '../../../shared/price'
-import { RECEIPT_PROTOCOL, type SignedReceipt } from '../../../shared/receipt'
+import { type JobAccounting, RECEIPT_PROTOCOL, type ServedJob, type SignedReceipt } from '../../../shared/receipt'
 import type { Logger } from '../util/logger'
 import type { AbortOptions, Startable } from '../util/startable'
 import { ConsumerAccounting, type SettledAttempt } from './consumer-accounting'
@@ -11,7 +11,7 @@ import { signerFromKey } from './keys'
 import { LEDGER_FILE, Ledger } from './ledger'
 import { earningsSummary } from './ledger-queries'
 import { verifyLedger } from './ledger-verify'
-import { ProviderAccounting, type ServedJob } from './provider-accounting'
+import { ProviderAccounting } from './provider-accounting'
 import { handleReceiptProtocol } from './receipt-protocol'
 
 export interface EarningsInit {
@@ -31,10 +31,10 @@ export interface EarningsComponents {
 
 /**
  * Receipts and the ledger, for both halves of the infer protocol: the provider half calls
- * `settleServed` (a finished job) or `cutShort`; the router's 'attempt:settled' events go to
+ * `settle` (a finished job) or `cutShort`; the router's 'attempt:settled' events go to
  * `attemptSettled`. The API reads `summary()` and `verify()`.
  */
-export class EarningsService implements Startable {
+export class EarningsService implements Startable, JobAccounting {
   private ledger?: Ledger
   private provider?: ProviderAccounting
   private consumer?: ConsumerAccounting
@@ -81,7 +81,7 @@ export class EarningsService implements Startable {
   }
 
   /** Provider half: a job finished; returns the signed receipt for its final frame. */
-  settleServed(job: ServedJob): SignedReceipt | undefined {
+  settle(job: ServedJob): SignedReceipt | undefined {
     return this.guard('recording a served job', () => this.provider?.settle(job))
   }
 

@@ -1,24 +1,9 @@
 import type { ModelPrice } from '../../../shared/price'
-import { type ReceiptAnswer, type SignedReceipt, canonicalJson } from '../../../shared/receipt'
+import { type ReceiptAnswer, type ServedJob, type SignedReceipt, canonicalJson } from '../../../shared/receipt'
 import type { Logger } from '../util/logger'
 import type { Signer } from './keys'
 import type { Ledger } from './ledger'
 import { ReceiptRejectedError, checkReceipt, countersign, issueReceipt } from './receipts'
-
-/** A job this node served for a consumer, as the provider half of the infer protocol saw it. */
-export interface ServedJob {
-  jobId: string
-  consumer: string
-  model: string
-  sha256: string
-  /** Prompt tokens the runtime evaluated (usage, or the prompt ids of the first delta). */
-  promptTokens: number
-  /** Completion tokens sent to the consumer. */
-  completionTokens: number
-  /** performance.now()-free wall clock times (ms since epoch). */
-  startedAt: number
-  endedAt: number
-}
 
 /** How long a job cut short waits for its consumer's receipt. */
 const CUT_SHORT_TTL_MS = 10 * 60_000

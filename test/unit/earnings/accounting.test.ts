@@ -102,7 +102,7 @@ const attempt = (requestId: string, tokens: number, extra: object = {}) => ({
 
 describe('earnings between a provider and a consumer over real libp2p', () => {
   it('a finished job: provider signs, consumer countersigns, both keep both signatures and the same numbers', async () => {
-    const receipt = provider.settleServed(job('job-1', 40))
+    const receipt = provider.settle(job('job-1', 40))
     consumer.attemptSettled(
       attempt('job-1', 40, { final: { usage: { prompt_tokens: 9, completion_tokens: 40 }, receipt } })
     )
@@ -130,7 +130,7 @@ describe('earnings between a provider and a consumer over real libp2p', () => {
   })
 
   it('a provider receipt that claims more than arrived is not countersigned; the consumer records what arrived', async () => {
-    const receipt = provider.settleServed(job('job-3', 50))
+    const receipt = provider.settle(job('job-3', 50))
     consumer.attemptSettled(attempt('job-3', 45, { final: { receipt } }))
     await consumer.settled()
     const last = consumer.summary().recent[0]
