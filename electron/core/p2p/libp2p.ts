@@ -12,6 +12,8 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import type { Config } from '../config'
 import { advertTopicScoreParams } from './advert-gossip'
+import { REPUTATION_TOPIC } from '../../../shared/reputation'
+import { contentMsgId, reputationTopicScoreParams } from './gossip-config'
 import { ADVERT_TOPIC } from './advertiser'
 import { connectionGaterFor } from './address-gater'
 import { peerInfoMapperFor, resolveAddressScope } from './address-scope'
@@ -56,8 +58,10 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config) {
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
-        // a forged advert (validator: Reject) costs its sender score; a few and it is graylisted
-        scoreParams: createPeerScoreParams({ topics: { [ADVERT_TOPIC]: advertTopicScoreParams() } })
+        // ids by content: the same payload under a new gossipsub seqno is still a duplicate
+        msgIdFn: contentMsgId,
+        // a forged advert or summary (validator: Reject) costs its sender score; a few and it is graylisted
+        scoreParams: createPeerScoreParams({ topics: { [ADVERT_TOPIC]: advertTopicScoreParams(), [REPUTATION_TOPIC]: reputationTopicScoreParams() } })
       })
     }
   })

@@ -7,7 +7,9 @@ export const WEIGHTS = {
   /** A dial that failed may be the network's fault as much as the provider's. */
   connectFailure: -0.5,
   failure: -1,
-  challenge: { pass: 2, slow: -6, mismatch: -5, truncated: -4, refused: -0.5, failed: -2 } satisfies Record<ChallengeVerdict, number>
+  /** A pass not cross-checked with a reference counts half. */
+  uncheckedPass: 1,
+  challenge: { pass: 2, slow: -20, mismatch: -10, truncated: -6, refused: -0.5, failed: -2 } satisfies Record<ChallengeVerdict, number>
 } as const
 
 /** Speed samples kept per provider, and how many make a verdict. */
@@ -40,10 +42,14 @@ export class PeerEvidence {
   readonly failures: Record<string, number> = {}
   ttftMs?: number
   tokensPerSecond?: number
-  /** Recent decode speeds by our clock since the last speed verdict. */
+  /** Recent decode speeds by our clock. */
   speedSamples: number[] = []
+  /** Speed samples since the last 'slow' verdict (a new verdict needs SPEED_MIN_SAMPLES fresh ones). */
+  freshSpeedSamples = 0
   challengesSent = 0
   challengesPassed = 0
+  /** Passed challenges whose output matched a reference: such a provider may serve as one. */
+  crossCheckedPasses = 0
   readonly byVerdict: Partial<Record<ChallengeVerdict, number>> = {}
   lastChallenge?: { at: number; verdict: ChallengeVerdict; detail?: string }
   lastAt?: number
@@ -58,6 +64,7 @@ export class PeerEvidence {
     if (o.tokensPerSecond !== undefined) {
       this.tokensPerSecond = this.tokensPerSecond === undefined ? o.tokensPerSecond : this.tokensPerSecond + 0.3 * (o.tokensPerSecond - this.tokensPerSecond)
       this.speedSamples = [...this.speedSamples, o.tokensPerSecond].slice(-SPEED_WINDOW)
+      this.freshSpeedSamples++
     }
     if (o.kind === 'ok') this.successes++
     if (o.kind === 'failed' || o.kind === 'refused') {
@@ -67,22 +74,23 @@ export class PeerEvidence {
     if (o.kind === 'challenge' && o.verdict !== undefined) {
       this.challengesSent++
       if (o.verdict === 'pass') this.challengesPassed++
+      if (o.verdict === 'pass' && o.crossChecked === true) this.crossCheckedPasses++
       this.byVerdict[o.verdict] = (this.byVerdict[o.verdict] ?? 0) + 1
       this.lastChallenge = { at: o.at, verdict: o.verdict, ...(o.detail ? { detail: o.detail } : {}) }
-      if (o.verdict === 'slow') this.speedSamples = []
+      if (o.verdict === 'slow') this.freshSpeedSamples = 0
       if (o.verdict !== 'pass' && o.verdict !== 'refused') this.caughtAt = o.at
     }
   }
 }
 
 /**
- * The speed rule: at least SPEED_MIN_SAMPLES samples and even the best of them below a third of the
- * advert. A busy honest box is slow sometimes, not every time, so the best sample clears the bar.
+ * The speed rule: even the best of the last SPEED_MIN_SAMPLES decode speeds below a third of the
+ * advert. A busy honest box is slow sometimes, not every time, so its best sample clears the bar.
  */
 export function speedLie(samples: readonly number[], advertTokensPerSecond: number | undefined): boolean {
   if (advertTokensPerSecond === undefined || advertTokensPerSecond <= 0) return false
   if (samples.length < SPEED_MIN_SAMPLES) return false
-  return Math.max(...samples) < advertTokensPerSecond / SPEED_LIE_FACTOR
+  return Math.max(...samples.slice(-SPEED_MIN_SAMPLES)) < advertTokensPerSecond / SPEED_LIE_FACTOR
 }
 
 /** Evidence units for an attempt's outcome; undefined when it says nothing about the provider. */

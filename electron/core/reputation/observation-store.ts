@@ -16,6 +16,8 @@ export interface Observation {
   /** Decode speed by this node's clock. */
   tokensPerSecond?: number
   detail?: string
+  /** A challenge whose output was compared with a reference and matched. */
+  crossChecked?: boolean
 }
 
 export interface StoredReport extends ReportedSubject {
@@ -39,7 +41,7 @@ export const DEFAULT_STORE_LIMITS: StoreLimits = { rowsPerPeer: 256, maxPeers: 2
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS observations (
   id INTEGER PRIMARY KEY, peer TEXT NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL, failure TEXT,
-  verdict TEXT, weight REAL NOT NULL, ttft_ms REAL, tps REAL, detail TEXT);
+  verdict TEXT, weight REAL NOT NULL, ttft_ms REAL, tps REAL, detail TEXT, checked INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS observations_peer_at ON observations (peer, at);
 CREATE TABLE IF NOT EXISTS reporters (reporter TEXT PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS reports (
@@ -64,20 +66,21 @@ export class ObservationStore {
 
   record(o: Observation): void {
     this.db
-      .prepare('INSERT INTO observations (peer, at, kind, failure, verdict, weight, ttft_ms, tps, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(o.peer, o.at, o.kind, o.failure ?? null, o.verdict ?? null, o.weight, o.ttftMs ?? null, o.tokensPerSecond ?? null, o.detail?.slice(0, 256) ?? null)
+      .prepare('INSERT INTO observations (peer, at, kind, failure, verdict, weight, ttft_ms, tps, detail, checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(o.peer, o.at, o.kind, o.failure ?? null, o.verdict ?? null, o.weight, o.ttftMs ?? null, o.tokensPerSecond ?? null, o.detail?.slice(0, 256) ?? null, o.crossChecked === true ? 1 : 0)
   }
 
   /** Every kept observation, oldest first. */
   observations(): Observation[] {
-    const rows = this.db.prepare('SELECT peer, at, kind, failure, verdict, weight, ttft_ms, tps, detail FROM observations ORDER BY at, id').all()
+    const rows = this.db.prepare('SELECT peer, at, kind, failure, verdict, weight, ttft_ms, tps, detail, checked FROM observations ORDER BY at, id').all()
     return rows.map((r) => ({
       peer: String(r.peer), at: Number(r.at), kind: r.kind as Observation['kind'], weight: Number(r.weight),
       ...(r.failure !== null ? { failure: String(r.failure) } : {}),
       ...(r.verdict !== null ? { verdict: r.verdict as ChallengeVerdict } : {}),
       ...(r.ttft_ms !== null ? { ttftMs: Number(r.ttft_ms) } : {}),
       ...(r.tps !== null ? { tokensPerSecond: Number(r.tps) } : {}),
-      ...(r.detail !== null ? { detail: String(r.detail) } : {})
+      ...(r.detail !== null ? { detail: String(r.detail) } : {}),
+      ...(Number(r.checked) === 1 ? { crossChecked: true } : {})
     }))
   }
 

@@ -1,5 +1,5 @@
 import type { ChallengeVerdict, ReportedSubject, TrustEvidence } from '../../../shared/reputation'
-import { PeerEvidence, WEIGHTS, attemptWeight, speedLie } from './evidence'
+import { PeerEvidence, SPEED_MIN_SAMPLES, WEIGHTS, attemptWeight, speedLie } from './evidence'
 import { explain } from './explain'
 import type { Observation, ObservationStore, StoredReport } from './observation-store'
 import { DEFAULT_TRUST_PARAMS, computeTrust, newcomerTrust, type Mass, type TrustParams, type TrustResult } from './trust-math'
@@ -32,7 +32,7 @@ export interface TrustEngineOptions {
 const RECOMPUTE_AFTER_MS = 250
 const COMPACT_EVERY = 500
 /** Decode samples from shorter answers say more about latency than about speed. */
-const MIN_SPEED_TOKENS = 8
+const MIN_SPEED_TOKENS = 16
 
 /**
  * This node's trust in every provider: durable observations, gossiped summaries and the trust math
@@ -99,6 +99,11 @@ export class TrustEngine {
     return (this.peers.get(peerId)?.challengesSent ?? 0) > 0
   }
 
+  /** True once the provider's output matched a reference in a challenge. */
+  crossChecked(peerId: string): boolean {
+    return (this.peers.get(peerId)?.crossCheckedPasses ?? 0) > 0
+  }
+
   /** Direct evidence from one routed attempt. Local attempts and the client's own errors say nothing. */
   noteAttempt(facts: AttemptFacts): void {
     if (facts.local || facts.provider === this.options.self) return
@@ -113,9 +118,10 @@ export class TrustEngine {
     })
   }
 
-  noteChallenge(peerId: string, verdict: ChallengeVerdict, detail?: string, sample: { tokensPerSecond?: number; ttftMs?: number; weight?: number } = {}): void {
+  noteChallenge(peerId: string, verdict: ChallengeVerdict, detail?: string, sample: { tokensPerSecond?: number; ttftMs?: number; weight?: number; crossChecked?: boolean } = {}): void {
     this.observe({
       peer: peerId, at: this.now(), kind: 'challenge', verdict, weight: sample.weight ?? WEIGHTS.challenge[verdict],
+      ...(sample.crossChecked === true ? { crossChecked: true } : {}),
       ...(detail ? { detail } : {}),
       ...(sample.tokensPerSecond !== undefined ? { tokensPerSecond: sample.tokensPerSecond } : {}),
       ...(sample.ttftMs !== undefined ? { ttftMs: sample.ttftMs } : {})
@@ -127,6 +133,10 @@ export class TrustEngine {
     this.options.store.putReport(reporter, seq, at, subjects)
     this.reports.set(reporter, subjects.map((s) => ({ ...s, reporter, at })))
     this.result = undefined
+  }
+
+  reporterSeqs(): Map<string, number> {
+    return this.options.store.reporterSeqs()
   }
 
   /** What this node tells the mesh: its own direct evidence only (never re-gossiped gossip). */
@@ -150,20 +160,23 @@ export class TrustEngine {
     const e = this.evidenceOf(o.peer)
     e.apply(o, this.halfLifeMs)
     this.result = undefined
-    if (o.tokensPerSecond !== undefined && o.kind !== 'challenge' && speedLie(e.speedSamples, this.options.advertSpeed?.(o.peer))) {
-      const best = Math.max(...e.speedSamples)
-      this.noteChallenge(o.peer, 'slow', `measured at most ${best.toFixed(1)} tok/s over ${e.speedSamples.length} jobs; the advert claims ${this.options.advertSpeed?.(o.peer)}`)
-    }
+    if (o.tokensPerSecond !== undefined && o.kind !== 'challenge' && e.freshSpeedSamples >= SPEED_MIN_SAMPLES) this.checkSpeed(o.peer)
     if (++this.writes % COMPACT_EVERY === 0) this.options.store.compact(this.now())
   }
 
-  /** After a challenge's own speed sample: applies the speed rule to the samples so far. */
+  /** The speed rule over the provider's recent samples; records a 'slow' verdict when it holds. */
   checkSpeed(peerId: string): boolean {
     const e = this.peers.get(peerId)
-    if (e === undefined || !speedLie(e.speedSamples, this.options.advertSpeed?.(peerId))) return false
-    const best = Math.max(...e.speedSamples)
-    this.noteChallenge(peerId, 'slow', `measured at most ${best.toFixed(1)} tok/s over ${e.speedSamples.length} samples; the advert claims ${this.options.advertSpeed?.(peerId)}`)
+    const advert = this.options.advertSpeed?.(peerId)
+    if (e === undefined || !speedLie(e.speedSamples, advert)) return false
+    const best = Math.max(...e.speedSamples.slice(-SPEED_MIN_SAMPLES))
+    this.noteChallenge(peerId, 'slow', `at most ${best.toFixed(1)} tok/s over the last ${SPEED_MIN_SAMPLES} samples; its advert claims ${advert}`)
     return true
+  }
+
+  /** Whether the speed rule holds with one more sample (a challenge's own, before it is recorded). */
+  speedLieWith(peerId: string, sample: number): boolean {
+    return speedLie([...(this.peers.get(peerId)?.speedSamples ?? []), sample], this.options.advertSpeed?.(peerId))
   }
 
   private evidenceOf(peer: string): PeerEvidence {

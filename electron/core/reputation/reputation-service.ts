@@ -1,0 +1,138 @@
+import { join } from 'node:path'
+import type { Libp2p } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { DeltaFrame, FinalFrame, InferBody } from '../../../shared/infer'
+import type { TrustEvidence } from '../../../shared/reputation'
+import { openInfer } from '../p2p/infer-consumer'
+import type { PeerTable } from '../p2p/peer-table'
+import type { Logger } from '../util/logger'
+import type { AbortOptions, Startable } from '../util/startable'
+import type { ChallengeTransport } from './challenge'
+import { type ChallengeTarget, Challenger } from './challenger'
+import { type GossipCounters, ReputationGossip, type ReputationPubsub } from './gossip'
+import { ObservationStore, type StoreLimits } from './observation-store'
+import { type AttemptFacts, TrustEngine } from './trust-engine'
+import type { TrustParams } from './trust-math'
+
+export interface ReputationComponents {
+  libp2p: Pick<Libp2p, 'dialProtocol'> & { services: { pubsub: ReputationPubsub } }
+  peers: PeerTable
+  logger: Logger
+}
+
+export interface ReputationInit {
+  self: string
+  dataDir: string
+  /** Peers the owner trusts (their reports count fully). */
+  trustedPeers?: readonly string[]
+  gossipIntervalMs?: number
+  /** Share of routed jobs followed by a challenge of the same provider. */
+  challengeShare?: number
+  challengeTickMs?: number
+  probeBaseMs?: number
+  halfLifeMs?: number
+  params?: Partial<TrustParams>
+  limits?: Partial<StoreLimits>
+  /** This node's runtime as a reference (same GGUF): its sha256 per model and a way to run a call. */
+  local?: {
+    sha256: (model: string) => string | undefined
+    stream: (call: InferBody, options: AbortOptions) => AsyncIterable<DeltaFrame | FinalFrame>
+  }
+  /** Replaces the default transport (infer protocol for peers, `local.stream` for this node). */
+  transport?: ChallengeTransport
+}
+
+/**
+ * Trust as a node service: durable observations, verification challenges and signed gossip.
+ * `trust`, `excludedReason` and `evidence` make it the router's TrustSource.
+ */
+export class ReputationService implements Startable {
+  readonly engine: TrustEngine
+  private readonly store: ObservationStore
+  private readonly gossip: ReputationGossip
+  private readonly challenger: Challenger
+
+  constructor(components: ReputationComponents, init: ReputationInit) {
+    const { peers, libp2p } = components
+    const logger = components.logger.child('reputation')
+    this.store = new ObservationStore(join(init.dataDir, 'reputation.sqlite'), init.limits)
+    this.engine = new TrustEngine({
+      self: init.self, store: this.store, trustedPeers: init.trustedPeers, params: init.params, halfLifeMs: init.halfLifeMs,
+      advertSpeed: (peerId) => advertSpeed(peers, peerId)
+    })
+    this.gossip = new ReputationGossip(libp2p.services.pubsub, { self: init.self, sink: this.engine, logger, intervalMs: init.gossipIntervalMs ?? 30_000 })
+    const transport: ChallengeTransport = init.transport ?? ((peerId, frame, options) => {
+      if (peerId === init.self) {
+        if (init.local === undefined) throw new Error('this node has no runtime to compare with')
+        return init.local.stream(frame.call, options)
+      }
+      return openInfer(libp2p, peerIdFromString(peerId), frame, options)
+    })
+    this.challenger = new Challenger({
+      self: init.self, engine: this.engine, transport, logger,
+      targets: () => challengeTargets(peers),
+      localSha256: init.local?.sha256,
+      share: init.challengeShare, tickMs: init.challengeTickMs, probeBaseMs: init.probeBaseMs
+    })
+  }
+
+  async start(): Promise<void> {
+    await this.gossip.start()
+    this.challenger.start()
+  }
+
+  async stop(): Promise<void> {
+    this.challenger.stop()
+    await this.gossip.stop()
+    this.store.close()
+  }
+
+  trust(peerId: string): number {
+    return this.engine.trust(peerId)
+  }
+
+  excludedReason(peerId: string): string | undefined {
+    return this.engine.excludedReason(peerId)
+  }
+
+  evidence(peerId: string): TrustEvidence {
+    const e = this.engine.evidence(peerId)
+    const nextProbeAt = this.challenger.nextProbeAt(peerId)
+    return nextProbeAt === undefined ? e : { ...e, challenges: { ...e.challenges, nextProbeAt } }
+  }
+
+  /** Direct evidence from the router's attempts ('attempt:settled'). */
+  attemptSettled(outcome: AttemptFacts): void {
+    this.engine.noteAttempt(outcome)
+    if (outcome.kind === 'ok' && !outcome.local) this.challenger.noteTraffic(outcome.provider)
+  }
+
+  /** Gossip counters (published, accepted, dropped by reason) for /metrics and tests. */
+  gossipCounters(): GossipCounters {
+    return this.gossip.counters
+  }
+
+  /** Runs one due challenge now (tests and the CLI use it; the timer does the same). */
+  async challengeNow(): Promise<string | undefined> {
+    return this.challenger.tick()
+  }
+
+  async publishNow(): Promise<boolean> {
+    return this.gossip.publish()
+  }
+}
+
+/** The slowest decode speed the provider's advert claims for any model (a lie must hold for all). */
+function advertSpeed(peers: PeerTable, peerId: string): number | undefined {
+  const speeds = Object.values(peers.get(peerId)?.advert.benchmark ?? {})
+    .map((b) => b.decodeTokensPerSecond)
+    .filter((x): x is number => typeof x === 'number' && x > 0)
+  return speeds.length > 0 ? Math.min(...speeds) : undefined
+}
+
+function challengeTargets(peers: PeerTable): ChallengeTarget[] {
+  return peers
+    .list()
+    .filter((p) => p.alive && !p.advert.paused && p.advert.models.length > 0)
+    .map((p) => ({ peerId: p.peerId, model: p.advert.models[0].name, sha256: p.advert.models[0].sha256 }))
+}
