@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
-// Layering (DESIGN §2): shared is platform-free, the renderer runs in a plain browser,
+// Layering: shared is platform-free, the renderer runs in a plain browser,
 // and the core runs headless — only electron/*.ts glue may touch Electron.
 const nodeBuiltins = { group: ['node:*'], message: 'This code must run in a browser: no Node built-ins.' }
 const electronImport = { name: 'electron', message: 'Only the Electron glue in electron/*.ts may import electron.' }

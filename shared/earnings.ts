@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { SignedReceiptSchema } from './receipt'
 
-/** `GET /api/earnings` (DESIGN §4.2): `amount` is in credits; `unit` names them. */
+/** `GET /api/earnings` (its field names are part of the HTTP API): `amount` is in credits; `unit` names them. */
 export const TotalsSchema = z.object({
   jobs: z.number().int().nonnegative(),
   promptTokens: z.number().int().nonnegative(),

@@ -3,7 +3,7 @@ import { MODEL_NAME } from './models'
 import { ModelPriceSchema } from './price'
 
 /**
- * A job's receipt (DESIGN §4.6): what a provider delivered to a consumer and what it cost. Usually
+ * A job's receipt: what a provider delivered to a consumer and what it cost. Usually
  * issued and signed by the provider in its final frame and countersigned by the consumer; for a job
  * cut short (failover, a provider that died) the consumer issues it for the tokens it received and
  * the provider countersigns. Each side keeps both signatures in its ledger.

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 
-/** gossipsub topic for signed reputation summaries (DESIGN §4.3). */
+/** gossipsub topic for signed reputation summaries (StrictSign, peer scoring on). */
 export const REPUTATION_TOPIC = 'meshwork/reputation/1'
 
 /** Largest summary a peer accepts (bytes on the wire). */

@@ -20,7 +20,7 @@ const REFUSAL: Record<Attack, RegExp> = {
   'wrong-key': /advert rejected .*not by the remote peer/,
   stale: /advert rejected .*stale/,
   huge: /advert fetch failed .*(length|too long|exceeds)/i,
-  garbage: /advert rejected /
+  garbage: /advert rejected .*bad envelope/
 }
 
 /** A peer that answers the advert protocol with a hostile frame. */

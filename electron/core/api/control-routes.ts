@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { NodeControl } from '../control'
 
-/** The dashboard/control API of DESIGN §4.2; field names are part of the contract. */
+/** The dashboard/control API (`/api/status`, `/api/peers`, pause, resume); field names are part of the contract (README, HTTP API). */
 export function registerControlRoutes(app: FastifyInstance, control: NodeControl): void {
   app.get('/api/status', async () => control.status())
   app.get<{ Querystring: { all?: string } }>('/api/peers', async (request) =>

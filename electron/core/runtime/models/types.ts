@@ -1,6 +1,6 @@
 import type { ProgressEvent } from '../types'
 
-/** A model file ready to load: the sha256 decides who may continue whose stream (DESIGN §4.5). */
+/** A model file ready to load: the sha256 decides who may continue whose stream (only the same GGUF continues token-exactly). */
 export interface ResolvedModel {
   name: string
   path: string
