@@ -1,5 +1,6 @@
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import type { AcceptFrame, FinalFrame, RequestFrame } from '../../../shared/infer'
+import type { JobAccounting, ServedJob } from '../../../shared/receipt'
 import { INFER_PROTOCOL, MAX_REQUEST_FRAME_BYTES, RequestFrameSchema } from '../../../shared/infer'
 import { InferError, toInferError } from '../../../shared/infer-error'
 import type { NodeEvents } from '../events'
@@ -18,6 +19,8 @@ export interface InferServiceInit {
   isPaused: () => boolean
   maxConcurrentJobs: number
   maxQueuedJobs: number
+  /** Receipts: one signed into each finished job's final frame; jobs cut short are remembered. */
+  accounting?: JobAccounting
   /** How long a consumer has to send its request frame (routers keep a warm stream open up to 20 s). */
   requestTimeoutMs?: number
 }
@@ -112,6 +115,10 @@ export class InferService implements Startable {
     }
     const begun = performance.now()
     const release = await this.slots.acquire({ signal })
+    // for the receipt: tokens delivered, counted as the consumer counts them (ids, else text deltas)
+    const served: ServedJob & { finalSent: boolean } = {
+      jobId: request.id, consumer, model: model.name, sha256: model.sha256, promptTokens: 0, completionTokens: 0, startedAt: Date.now(), endedAt: 0, finalSent: false
+    }
     const job = { id: request.id, model: request.call.body.model, consumer, promptTokens: 0, completionTokens: 0, ok: false }
     try {
       const accept: AcceptFrame = { type: 'accept', sha256: model.sha256, supportsTokenContinuation: runtime.supportsTokenContinuation }
@@ -119,6 +126,8 @@ export class InferService implements Startable {
       for await (const event of runtime.stream(request.call, { signal })) {
         if (event.type === 'delta') {
           job.completionTokens += event.tokenIds?.length ?? 0
+          served.completionTokens += event.tokenIds?.length ?? (event.text !== '' ? 1 : 0)
+          served.promptTokens ||= event.promptTokenIds?.length ?? 0
           await sendFrame(stream, event, { signal })
           continue
         }
@@ -127,11 +136,17 @@ export class InferService implements Startable {
           job.promptTokens = event.usage.prompt_tokens
           job.completionTokens = event.usage.completion_tokens
         }
+        served.promptTokens = event.usage?.prompt_tokens ?? served.promptTokens
+        served.completionTokens ||= event.usage?.completion_tokens ?? 0
+        const receipt = this.init.accounting?.settle({ ...served, endedAt: Date.now() })
+        if (receipt !== undefined) final.receipt = receipt
+        served.finalSent = true
         await sendFrame(stream, final, { signal })
       }
       job.ok = true
     } finally {
       release()
+      if (!served.finalSent && served.completionTokens + served.promptTokens > 0) this.init.accounting?.cutShort({ ...served, endedAt: Date.now() })
       this.components.events.emit('job:served', job)
     }
   }
