@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
+import { MODEL_NAME } from '../../shared/models'
+import { MAX_PRICE_PER_MILLION, MaxPriceSchema, ModelPriceSchema } from '../../shared/price'
 
 export const RUNTIME_KINDS = ['auto', 'docker', 'process', 'external'] as const
 
@@ -80,7 +82,14 @@ export const ConfigSchema = z.object({
   /** Stop containers on pause to free the GPU. */
   pauseStopsRuntime: z.boolean().default(true),
   maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024),
-  pricePerMillionTokens: z.number().nonnegative().default(0),
+  /** Credits per million tokens, prompt and completion alike, for every model not named in `prices`. */
+  pricePerMillionTokens: z.number().nonnegative().max(MAX_PRICE_PER_MILLION).default(0),
+  /** Per model: credits per million prompt and per million completion tokens. */
+  prices: z.record(z.string().regex(MODEL_NAME), ModelPriceSchema).default({}),
+  /** What the credits are called (receipts, dashboard, CLI). */
+  priceUnit: z.string().min(1).max(16).default('credits'),
+  /** The most this node pays as a consumer; a request's `meshwork.maxPrice` can only lower it. */
+  maxPrice: MaxPriceSchema.optional(),
   /** How often a provider re-announces itself; peers drop it after missing ~3 of these. */
   advertIntervalMs: z.number().int().min(200).default(3000),
   /** How often the DHT is searched for providers of known models. */

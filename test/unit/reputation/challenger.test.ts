@@ -1,0 +1,116 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { AcceptFrame, DeltaFrame, FinalFrame, RequestFrame } from '../../../shared/infer'
+import { InferError } from '../../../shared/infer-error'
+import type { ChallengeTransport } from '../../../electron/core/reputation/challenge'
+import { type ChallengeTarget, Challenger } from '../../../electron/core/reputation/challenger'
+import { ObservationStore } from '../../../electron/core/reputation/observation-store'
+import { TrustEngine } from '../../../electron/core/reputation/trust-engine'
+import { createLogger } from '../../../electron/core/util/logger'
+
+type Frame = AcceptFrame | DeltaFrame | FinalFrame
+const SHA = 'a'.repeat(64)
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** Greedy output is a function of the prompt: the same prompt, the same ids on every honest provider. */
+function honestIds(frame: RequestFrame, n: number): number[] {
+  const text = JSON.stringify(frame.call.body)
+  let h = 7
+  for (const ch of text) h = (h * 31 + ch.charCodeAt(0)) % 997
+  return Array.from({ length: n }, (_, i) => (h + i * 13) % 380)
+}
+
+type Behaviour = 'honest' | 'garbage' | 'drop' | 'slow' | 'busy'
+function transport(behaviours: Record<string, Behaviour>, tokenGapMs = 2): ChallengeTransport {
+  return async function* (peerId, frame): AsyncGenerator<Frame> {
+    const max = frame.call.body.max_tokens ?? 16
+    const b = behaviours[peerId]
+    if (b === 'busy') throw new InferError('provider_busy', 'queue full', 503)
+    yield { type: 'accept', sha256: SHA, supportsTokenContinuation: true }
+    const ids = b === 'garbage' ? Array.from({ length: max }, (_, i) => (i * 7 + 3) % 50) : honestIds(frame, max)
+    for (let i = 0; i < ids.length; i++) {
+      if (b === 'drop' && i === Math.floor(max / 2)) throw new InferError('provider_stream_ended', 'closed')
+      await sleep(b === 'slow' ? tokenGapMs * 4 : tokenGapMs)
+      yield { type: 'delta', text: `t${ids[i]} `, tokenIds: [ids[i]] }
+    }
+    yield { type: 'final', finishReason: 'length', usage: { prompt_tokens: 5, completion_tokens: max } }
+  }
+}
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+function setup(behaviours: Record<string, Behaviour>, adverts: Record<string, number> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'mw-chal-'))
+  dirs.push(dir)
+  const store = new ObservationStore(join(dir, 'r.sqlite'))
+  const engine = new TrustEngine({ self: 'me', store, advertSpeed: (p) => adverts[p] })
+  const targets: ChallengeTarget[] = Object.keys(behaviours).map((peerId) => ({ peerId, model: 'm', sha256: SHA }))
+  const challenger = new Challenger({ self: 'me', engine, transport: transport(behaviours), targets: () => targets, logger: createLogger('t', { level: 'error' }), maxTokens: 24, probeBaseMs: 60_000 })
+  return { engine, challenger, targets, store, dir }
+}
+
+describe('verification challenges', () => {
+  it('catches garbage output by comparing token ids with two agreeing providers, then with a cross-checked one', async () => {
+    const { engine, challenger, targets } = setup({ garbage: 'garbage', h1: 'honest', h2: 'honest' })
+    expect(await challenger.challenge(targets[0])).toBe('mismatch')
+    expect(engine.excludedReason('garbage')).toMatch(/mismatch/)
+    expect(await challenger.challenge(targets[1])).toBe('pass')
+    expect(engine.crossChecked('h1')).toBe(true)
+    expect(await challenger.challenge(targets[0])).toBe('mismatch')
+    expect(engine.trust('h1')).toBeGreaterThan(0.5)
+  })
+
+  it('does not condemn anyone on one unverified reference that disagrees', async () => {
+    const { engine, challenger, targets } = setup({ garbage: 'garbage', h1: 'honest' })
+    expect(await challenger.challenge(targets[0])).toBe('pass')
+    expect(await challenger.challenge(targets[1])).toBe('pass')
+    expect(engine.crossChecked('h1')).toBe(false)
+    expect(engine.excludedReason('h1')).toBeUndefined()
+  })
+
+  it('counts a stream dropped halfway as truncated and an honest refusal as no evidence', async () => {
+    const { engine, challenger, targets } = setup({ dropper: 'drop', busy: 'busy' })
+    expect(await challenger.challenge(targets[0])).toBe('truncated')
+    expect(engine.excludedReason('dropper')).toBeDefined()
+    const before = engine.trust('busy')
+    expect(await challenger.challenge(targets[1])).toBe('refused')
+    expect(engine.trust('busy')).toBe(before)
+  })
+
+  it('calls an advert a lie after three samples below a third of it, but not a busy honest box', async () => {
+    const { engine, challenger, targets } = setup({ liar: 'honest', busyHonest: 'slow' }, { liar: 5_000, busyHonest: 150 })
+    const verdicts = []
+    for (let i = 0; i < 3; i++) verdicts.push(await challenger.challenge(targets[0]))
+    expect(verdicts).toEqual(['pass', 'pass', 'slow'])
+    expect(engine.excludedReason('liar')).toMatch(/slow/)
+    for (let i = 0; i < 4; i++) expect(await challenger.challenge(targets[1])).toBe('pass')
+    expect(engine.excludedReason('busyHonest')).toBeUndefined()
+  })
+
+  it('probes an excluded provider again later (first sight first), so it can recover', async () => {
+    const { engine, challenger } = setup({ dropper: 'drop', h1: 'honest' })
+    expect(await challenger.tick()).toBe('truncated')
+    expect(await challenger.tick()).toBe('pass')
+    expect(await challenger.tick()).toBeUndefined()
+    expect(challenger.nextProbeAt('dropper')).toBeGreaterThan(Date.now() + 50_000)
+    expect(engine.evidence('dropper').why).toMatch(/truncated/)
+  })
+
+  it('keeps trust across a restart (the evidence is in SQLite)', async () => {
+    const { engine, challenger, targets, store, dir } = setup({ dropper: 'drop', h1: 'honest', h2: 'honest' })
+    await challenger.challenge(targets[0])
+    await challenger.challenge(targets[1])
+    const before = [engine.trust('dropper'), engine.trust('h1')]
+    store.close()
+    const reopened = new TrustEngine({ self: 'me', store: new ObservationStore(join(dir, 'r.sqlite')) })
+    // equal but for the few milliseconds of decay in between
+    expect(reopened.trust('dropper')).toBeCloseTo(before[0], 6)
+    expect(reopened.trust('h1')).toBeCloseTo(before[1], 6)
+    expect(reopened.excludedReason('dropper')).toBeDefined()
+  })
+})
