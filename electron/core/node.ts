@@ -121,7 +121,7 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
     logger: logger.child('link')
   })
   const stats = new NodeStats({ events })
-  const metrics = createMetrics({ events })
+  const metrics = createMetrics({ events }, { knownModels: () => router.knownModels() })
 
   const status = () =>
     statusView({

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { MeshworkError } from '../util/errors'
 import type { Logger } from '../util/logger'
 import type { AbortOptions, Startable } from '../util/startable'
+import { discardBody } from './body-drain'
 import { createGuard, hostsFor } from './guards'
 
 export interface ApiServerInit {
@@ -17,6 +18,8 @@ export interface ApiServerInit {
 export interface ApiServerComponents {
   logger: Logger
 }
+
+const DRAIN_TIMEOUT_MS = 30_000
 
 /**
  * One HTTP server per peer: OpenAI API, dashboard API, metrics and the built dashboard.
@@ -50,19 +53,32 @@ export class ApiServer implements Startable {
     this.app.addHook('onResponse', async () => {
       if (this.closing !== undefined) setImmediate(() => this.app.server.closeIdleConnections())
     })
-    this.app.addHook('onRequest', createGuard({ allowedHosts: () => hostsFor(init.host, this.port), apiKey: init.apiKey }))
-    this.app.setErrorHandler((err: FastifyError | MeshworkError, _request, reply) => {
+    this.app.addHook(
+      'onRequest',
+      createGuard({ allowedHosts: () => hostsFor(init.host, this.port), apiKey: init.apiKey })
+    )
+    // an oversized body is read to its end (up to a bound) before the 413, or the client sees a reset
+    const drainBytes = Math.max(64 * 1024 * 1024, 4 * init.maxBodyBytes)
+    this.app.setErrorHandler(async (err: FastifyError | MeshworkError, request, reply) => {
+      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        await discardBody(request.raw, { maxBytes: drainBytes, signal: AbortSignal.timeout(DRAIN_TIMEOUT_MS) })
+        const message = `The request body is larger than this node accepts (${request.routeOptions.bodyLimit ?? init.maxBodyBytes} bytes)`
+        return reply.code(413).send({ error: { message, type: 'invalid_request_error', code: 'request_too_large' } })
+      }
       if (err instanceof MeshworkError) {
         if ('retryAfterSeconds' in err) reply.header('retry-after', String(err.retryAfterSeconds))
-        return reply.code(err.status).send({ error: { message: err.message, type: typeFor(err.status), code: err.code } })
+        return reply
+          .code(err.status)
+          .send({ error: { message: err.message, type: typeFor(err.status), code: err.code } })
       }
       const status = err.statusCode ?? 500
       if (status >= 500) components.logger.error('request failed', { err })
-      const code = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'request_too_large' : status >= 500 ? 'internal_error' : 'invalid_request'
+      const code = status >= 500 ? 'internal_error' : 'invalid_request'
       return reply.code(status).send({ error: { message: err.message, type: typeFor(status), code } })
     })
     this.app.setNotFoundHandler((request, reply) => {
-      reply.code(404).send({ error: { message: `No route ${request.method} ${request.url}`, type: 'invalid_request_error', code: 'not_found' } })
+      const message = `No route ${request.method.slice(0, 16)} ${request.url.slice(0, 200)}`
+      reply.code(404).send({ error: { message, type: 'invalid_request_error', code: 'not_found' } })
     })
   }
 

@@ -14,6 +14,8 @@ export interface InferenceRuntime extends Startable {
   status(): RuntimeStatus
   /** Base URL (no trailing slash, no /v1) of the OpenAI-compatible server; undefined until ready. */
   endpoint(): string | undefined
+  /** Token `endpoint()` requires as `Authorization: Bearer` (a worker's per-launch token), if any. */
+  token?(): string | undefined
   /** Models served, with the GGUF sha256 (empty until known). */
   models(): ServedModel[]
   /** Pause: stop the container/process to free the GPU. Resume restarts it. */
