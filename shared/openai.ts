@@ -58,21 +58,34 @@ export const ChatCompletionRequestSchema = z.object({
 })
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>
 
-export const CompletionRequestSchema = z.object({
-  ...Sampling,
-  prompt: z.union([
+const PromptSchema = z.union(
+  [
     z.string().max(MAX_TEXT_CHARS),
     z.array(Token).min(1).max(MAX_PROMPT_TOKENS),
     z.array(z.string().max(MAX_TEXT_CHARS)).length(1, { error: 'only one prompt per request is supported' })
-  ], { error: 'prompt must be a string, a non-empty array of token ids, or a one-element array of strings' }),
+  ],
+  { error: 'prompt must be a string, a non-empty array of token ids, or a one-element array of strings' }
+)
+
+export const CompletionRequestSchema = z.object({
+  ...Sampling,
+  prompt: PromptSchema,
   echo: z.literal(false, { error: 'echo is not supported' }).nullish()
 })
 export type CompletionRequest = z.infer<typeof CompletionRequestSchema>
 
-/** Extra fields the mesh sends to a worker (DESIGN §4.5); never accepted from HTTP clients. */
+/** Extra fields the mesh sends to a worker for token-exact continuation; never accepted from HTTP clients. */
 export const WorkerExtras = {
   return_token_ids: z.boolean().optional(),
-  replay_tokens: z.number().int().min(0).max(MAX_PROMPT_TOKENS).optional()
+  replay_tokens: z.number().int().min(0).max(MAX_PROMPT_TOKENS).optional(),
+  /**
+   * On a continuation, the original request's messages or prompt: the runtime refuses unless the
+   * token-id `prompt` begins with its own tokenization of it, so no provider can plant context for
+   * the one that continues after it.
+   */
+  continuation_of: z
+    .object({ messages: z.array(ChatMessageSchema).min(1).max(MAX_MESSAGES).optional(), prompt: PromptSchema.optional() })
+    .optional()
 }
 
 export type Usage = { prompt_tokens: number; completion_tokens: number; total_tokens: number }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Token } from 'node-llama-cpp'
 import { renderChat } from './chat'
+import { checkContinuation, textPromptIds } from './continuation-check'
 import type { Engine, LoadedModel } from './engine'
 import { badRequest, notFound } from './errors'
 import { checkPrompt, generate, REPLAY_LIMIT, type GenerateResult } from './generate'
@@ -44,15 +45,10 @@ function prepare(engine: Engine, kind: Kind, raw: unknown): Prepared {
     if (!parsed.success) throw badRequest(describeIssues(parsed.error))
     const body = parsed.data
     const model = pickModel(engine, body.model)
-    const prompt = Array.isArray(body.prompt) && typeof body.prompt[0] === 'string' ? body.prompt[0] : body.prompt
-    let promptTokens: number[]
-    if (typeof prompt === 'string') {
-      promptTokens = model.model.tokenize(prompt)
-      const bos = model.model.tokens.bos
-      if (bos !== null && model.model.tokens.shouldPrependBosToken) promptTokens.unshift(bos)
-    } else promptTokens = prompt as number[]
+    const promptTokens = textPromptIds(model, body.prompt)
     const replayTokens = body.replay_tokens ?? 0
     if (replayTokens > promptTokens.length) throw badRequest(`replay_tokens (${replayTokens}) exceeds the prompt length (${promptTokens.length})`)
+    checkContinuation(model, promptTokens, replayTokens, body.continuation_of)
     const maxTokens = body.max_tokens ?? DEFAULT_COMPLETION_MAX_TOKENS
     return { model, promptTokens, replayTokens, maxTokens, stop: stopList(body.stop), body }
   }

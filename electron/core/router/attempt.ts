@@ -6,8 +6,12 @@ import type { StreamState } from './stream-state'
 import { type AttemptTimeouts, AttemptTimer, type Pace } from './timeouts'
 import type { ProviderTransport } from './transport'
 
+import type { MeshworkInfo, Usage } from '../../../shared/openai'
+
 /** What the API sees: `start` once the first token is in (headers may go out), text, then `done`. */
 export type ClientEvent = { type: 'start'; provider: string } | { type: 'text'; text: string }
+export type RouteEvent =
+  ClientEvent | { type: 'done'; finishReason: string | null; usage: Usage; meshwork: MeshworkInfo }
 
 export type { AttemptOutcome }
 
@@ -29,24 +33,43 @@ export interface RequestContext {
  * One attempt: sends `frame` to `candidate`, passes text on to the client as it arrives, and
  * returns the outcome. Never throws for a provider's failure; the caller decides what follows.
  */
-export async function* runAttempt(ctx: RequestContext, transport: ProviderTransport, candidate: Candidate, frame: RequestFrame): AsyncGenerator<ClientEvent, AttemptOutcome> {
+export async function* runAttempt(
+  ctx: RequestContext,
+  transport: ProviderTransport,
+  candidate: Candidate,
+  frame: RequestFrame
+): AsyncGenerator<ClientEvent, AttemptOutcome> {
   const { state } = ctx
   const started = performance.now()
   const continuation = state.received
   const timer = new AttemptTimer(ctx.timeouts, ctx.pace, ctx.signal, continuation ? state.receivedIds.length : 0)
   const tally = { tokens: 0, idsKnown: true, firstAt: undefined as number | undefined, lastAt: 0 }
   const outcome = (kind: AttemptOutcome['kind'], extra: Partial<AttemptOutcome> = {}): AttemptOutcome => ({
-    requestId: ctx.id, provider: candidate.peerId, local: candidate.local, model: ctx.model, sha256: candidate.sha256, kind,
-    tokens: tally.tokens, ms: performance.now() - started, continuation,
+    requestId: ctx.id,
+    provider: candidate.peerId,
+    local: candidate.local,
+    model: ctx.model,
+    sha256: candidate.sha256,
+    kind,
+    tokens: tally.tokens,
+    ms: performance.now() - started,
+    continuation,
     ttftMs: tally.firstAt === undefined ? undefined : tally.firstAt - started,
-    tokensPerSecond: tally.idsKnown && tally.tokens > 1 && tally.lastAt > tally.firstAt! ? ((tally.tokens - 1) * 1000) / (tally.lastAt - tally.firstAt!) : undefined,
+    tokensPerSecond:
+      tally.idsKnown && tally.tokens > 1 && tally.lastAt > tally.firstAt!
+        ? ((tally.tokens - 1) * 1000) / (tally.lastAt - tally.firstAt!)
+        : undefined,
     ...extra
   })
   let final: FinalFrame | undefined
   try {
-    for await (const event of transport.open(candidate, frame, { signal: timer.signal, connectTimeoutMs: ctx.timeouts.connectMs })) {
+    for await (const event of transport.open(candidate, frame, {
+      signal: timer.signal,
+      connectTimeoutMs: ctx.timeouts.connectMs
+    })) {
       if (event.type === 'accept') {
-        if (!candidate.local && event.sha256 !== candidate.sha256) throw new InferError('wrong_model_identity', 'the provider accepted with a model other than its advert names')
+        if (!candidate.local && event.sha256 !== candidate.sha256)
+          throw new InferError('wrong_model_identity', 'the provider accepted with a model other than its advert names')
         continue
       }
       if (event.type === 'final') {
@@ -67,7 +90,11 @@ export async function* runAttempt(ctx: RequestContext, transport: ProviderTransp
         tally.idsKnown = false
       }
       const limit = state.exceeds(event)
-      if (limit !== undefined) return outcome('failed', failure(new InferError(limit, `the provider streamed past the request's bounds (${limit})`)))
+      if (limit !== undefined)
+        return outcome(
+          'failed',
+          failure(new InferError(limit, `the provider streamed past the request's bounds (${limit})`))
+        )
       const text = state.absorb(event)
       if (tally.firstAt !== undefined && (!ctx.clientStarted || text !== '')) {
         timer.pause()

@@ -45,7 +45,8 @@ export class StreamState {
 
   /** A provider's advertised context bounds a request that set no max_tokens. */
   capTo(contextLength: number | undefined): void {
-    if (this.maxTokens === undefined && contextLength !== undefined) this.tokenLimit = Math.min(this.tokenLimit, contextLength)
+    if (this.maxTokens === undefined && contextLength !== undefined)
+      this.tokenLimit = Math.min(this.tokenLimit, contextLength)
   }
 
   /** Every token the request may have has arrived. */
@@ -114,17 +115,32 @@ export class StreamState {
     if (this.promptIds !== undefined && this.tokensKnown) {
       return {
         api: 'completions',
-        body: { ...sampling, prompt: [...this.promptIds, ...this.receivedIds], replay_tokens: this.receivedIds.length }
+        body: {
+          ...sampling,
+          prompt: [...this.promptIds, ...this.receivedIds],
+          replay_tokens: this.receivedIds.length,
+          continuation_of:
+            this.call.api === 'chat' ? { messages: this.call.body.messages } : { prompt: this.call.body.prompt }
+        }
       }
     }
     // Text continuation only for a plain-text completion prompt; marked approximate.
     if (this.call.api === 'completions') {
       const prompt = this.call.body.prompt
-      const text = typeof prompt === 'string' ? prompt : Array.isArray(prompt) && typeof prompt[0] === 'string' ? prompt[0] : undefined
+      const text =
+        typeof prompt === 'string'
+          ? prompt
+          : Array.isArray(prompt) && typeof prompt[0] === 'string'
+            ? prompt[0]
+            : undefined
       if (text !== undefined) {
         this.approximate = true
-        const left = this.maxTokens === undefined ? undefined : Math.max(1, this.maxTokens - Math.max(this.receivedIds.length, 1))
-        return { api: 'completions', body: { ...sampling, ...(left !== undefined ? { max_tokens: left } : {}), prompt: text + this.receivedText } }
+        const left =
+          this.maxTokens === undefined ? undefined : Math.max(1, this.maxTokens - Math.max(this.receivedIds.length, 1))
+        return {
+          api: 'completions',
+          body: { ...sampling, ...(left !== undefined ? { max_tokens: left } : {}), prompt: text + this.receivedText }
+        }
       }
     }
     return 'impossible'
@@ -132,7 +148,9 @@ export class StreamState {
 
   usage(final: FinalFrame | undefined): Usage {
     const prompt = this.promptTokens ?? this.promptIds?.length ?? 0
-    const completion = this.tokensKnown ? this.receivedIds.length : Math.min(this.tokenCount, final?.usage?.completion_tokens ?? this.tokenCount)
+    const completion = this.tokensKnown
+      ? this.receivedIds.length
+      : Math.min(this.tokenCount, final?.usage?.completion_tokens ?? this.tokenCount)
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
   }
 }

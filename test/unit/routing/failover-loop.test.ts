@@ -13,7 +13,10 @@ describe('the failover loop', () => {
     expect(r.text).toBe('t0 t1 t2 t3 t4 t5 ')
     expect(r.done?.meshwork).toEqual({ providers: ['a', 'b'], failovers: 1 })
     expect(opened[1].frame.call.body).toMatchObject({ prompt: [1, 2, 0, 1], replay_tokens: 2, max_tokens: 4 })
-    expect(outcomes.map((o) => [o.provider, o.kind, o.tokens])).toEqual([['a', 'failed', 2], ['b', 'ok', 4]])
+    expect(outcomes.map((o) => [o.provider, o.kind, o.tokens])).toEqual([
+      ['a', 'failed', 2],
+      ['b', 'ok', 4]
+    ])
     expect(router.records.get('a').failures).toBe(1)
   })
 
@@ -25,7 +28,10 @@ describe('the failover loop', () => {
   })
 
   it('a refusal skips the provider without blame', async () => {
-    const { router, outcomes } = mesh({ a: () => [{ fail: new InferError('provider_paused', 'paused', 503) }], b: honest })
+    const { router, outcomes } = mesh({
+      a: () => [{ fail: new InferError('provider_paused', 'paused', 503) }],
+      b: honest
+    })
     const r = await collect(router)
     expect(r.done?.meshwork.providers).toEqual(['a', 'b'])
     expect(outcomes[0].kind).toBe('refused')
@@ -33,7 +39,10 @@ describe('the failover loop', () => {
   })
 
   it("a remote provider's claimed client error is its own failure, not the client's", async () => {
-    const { router, outcomes } = mesh({ a: () => [{ fail: new InferError('runtime_rejected', 'provider: 401 unauthorized', 401) }], b: honest })
+    const { router, outcomes } = mesh({
+      a: () => [{ fail: new InferError('runtime_rejected', 'provider: 401 unauthorized', 401) }],
+      b: honest
+    })
     const r = await collect(router)
     expect(r.error).toBeUndefined()
     expect(r.text).toBe('t0 t1 t2 t3 t4 t5 ')
@@ -63,7 +72,10 @@ describe('the failover loop', () => {
   })
 
   it('a provider that accepts with another model than its advert is failed over', async () => {
-    const { router, outcomes } = mesh({ a: () => [{ ...accept, sha256: 'b'.repeat(64) }, prompt, tok(0), final], b: honest })
+    const { router, outcomes } = mesh({
+      a: () => [{ ...accept, sha256: 'b'.repeat(64) }, prompt, tok(0), final],
+      b: honest
+    })
     const r = await collect(router)
     expect(r.done?.meshwork.providers).toEqual(['a', 'b'])
     expect(outcomes[0].code).toBe('wrong_model_identity')
@@ -82,7 +94,10 @@ describe('the failover loop', () => {
   it('a failover waits for the retry budget, and is refused when the wait line is full', async () => {
     const budget = new RetryBudget({ ratio: 0, minConcurrency: 1 })
     const held = await budget.acquire()
-    const { router, opened } = mesh({ a: () => [{ fail: new InferError('runtime_error', 'boom') }], b: honest }, { budget })
+    const { router, opened } = mesh(
+      { a: () => [{ fail: new InferError('runtime_error', 'boom') }], b: honest },
+      { budget }
+    )
     let releasedAt = 0
     setTimeout(() => {
       releasedAt = performance.now()
@@ -93,7 +108,10 @@ describe('the failover loop', () => {
     expect(opened.map((o) => o.peer)).toEqual(['a', 'b'])
     expect(releasedAt).toBeGreaterThan(0)
 
-    const full = mesh({ a: () => [{ fail: new InferError('runtime_error', 'boom') }], b: honest }, { budget: new RetryBudget({ ratio: 0, minConcurrency: 0, maxQueued: 0 }) })
+    const full = mesh(
+      { a: () => [{ fail: new InferError('runtime_error', 'boom') }], b: honest },
+      { budget: new RetryBudget({ ratio: 0, minConcurrency: 0, maxQueued: 0 }) }
+    )
     const refused = await collect(full.router)
     expect((refused.error as { code?: string }).code).toBe('retry_budget_exceeded')
     expect(full.opened.map((o) => o.peer)).toEqual(['a'])

@@ -25,7 +25,9 @@ describe('where prompts may go', () => {
     const byConfig = mesh({ a: honest }, { promptPolicy: { localOnly: true } })
     expect(((await collect(byConfig.router)).error as { code?: string }).code).toBe('no_provider_available')
     const byRequest = mesh({ a: honest })
-    expect(((await collect(byRequest.router, withWishes({ localOnly: true }))).error as { code?: string }).code).toBe('no_provider_available')
+    expect(((await collect(byRequest.router, withWishes({ localOnly: true }))).error as { code?: string }).code).toBe(
+      'no_provider_available'
+    )
     expect([...byConfig.opened, ...byRequest.opened]).toEqual([])
   })
 })

@@ -17,14 +17,29 @@ export type Step = AttemptEvent | { wait: number } | { fail: InferError } | { ha
 export type Script = (frame: RequestFrame, signal: AbortSignal) => Step[]
 
 /** A provider table of named peers, each answering with a script. */
-export function mesh(scripts: Record<string, Script>, options: { budget?: RetryBudget; promptPolicy?: PromptPolicy } = {}) {
+export function mesh(
+  scripts: Record<string, Script>,
+  options: { budget?: RetryBudget; promptPolicy?: PromptPolicy } = {}
+) {
   const dead: string[] = []
   const advert = (peerId: string): Advert => ({
-    peerId, version: '1', seq: 1, timestamp: Date.now(), paused: false, models: [{ name: 'm', sha256: SHA, params: 1 }],
+    peerId,
+    version: '1',
+    seq: 1,
+    timestamp: Date.now(),
+    paused: false,
+    models: [{ name: 'm', sha256: SHA, params: 1 }],
     benchmark: { m: { decodeTokensPerSecond: 100, prefillTokensPerSecond: 100, ttftMs: 10, gflops: 1 } },
-    price: { perMillionTokens: 0, currency: 'credits' }, load: { inflight: 0, queued: 0, capacity: 4 }
+    price: { perMillionTokens: 0, currency: 'credits' },
+    load: { inflight: 0, queued: 0, capacity: 4 }
   })
-  const entries = (): PeerEntry[] => Object.keys(scripts).map((peerId) => ({ peerId, advert: advert(peerId), alive: !dead.includes(peerId), lastSeen: Date.now() }))
+  const entries = (): PeerEntry[] =>
+    Object.keys(scripts).map((peerId) => ({
+      peerId,
+      advert: advert(peerId),
+      alive: !dead.includes(peerId),
+      lastSeen: Date.now()
+    }))
   const peers: PeerTable = {
     get: (id) => entries().find((e) => e.peerId === id),
     list: () => entries(),
@@ -39,7 +54,8 @@ export function mesh(scripts: Record<string, Script>, options: { budget?: RetryB
       for (const step of scripts[candidate.peerId](frame, signal!)) {
         if ('wait' in step) await new Promise((r) => setTimeout(r, step.wait))
         else if ('fail' in step) throw step.fail
-        else if ('hang' in step) await new Promise((_, reject) => signal!.addEventListener('abort', () => reject(signal!.reason)))
+        else if ('hang' in step)
+          await new Promise((_, reject) => signal!.addEventListener('abort', () => reject(signal!.reason)))
         else yield step
         if (signal?.aborted) throw signal.reason
       }
@@ -50,17 +66,30 @@ export function mesh(scripts: Record<string, Script>, options: { budget?: RetryB
   const outcomes: AttemptOutcome[] = []
   events.on('attempt:settled', (o) => outcomes.push(o))
   const router = new Router({
-    peers, transport, events, logger: createLogger('test', { level: 'error' }), policy: 'best', retryBudget: options.budget, promptPolicy: options.promptPolicy,
+    peers,
+    transport,
+    events,
+    logger: createLogger('test', { level: 'error' }),
+    policy: 'best',
+    retryBudget: options.budget,
+    promptPolicy: options.promptPolicy,
     timeouts: { firstTokenMs: 400, minStallMs: 150, maxStallMs: 300 }
   })
   return { router, opened, outcomes, dead, events }
 }
 
-export const call = (max = 6, stream = true): InferBody => ({ api: 'completions', body: { model: 'm', prompt: 'hi', max_tokens: max, stream } })
+export const call = (max = 6, stream = true): InferBody => ({
+  api: 'completions',
+  body: { model: 'm', prompt: 'hi', max_tokens: max, stream }
+})
 export const accept: AttemptEvent = { type: 'accept', sha256: SHA, supportsTokenContinuation: true }
 export const tok = (id: number, text = `t${id} `): DeltaFrame => ({ type: 'delta', text, tokenIds: [id] })
 export const prompt: DeltaFrame = { type: 'delta', text: '', promptTokenIds: [1, 2] }
-export const final: AttemptEvent = { type: 'final', finishReason: 'length', usage: { prompt_tokens: 2, completion_tokens: 6 } }
+export const final: AttemptEvent = {
+  type: 'final',
+  finishReason: 'length',
+  usage: { prompt_tokens: 2, completion_tokens: 6 }
+}
 /** A well-behaved provider: prompt ids, then tokens from where the request says, then final. */
 export const honest: Script = (frame) => {
   const from = frame.call.body.replay_tokens ?? 0
@@ -68,7 +97,11 @@ export const honest: Script = (frame) => {
   return [accept, prompt, ...Array.from({ length: n }, (_, i) => tok(from + i)), final]
 }
 
-export async function collect(router: Router, body = call(), signal?: AbortSignal): Promise<{ text: string; done?: Extract<RouteEvent, { type: 'done' }>; error?: Error }> {
+export async function collect(
+  router: Router,
+  body = call(),
+  signal?: AbortSignal
+): Promise<{ text: string; done?: Extract<RouteEvent, { type: 'done' }>; error?: Error }> {
   let text = ''
   try {
     for await (const e of router.route({ id: 'r1', call: body }, { signal })) {
@@ -80,4 +113,3 @@ export async function collect(router: Router, body = call(), signal?: AbortSigna
   }
   return { text }
 }
-

@@ -39,7 +39,11 @@ const WorkerChunkSchema = z.object({
  * Calls an OpenAI-compatible runtime with streaming and token ids, and turns its SSE into token
  * deltas and one final event. A body that ends without a finish is an error.
  */
-export async function* streamCompletion(endpoint: string, call: InferBody, options: RuntimeCallOptions = {}): AsyncGenerator<RuntimeEvent> {
+export async function* streamCompletion(
+  endpoint: string,
+  call: InferBody,
+  options: RuntimeCallOptions = {}
+): AsyncGenerator<RuntimeEvent> {
   const path = call.api === 'chat' ? '/v1/chat/completions' : '/v1/completions'
   const body = { ...call.body, stream: true, stream_options: { include_usage: true }, return_token_ids: true }
   let response: Response
@@ -56,7 +60,9 @@ export async function* streamCompletion(endpoint: string, call: InferBody, optio
     })
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason
-    throw new InferError('runtime_unreachable', `runtime at ${endpoint} unreachable: ${(err as Error).message}`, 503, { cause: err })
+    throw new InferError('runtime_unreachable', `runtime at ${endpoint} unreachable: ${(err as Error).message}`, 503, {
+      cause: err
+    })
   }
   if (!response.ok || response.body === null) throw await errorFromResponse(response)
 
@@ -79,7 +85,11 @@ export async function* streamCompletion(endpoint: string, call: InferBody, optio
       } catch (err) {
         throw new InferError('bad_runtime_chunk', `runtime sent an unreadable chunk: ${(err as Error).message}`)
       }
-      if (chunk.error) throw new InferError('runtime_error', `runtime error ${String(chunk.error.code ?? '')}: ${chunk.error.message ?? ''}`.slice(0, 2048))
+      if (chunk.error)
+        throw new InferError(
+          'runtime_error',
+          `runtime error ${String(chunk.error.code ?? '')}: ${chunk.error.message ?? ''}`.slice(0, 2048)
+        )
       const choice = chunk.choices?.[0]
       const text = choice?.text ?? choice?.delta?.content ?? ''
       const tokenIds = choice?.token_ids ?? undefined
@@ -126,21 +136,29 @@ function merge(a: DeltaFrame, b: DeltaFrame): DeltaFrame {
 async function errorFromResponse(response: Response): Promise<InferError> {
   const text = (await response.text().catch(() => '')).slice(0, MAX_ERROR_BODY_CHARS)
   let message = text || response.statusText
+  let code: unknown
   try {
-    const parsed = JSON.parse(text) as { error?: { message?: string } | string }
+    const parsed = JSON.parse(text) as { error?: { message?: string; code?: unknown } | string }
     if (typeof parsed.error === 'string') message = parsed.error
     else if (typeof parsed.error?.message === 'string') message = parsed.error.message
+    if (typeof parsed.error === 'object') code = parsed.error.code
   } catch {
     // not JSON: keep the text
   }
   message = `runtime answered ${response.status}: ${message}`.slice(0, 2048)
   if (response.status === 429) return new InferError('provider_busy', message, 429)
+  if (response.status === 409 && code === 'continuation_mismatch')
+    return new InferError('continuation_mismatch', message, 409)
   if (response.status === 503) return new InferError('runtime_unavailable', message, 503)
   return new InferError(response.status >= 500 ? 'runtime_error' : 'runtime_rejected', message, response.status)
 }
 
 /** `streamCompletion` on a runtime's endpoint, or `runtime_unavailable` when it has none right now. */
-export async function* streamFromEndpoint(endpoint: string | undefined, call: InferBody, options: RuntimeCallOptions = {}): AsyncGenerator<RuntimeEvent> {
+export async function* streamFromEndpoint(
+  endpoint: string | undefined,
+  call: InferBody,
+  options: RuntimeCallOptions = {}
+): AsyncGenerator<RuntimeEvent> {
   if (endpoint === undefined) throw new InferError('runtime_unavailable', 'no runtime is ready', 503)
   yield* streamCompletion(endpoint, call, options)
 }
