@@ -5,6 +5,7 @@ import { EXIT_GRACE_MS } from './core/util/lifecycle'
 import { createLogger } from './core/util/logger'
 import { parseCli, USAGE } from './cli/args'
 import { callNode } from './cli/client'
+import { earningsCommand } from './cli/earnings-command'
 import { formatPeers, formatStatus } from './cli/format'
 import type { PeersResponse, StatusResponse } from '../shared/api'
 
@@ -46,7 +47,7 @@ async function start(flags: ReturnType<typeof parseCli>['flags']): Promise<void>
 }
 
 async function main(): Promise<void> {
-  const { command, flags, json } = parseCli(process.argv.slice(2))
+  const { command, flags, json, csv, verify } = parseCli(process.argv.slice(2))
   const dataDir = flags.dataDir ?? defaultDataDir()
   const print = (value: unknown, pretty: (v: never) => string): void => {
     process.stdout.write((json ? JSON.stringify(value, null, 2) : pretty(value as never)) + '\n')
@@ -67,6 +68,8 @@ async function main(): Promise<void> {
       return print(await callNode(await readApiFile(dataDir), 'POST', `/api/${command}`), (s: StatusResponse) =>
         s.paused ? 'paused: this node takes no new jobs' : 'resumed: this node takes jobs again'
       )
+    case 'earnings':
+      return earningsCommand(dataDir, { json, csv, verify })
     case 'help':
       process.stdout.write(USAGE + '\n')
       return

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import type { ConfigInput } from '../core/config'
+import { priceFlags } from './price-flags'
 
 export const USAGE = `Usage:
   meshwork start [--data-dir DIR] [--api-port N] [--api-host 127.0.0.1] [--p2p-port N] [--p2p-host 0.0.0.0]
@@ -7,7 +8,9 @@ export const USAGE = `Usage:
                  [--model NAME|PATH|URL]... [--api-key KEY] [--no-mdns] [--endpoint URL]
                  [--address-scope auto|public|lan|loopback]
                  [--announce MULTIADDR]... [--upnp] [--reachability auto|public|private]
+                 [--price N | --price MODEL=PROMPT[/COMPLETION]]... [--max-price PROMPT[/COMPLETION]] [--price-unit NAME]
   meshwork status | peers | pause | resume  [--data-dir DIR]   (talk to a running node)
+  meshwork earnings [--json | --csv | --verify] [--data-dir DIR]   (receipts and the signed ledger)
 
 Ports 0 pick free ones; the chosen ones are printed and written to <data-dir>/api.json.`
 
@@ -15,6 +18,9 @@ export interface ParsedCli {
   command: string
   flags: Partial<ConfigInput>
   json: boolean
+  /** `earnings --csv` / `earnings --verify` */
+  csv: boolean
+  verify: boolean
 }
 
 function toPort(value: string | undefined, flag: string): number | undefined {
@@ -47,6 +53,11 @@ export function parseCli(argv: string[]): ParsedCli {
       upnp: { type: 'boolean' },
       reachability: { type: 'string' },
       json: { type: 'boolean' },
+      price: { type: 'string', multiple: true },
+      'max-price': { type: 'string' },
+      'price-unit': { type: 'string' },
+      csv: { type: 'boolean' },
+      verify: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -67,7 +78,8 @@ export function parseCli(argv: string[]): ParsedCli {
     addressScope: values['address-scope'] as ConfigInput['addressScope'],
     announce: values.announce,
     upnp: values.upnp,
-    reachability: values.reachability as ConfigInput['reachability']
+    reachability: values.reachability as ConfigInput['reachability'],
+    ...priceFlags(values.price, values['max-price'], values['price-unit'])
   }
-  return { command, flags, json: values.json === true }
+  return { command, flags, json: values.json === true, csv: values.csv === true, verify: values.verify === true }
 }
