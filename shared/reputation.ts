@@ -43,8 +43,8 @@ export type GossipDropReason = (typeof GOSSIP_DROP_REASONS)[number]
 export const CHALLENGE_VERDICTS = ['pass', 'slow', 'mismatch', 'truncated', 'refused', 'failed'] as const
 export type ChallengeVerdict = (typeof CHALLENGE_VERDICTS)[number]
 
-/** `/api/peers` `trustEvidence`: what this node's trust in a peer rests on. */
-export interface TrustEvidence {
+/** `/api/peers` `trustEvidence`: what this node's trust in a peer rests on (a type, so it is a plain record). */
+export type TrustEvidence = {
   trust: number
   threshold: number
   direct: {

@@ -113,7 +113,20 @@ export const ConfigSchema = z.object({
   announce: z.array(MultiaddrSchema).max(16).default([]),
   /** Ask the home router for a port mapping (UPnP/NAT-PMP); off unless the owner allows it. */
   upnp: z.boolean().default(false),
-  relay: RelayConfigSchema
+  relay: RelayConfigSchema,
+  /** Trust: how often this node gossips its signed summary, checks for due challenges, and probes the excluded. */
+  reputation: z
+    .object({
+      gossipIntervalMs: z.number().int().min(500).max(3_600_000).default(30_000),
+      challengeIntervalMs: z.number().int().min(200).max(3_600_000).default(5_000),
+      /** Share of routed jobs followed by a verification challenge of the same provider. */
+      challengeShare: z.number().min(0).max(1).default(0.05),
+      /** First re-probe of an excluded provider; doubles up to 10 minutes. */
+      probeIntervalMs: z.number().int().min(1_000).max(3_600_000).default(30_000),
+      /** Evidence loses half its weight in this time. */
+      halfLifeMs: z.number().int().min(60_000).default(24 * 3_600_000)
+    })
+    .default({ gossipIntervalMs: 30_000, challengeIntervalMs: 5_000, challengeShare: 0.05, probeIntervalMs: 30_000, halfLifeMs: 24 * 3_600_000 })
 })
 export type Config = z.infer<typeof ConfigSchema>
 export type ConfigInput = z.input<typeof ConfigSchema>

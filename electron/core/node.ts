@@ -24,6 +24,7 @@ import { createLinkProber } from './p2p/link-prober'
 import { PeerDirectory } from './p2p/peer-directory'
 import { connectionKind } from './p2p/reachability-connection'
 import { PauseControl } from './pause-control'
+import { ReputationService } from './reputation/reputation-service'
 import { peerViews } from './peer-views'
 import { createRouter } from './router/router'
 import { findAppRoot } from './runtime/paths'
@@ -105,7 +106,25 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
       bootstrap: config.bootstrap
     }
   )
+  const reputation = new ReputationService(
+    { libp2p, peers: directory, events, logger },
+    {
+      self: peerId,
+      dataDir: config.dataDir,
+      trustedPeers: config.trustedPeers,
+      ...config.reputation,
+      local: {
+        sha256: (model) => serving?.runtime?.models().find((m) => m.name === model)?.sha256,
+        stream: (call, o) => {
+          const rt = serving?.runtime
+          if (rt === undefined) throw new Error('the local runtime is not ready')
+          return rt.stream(call, o)
+        }
+      }
+    }
+  )
   const router = createRouter({
+    trust: reputation,
     peers: directory,
     libp2p,
     local: { peerId, runtime, isPaused: () => pause.refusesJobs(), benchmark: () => serving?.benchmark ?? {} },
@@ -180,6 +199,7 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
     { name: 'advertiser', service: advertiser },
     { name: 'discovery', service: discovery },
     { name: 'link prober', service: linkProber },
+    { name: 'reputation', service: reputation },
     { name: 'router', service: stopOnly(() => router.stop()) },
     { name: 'stats', service: stats },
     { name: 'metrics', service: metrics },

@@ -4,6 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { DeltaFrame, FinalFrame, InferBody } from '../../../shared/infer'
 import type { TrustEvidence } from '../../../shared/reputation'
 import { openInfer } from '../p2p/infer-consumer'
+import type { NodeEvents } from '../events'
 import type { PeerTable } from '../p2p/peer-table'
 import type { Logger } from '../util/logger'
 import type { AbortOptions, Startable } from '../util/startable'
@@ -17,6 +18,8 @@ import type { TrustParams } from './trust-math'
 export interface ReputationComponents {
   libp2p: Pick<Libp2p, 'dialProtocol'> & { services: { pubsub: ReputationPubsub } }
   peers: PeerTable
+  /** The router's 'attempt:settled' events are this node's direct evidence. */
+  events?: Pick<NodeEvents, 'on' | 'off'>
   logger: Logger
 }
 
@@ -28,8 +31,8 @@ export interface ReputationInit {
   gossipIntervalMs?: number
   /** Share of routed jobs followed by a challenge of the same provider. */
   challengeShare?: number
-  challengeTickMs?: number
-  probeBaseMs?: number
+  challengeIntervalMs?: number
+  probeIntervalMs?: number
   halfLifeMs?: number
   params?: Partial<TrustParams>
   limits?: Partial<StoreLimits>
@@ -51,8 +54,11 @@ export class ReputationService implements Startable {
   private readonly store: ObservationStore
   private readonly gossip: ReputationGossip
   private readonly challenger: Challenger
+  private readonly events: ReputationComponents['events']
+  private readonly onAttempt = (outcome: AttemptFacts): void => this.attemptSettled(outcome)
 
   constructor(components: ReputationComponents, init: ReputationInit) {
+    this.events = components.events
     const { peers, libp2p } = components
     const logger = components.logger.child('reputation')
     this.store = new ObservationStore(join(init.dataDir, 'reputation.sqlite'), init.limits)
@@ -72,16 +78,18 @@ export class ReputationService implements Startable {
       self: init.self, engine: this.engine, transport, logger,
       targets: () => challengeTargets(peers),
       localSha256: init.local?.sha256,
-      share: init.challengeShare, tickMs: init.challengeTickMs, probeBaseMs: init.probeBaseMs
+      share: init.challengeShare, tickMs: init.challengeIntervalMs, probeBaseMs: init.probeIntervalMs
     })
   }
 
   async start(): Promise<void> {
     await this.gossip.start()
     this.challenger.start()
+    this.events?.on('attempt:settled', this.onAttempt)
   }
 
   async stop(): Promise<void> {
+    this.events?.off('attempt:settled', this.onAttempt)
     this.challenger.stop()
     await this.gossip.stop()
     this.store.close()
