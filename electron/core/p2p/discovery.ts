@@ -116,9 +116,11 @@ export class Discovery {
     )
   }
 
-  private watch(peerId: string, options: { urgent?: boolean; connected?: boolean } = {}): boolean {
-    if (peerId === this.components.libp2p.peerId.toString()) return false
-    return this.scheduler.watch(peerId, options)
+  private watch(peerId: string, options: { urgent?: boolean } = {}): boolean {
+    const { libp2p } = this.components
+    if (peerId === libp2p.peerId.toString()) return false
+    const connected = libp2p.getConnections(peerIdFromString(peerId)).length > 0
+    return this.scheduler.watch(peerId, { ...options, connected })
   }
 
   /** A dropped peer that never answered: keep no addresses for it (a DHT flood must not grow the peer store). */
@@ -196,8 +198,7 @@ export class Discovery {
   }
 
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
-    if (evt.detail.protocols.includes(ADVERT_PROTOCOL))
-      this.watch(evt.detail.peerId.toString(), { urgent: true, connected: true })
+    if (evt.detail.protocols.includes(ADVERT_PROTOCOL)) this.watch(evt.detail.peerId.toString(), { urgent: true })
   }
 
   /** A closed connection: re-dial and ping at once; if that fails the peer is dead now, not in 30 s. */

@@ -24,7 +24,7 @@ export interface RefreshSchedulerInit {
   /** A new peer is dropped after this many fetches, or this long, without a verified advert. */
   probationTries?: number
   probationMs?: number
-  /** A dropped peer is not watched again for this long (unless it connects to us). */
+  /** A dropped peer is not watched again for a while (unless it connects to us): 30 s, doubling per drop up to this. */
   quarantineMs?: number
 }
 
@@ -40,6 +40,12 @@ interface Watch {
 }
 
 const QUARANTINE_MAX = 4_096
+const FIRST_QUARANTINE_MS = 30_000
+
+interface Quarantine {
+  until: number
+  strikes: number
+}
 
 /**
  * Gives every watched peer its own refresh schedule, so a slow or unreachable peer never delays the
@@ -49,7 +55,7 @@ const QUARANTINE_MAX = 4_096
  */
 export class RefreshScheduler {
   private readonly watches = new Map<string, Watch>()
-  private readonly quarantine = new Map<string, number>()
+  private readonly quarantine = new Map<string, Quarantine>()
   private readonly running = { trusted: 0, probation: 0 }
   private readonly controller = new AbortController()
   private timer?: NodeJS.Timeout
@@ -92,13 +98,7 @@ export class RefreshScheduler {
       this.wake(known.nextAt)
       return true
     }
-    const droppedAt = this.quarantine.get(peerId)
-    if (
-      droppedAt !== undefined &&
-      now - droppedAt < (this.init.quarantineMs ?? 10 * 60_000) &&
-      options.connected !== true
-    )
-      return false
+    if ((this.quarantine.get(peerId)?.until ?? 0) > now && options.connected !== true) return false
     if (this.watches.size >= (this.init.maxWatched ?? 1_024) && !this.evictNewcomer()) return false
     if (this.probationSize() >= (this.init.maxProbation ?? 256) && !this.evictNewcomer()) return false
     const w: Watch = {
@@ -116,10 +116,16 @@ export class RefreshScheduler {
     return true
   }
 
-  forget(peerId: string, reason: string): void {
+  /** Stops watching a peer; `quarantine` keeps it out for a while (longer each time it is dropped). */
+  forget(peerId: string, reason: string, quarantine = true): void {
     if (!this.watches.delete(peerId)) return
-    this.quarantine.set(peerId, Date.now())
-    if (this.quarantine.size > QUARANTINE_MAX) this.quarantine.delete(this.quarantine.keys().next().value as string)
+    if (quarantine) {
+      const strikes = (this.quarantine.get(peerId)?.strikes ?? 0) + 1
+      const ms = Math.min(this.init.quarantineMs ?? 10 * 60_000, FIRST_QUARANTINE_MS * 2 ** (strikes - 1))
+      this.quarantine.delete(peerId) // re-insert: the map stays ordered oldest first
+      this.quarantine.set(peerId, { until: Date.now() + ms, strikes })
+      if (this.quarantine.size > QUARANTINE_MAX) this.quarantine.delete(this.quarantine.keys().next().value as string)
+    }
     this.init.onDrop?.(peerId, reason)
   }
 
@@ -127,7 +133,7 @@ export class RefreshScheduler {
   private evictNewcomer(): boolean {
     for (const w of this.watches.values()) {
       if (!w.verified && !w.running && !this.init.isTrusted(w.peerId)) {
-        this.forget(w.peerId, 'evicted for a newer unverified peer')
+        this.forget(w.peerId, 'evicted for a newer unverified peer', false)
         return true
       }
     }
@@ -191,7 +197,9 @@ export class RefreshScheduler {
     const now = Date.now()
     const { baseIntervalMs, maxIntervalMs } = this.init
     w.tries++
-    if (outcome === 'serves-nothing' || outcome === 'forget') return this.forget(w.peerId, outcome)
+    // a peer that serves nothing yet may serve soon: its first gossiped advert brings it back
+    if (outcome === 'serves-nothing') return this.forget(w.peerId, outcome, false)
+    if (outcome === 'forget') return this.forget(w.peerId, outcome)
     if (outcome === 'changed' || outcome === 'unchanged') {
       w.verified = true
       w.failures = 0

@@ -90,3 +90,21 @@ describe('per-peer refresh schedule', () => {
     expect(silence.get('same')).toBeGreaterThan(silence.get('moving')!)
   })
 })
+
+describe('peers that serve nothing yet', () => {
+  it('are dropped without quarantine, so their first advert brings them back', async () => {
+    const s = new RefreshScheduler({
+      isTrusted: () => false,
+      baseIntervalMs: 100,
+      maxIntervalMs: 800,
+      fetchTimeoutMs: 400,
+      refresh: async () => 'serves-nothing'
+    })
+    s.start()
+    s.watch('router-only')
+    await sleep(100)
+    expect(s.has('router-only')).toBe(false)
+    expect(s.watch('router-only')).toBe(true)
+    s.stop()
+  })
+})
