@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { timingSafeEqual } from 'node:crypto'
+import { openAiErrorBody } from '../../../shared/openai-error'
 import { isLoopback } from '../config'
 
 declare module 'fastify' {
@@ -20,14 +21,8 @@ export const PUBLIC_ROUTE = { config: { public: true } } as const
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
-export function openAiError(
-  reply: FastifyReply,
-  status: number,
-  code: string,
-  message: string,
-  type = 'invalid_request_error'
-): FastifyReply {
-  return reply.code(status).send({ error: { message, type, code } })
+export function openAiError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.code(status).send(openAiErrorBody(status, code, message))
 }
 
 function keyMatches(given: string, expected: string): boolean {
@@ -64,13 +59,7 @@ export function createGuard(options: GuardOptions) {
       request.routeOptions.config?.public !== true &&
       !keyMatches(bearerToken(request), options.apiKey)
     ) {
-      await openAiError(
-        reply,
-        401,
-        'invalid_api_key',
-        'Missing or wrong API key (Authorization: Bearer <key>)',
-        'authentication_error'
-      )
+      await openAiError(reply, 401, 'invalid_api_key', 'Missing or wrong API key (Authorization: Bearer <key>)')
       return reply
     }
     if (MUTATING.has(request.method)) {

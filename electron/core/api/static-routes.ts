@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { readFile, stat } from 'node:fs/promises'
 import { extname, posix, resolve, sep } from 'node:path'
+import { openAiErrorBody } from '../../../shared/openai-error'
 import { PUBLIC_ROUTE } from './guards'
 
 const TYPES: Record<string, string> = {
@@ -35,16 +36,13 @@ export async function registerStaticRoutes(app: FastifyInstance, rendererDir: st
 
   app.get('/*', PUBLIC_ROUTE, async (request, reply) => {
     const relative = dashboardPath(request.url)
-    if (relative === undefined)
-      return reply
-        .code(400)
-        .send({ error: { message: 'Malformed path', type: 'invalid_request_error', code: 'bad_path' } })
+    if (relative === undefined) return reply.code(400).send(openAiErrorBody(400, 'bad_path', 'Malformed path'))
     if (isApiPath(relative)) {
-      return reply.code(404).send({ error: { message: 'Not found', type: 'invalid_request_error', code: 'not_found' } })
+      return reply.code(404).send(openAiErrorBody(404, 'not_found', 'Not found'))
     }
     const file = resolve(root, '.' + (relative.endsWith('/') ? relative + 'index.html' : relative))
     if (file !== root && !file.startsWith(root + sep)) {
-      return reply.code(404).send({ error: { message: 'Not found', type: 'invalid_request_error', code: 'not_found' } })
+      return reply.code(404).send(openAiErrorBody(404, 'not_found', 'Not found'))
     }
     if (await isFile(file)) return sendFile(reply, file, relative.startsWith('/assets/'))
     // Client-side pages (no extension) get the app shell; missing assets get a real 404.
@@ -56,7 +54,7 @@ export async function registerStaticRoutes(app: FastifyInstance, rendererDir: st
         .type('text/plain; charset=utf-8')
         .send('The dashboard is not built. Run `npm run build`, then restart the node.')
     }
-    return reply.code(404).send({ error: { message: 'Not found', type: 'invalid_request_error', code: 'not_found' } })
+    return reply.code(404).send(openAiErrorBody(404, 'not_found', 'Not found'))
   })
 }
 
