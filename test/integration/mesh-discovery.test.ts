@@ -32,7 +32,14 @@ describe('a mesh of real processes bootstrapped in a chain', () => {
         if (!others.every((id) => live.includes(id))) return false
       }
       return true
-    }, 60_000, { intervalMs: 500 })
+    }, 60_000, {
+      intervalMs: 500,
+      what: 'every node to list every other provider',
+      state: async () => {
+        const seen = await Promise.all(nodes.map(async (n) => `${n.peerId.slice(-6)} sees ${(await livePeers(n)).length}`))
+        return `${seen.join(', ')}; node 0 log tail: ${nodes[0].logs().split('\n').slice(-8).join(' | ')}`
+      }
+    })
     console.log(`all ${PROVIDERS} nodes saw every other provider after ${Date.now() - started} ms`)
     // the first node never had a direct bootstrap link to the last one: show the adverts are verified and complete
     const { peers } = await nodes[0].get('/api/peers')
