@@ -1,5 +1,6 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
+import { openAiErrorBody } from '../../../shared/openai-error'
 import { MeshworkError } from '../util/errors'
 import type { Logger } from '../util/logger'
 import type { AbortOptions, Startable } from '../util/startable'
@@ -63,22 +64,20 @@ export class ApiServer implements Startable {
       if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         await discardBody(request.raw, { maxBytes: drainBytes, signal: AbortSignal.timeout(DRAIN_TIMEOUT_MS) })
         const message = `The request body is larger than this node accepts (${request.routeOptions.bodyLimit ?? init.maxBodyBytes} bytes)`
-        return reply.code(413).send({ error: { message, type: 'invalid_request_error', code: 'request_too_large' } })
+        return reply.code(413).send(openAiErrorBody(413, 'request_too_large', message))
       }
       if (err instanceof MeshworkError) {
         if ('retryAfterSeconds' in err) reply.header('retry-after', String(err.retryAfterSeconds))
-        return reply
-          .code(err.status)
-          .send({ error: { message: err.message, type: typeFor(err.status), code: err.code } })
+        return reply.code(err.status).send(openAiErrorBody(err.status, err.code, err.message))
       }
       const status = err.statusCode ?? 500
       if (status >= 500) components.logger.error('request failed', { err })
       const code = status >= 500 ? 'internal_error' : 'invalid_request'
-      return reply.code(status).send({ error: { message: err.message, type: typeFor(status), code } })
+      return reply.code(status).send(openAiErrorBody(status, code, err.message))
     })
     this.app.setNotFoundHandler((request, reply) => {
       const message = `No route ${request.method.slice(0, 16)} ${request.url.slice(0, 200)}`
-      reply.code(404).send({ error: { message, type: 'invalid_request_error', code: 'not_found' } })
+      reply.code(404).send(openAiErrorBody(404, 'not_found', message))
     })
   }
 
@@ -119,11 +118,4 @@ export class ApiServer implements Startable {
     const host = this.init.host.includes(':') ? `[${this.init.host}]` : this.init.host
     return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${this.port}`
   }
-}
-
-function typeFor(status: number): string {
-  if (status === 401) return 'authentication_error'
-  if (status === 429) return 'rate_limit_error'
-  if (status >= 500) return 'server_error'
-  return 'invalid_request_error'
 }
