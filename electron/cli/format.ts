@@ -19,12 +19,21 @@ export function formatStatus(status: StatusResponse): string {
 
 export function formatPeers(response: PeersResponse): string {
   if (response.peers.length === 0) return 'no peers known yet'
-  const rows = response.peers.map((p) => {
+  const rows = response.peers.flatMap((p) => {
     const bench = Object.values(p.advert.benchmark)[0]
     const gpu = p.advert.hardware?.gpus[0]?.model ?? 'CPU'
     const speed = bench ? `${bench.decodeTokensPerSecond.toFixed(0)} tok/s` : '-'
-    const state = !p.alive ? 'dead' : p.paused ? 'paused' : 'live'
-    return `${p.peerId}  ${state.padEnd(6)}  ${p.models.join(',').padEnd(20)}  ${gpu.slice(0, 16).padEnd(16)}  ${speed.padStart(10)}  ${p.rttMs === undefined ? '-' : `${p.rttMs} ms`}`
+    const measured = measuredSpeed(p.trustEvidence)
+    const state = !p.alive ? 'dead' : p.paused ? 'paused' : p.excludedReason ? 'skipped' : 'live'
+    const trust = `${Math.round(p.trust * 100)}%`
+    const line = `${p.peerId}  ${state.padEnd(7)}  ${trust.padStart(5)}  ${p.models.join(',').padEnd(20)}  ${gpu.slice(0, 16).padEnd(16)}  ${speed.padStart(10)}  ${(measured === undefined ? '-' : `${measured.toFixed(0)} tok/s`).padStart(10)}  ${p.rttMs === undefined ? '-' : `${p.rttMs} ms`}`
+    return p.excludedReason ? [line, `    skipped: ${p.excludedReason}`] : [line]
   })
-  return ['peer id'.padEnd(52) + '  state   models                gpu               measured    rtt', ...rows].join('\n')
+  return ['peer id'.padEnd(52) + '  state    trust  models                gpu               advertised    measured  rtt', ...rows].join('\n')
+}
+
+/** Decode speed this node measured itself, from the trust evidence (absent until it has some). */
+function measuredSpeed(evidence: Record<string, unknown>): number | undefined {
+  const direct = evidence.direct as { tokensPerSecond?: unknown } | undefined
+  return typeof direct?.tokensPerSecond === 'number' ? direct.tokensPerSecond : undefined
 }

@@ -2,32 +2,17 @@ import type { PeerView } from '../../../shared/api'
 import { Badge, Card, Notice } from '../components/ui'
 import { ago, gb, ms, num, shortId } from '../format'
 import { useApp, useNow } from '../hooks'
-
-/** Keys a reputation module may put in trustEvidence for speed it observed itself. */
-const MEASURED_KEYS = ['tokensPerSecond', 'measuredDecodeTokensPerSecond', 'measuredTokensPerSecond']
-
-function measured(peer: PeerView): number | undefined {
-  for (const key of MEASURED_KEYS) {
-    const v = peer.trustEvidence[key]
-    if (typeof v === 'number' && Number.isFinite(v)) return v
-  }
-  return undefined
-}
+import { PeerTrustDetail, measuredSpeed, trustEvidenceOf, trustSummary } from './PeerTrust'
+import { Fragment, useState } from 'react'
 
 function advertisedSpeed(peer: PeerView): number | undefined {
   const first = peer.models[0] ?? Object.keys(peer.advert.benchmark)[0]
   return first === undefined ? undefined : peer.advert.benchmark[first]?.decodeTokensPerSecond
 }
 
-/** "12 ok · 1 failed" from this node's own record of the peer, when it has one. */
-function outcomes(peer: PeerView): string | undefined {
-  const ok = peer.trustEvidence.successes
-  const failed = peer.trustEvidence.failures
-  if (typeof ok !== 'number' || typeof failed !== 'number') return undefined
-  return `${ok} ok · ${failed} failed`
-}
-
 function evidence(peer: PeerView): string {
+  const why = trustEvidenceOf(peer)?.why
+  if (why !== undefined) return why
   return Object.entries(peer.trustEvidence)
     .filter(([, v]) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')
     .map(([k, v]) => `${k}: ${String(v)}`)
@@ -48,6 +33,7 @@ export function Peers() {
   const showOffline = useApp((s) => s.showOffline)
   const setShowOffline = useApp((s) => s.setShowOffline)
   const now = useNow(5000)
+  const [open, setOpen] = useState<string | undefined>(undefined)
 
   return (
     <div className="page">
@@ -88,9 +74,10 @@ export function Peers() {
                 {peers.map((peer) => {
                   const hw = peer.advert.hardware
                   const gpu = hw?.gpus[0]
-                  const m = measured(peer)
+                  const m = measuredSpeed(peer)
                   return (
-                    <tr key={peer.peerId} data-peer={peer.peerId} className={peer.alive ? undefined : 'dim'}>
+                    <Fragment key={peer.peerId}>
+                    <tr data-peer={peer.peerId} className={peer.alive ? undefined : 'dim'}>
                       <td className="mono" title={peer.peerId}>
                         {shortId(peer.peerId)}
                       </td>
@@ -102,14 +89,14 @@ export function Peers() {
                       <td className="num" title={m === undefined ? 'No jobs observed from this peer yet' : undefined}>
                         {m === undefined ? <span className="muted">not yet</span> : `${num(m, 0)} tok/s`}
                       </td>
-                      <td title={evidence(peer) || 'no evidence yet'}>
+                      <td title={evidence(peer) || 'no evidence yet'} className="clickable" onClick={() => setOpen(open === peer.peerId ? undefined : peer.peerId)}>
                         <div className="trust">
                           <div className="trust-bar">
                             <div className="trust-fill" style={{ width: `${Math.round(peer.trust * 100)}%` }} />
                           </div>
                           <span>{num(peer.trust * 100, 0)}%</span>
                         </div>
-                        <div className="muted small">{outcomes(peer) ?? 'no jobs yet'}</div>
+                        <div className="muted small">{trustSummary(peer) ?? 'no jobs yet'}</div>
                       </td>
                       <td className="num">{ms(peer.rttMs)}</td>
                       <td className="nowrap">{peer.models.join(', ') || '—'}</td>
@@ -119,6 +106,14 @@ export function Peers() {
                       </td>
                       <td>{ago(peer.lastSeen, now)}</td>
                     </tr>
+                    {open === peer.peerId ? (
+                      <tr className="detail">
+                        <td colSpan={10}>
+                          <PeerTrustDetail peer={peer} />
+                        </td>
+                      </tr>
+                    ) : null}
+                    </Fragment>
                   )
                 })}
               </tbody>
