@@ -3,6 +3,9 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { advertContent } from './advert-content'
 import { registerControlRoutes } from './api/control-routes'
+import { registerEarningsRoutes } from './api/earnings-routes'
+import { EarningsService } from './earnings/earnings-service'
+import { advertPrice } from './earnings/prices'
 import { registerIpcRoutes } from './api/ipc-routes'
 import { createMetrics, registerMetricsRoute } from './api/metrics'
 import { registerOpenAiRoutes } from './api/openai-routes'
@@ -77,8 +80,14 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
     { events, logger, refreshAdvert: () => advertiser.refresh(), jobsIdle: (o) => infer.idle(o), runtime: serving },
     { dataDir: config.dataDir, pauseStopsRuntime: config.pauseStopsRuntime }
   )
+  const earnings = new EarningsService(
+    { libp2p },
+    { dataDir: config.dataDir, privateKey, price: () => advertPrice(config), isPaused: () => pause.paused, advertOf: (id) => directory.get(id)?.advert, logger }
+  )
+  events.on('attempt:settled', (outcome) => earnings.attemptSettled(outcome))
   const infer = inferService({
     runtime,
+    accounting: earnings,
     isPaused: () => pause.refusesJobs(),
     maxConcurrentJobs: config.maxConcurrentJobs,
     maxQueuedJobs: config.maxQueuedJobs
@@ -92,7 +101,8 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
         hardware: () => hardware.profile,
         refusesJobs: () => pause.refusesJobs(),
         load: () => infer.load(),
-        pricePerMillionTokens: config.pricePerMillionTokens
+        pricePerMillionTokens: config.pricePerMillionTokens,
+        price: advertPrice(config)
       }),
     (envelope) => void discovery.publish(envelope),
     logger.child('advert')
@@ -130,7 +140,8 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
     local: { peerId, runtime, isPaused: () => pause.refusesJobs(), benchmark: () => serving?.benchmark ?? {} },
     events,
     logger,
-    policy: config.routingPolicy
+    policy: config.routingPolicy,
+    maxPrice: config.maxPrice
   })
   const linkProber = createLinkProber({
     libp2p,
@@ -162,6 +173,8 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
     pause: async () => (await pause.set(true), status()),
     resume: async () => (await pause.set(false), status()),
     settings: async () => settingsView(config, status()),
+    earnings: async (query) => earnings.summary(query),
+    verifyEarnings: async () => earnings.verify(),
     events
   }
   const api = new ApiServer(
@@ -173,6 +186,7 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
       maxBodyBytes: config.maxBodyBytes,
       routes: [
         (app) => registerControlRoutes(app, control),
+        (app) => registerEarningsRoutes(app, control),
         (app) => registerOpenAiRoutes(app, { router, logger }),
         (app) => registerIpcRoutes(app, control, { logger }),
         (app) => registerMetricsRoute(app, metrics.registry),
@@ -192,6 +206,8 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
       service: advertProtocolService(libp2p, () => advertiser.current(), logger.child('advert'))
     },
     { name: 'bench protocol', service: benchProtocolService(libp2p) },
+    // before the infer service (receipts for its jobs), stopped after it and the router
+    { name: 'earnings', service: earnings },
     ...(serving ? [{ name: 'serving', service: serving }] : []),
     { name: 'pause', service: pause },
     { name: 'infer service', service: infer },

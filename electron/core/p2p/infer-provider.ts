@@ -10,6 +10,7 @@ import type { AbortOptions, Startable } from '../util/startable'
 import { FrameReader } from './infer-reader'
 import { sendErrorFrame, sendFrame } from './infer-send'
 import { JobSlots } from './job-slots'
+import { ByteBudget, defaultProviderLimits, PeerCounter, type ProviderLimits } from './provider-limits'
 
 export { INFER_PROTOCOL }
 
@@ -23,6 +24,8 @@ export interface InferServiceInit {
   accounting?: JobAccounting
   /** How long a consumer has to send its request frame (routers keep a warm stream open up to 20 s). */
   requestTimeoutMs?: number
+  /** What one consumer may hold here; defaults follow the job slots. */
+  limits?: Partial<ProviderLimits>
 }
 
 export interface InferServiceComponents {
@@ -36,12 +39,18 @@ export class InferService implements Startable {
   private readonly slots: JobSlots
   private readonly log: Logger
   private readonly active = new Set<AbortController>()
+  private readonly limits: ProviderLimits
+  private readonly streamsByPeer = new PeerCounter()
+  private readonly jobsByPeer = new PeerCounter()
+  private readonly requestBytes: ByteBudget
 
   constructor(
     private readonly components: InferServiceComponents,
     private readonly init: InferServiceInit
   ) {
     this.slots = new JobSlots(init.maxConcurrentJobs, init.maxQueuedJobs)
+    this.limits = { ...defaultProviderLimits(init.maxConcurrentJobs, init.maxQueuedJobs), ...init.limits }
+    this.requestBytes = new ByteBudget(this.limits.maxBufferedRequestBytes)
     this.log = components.logger.child('infer')
   }
 
@@ -52,7 +61,7 @@ export class InferService implements Startable {
         this.handle(stream, connection).catch((err) => this.log.error('infer stream failed', { err }))
       },
       // relayed connections too: the consumer checks the relay's limits before it sends a job
-      { maxInboundStreams: 256, maxOutboundStreams: 256, runOnLimitedConnection: true }
+      { maxInboundStreams: 128, maxOutboundStreams: 128, runOnLimitedConnection: true }
     )
   }
 
@@ -73,18 +82,25 @@ export class InferService implements Startable {
 
   private async handle(stream: Stream, connection: Connection): Promise<void> {
     const consumer = connection.remotePeer.toString()
+    const releaseStream = this.streamsByPeer.take(consumer, this.limits.maxStreamsPerPeer)
+    if (releaseStream === undefined) {
+      stream.abort(new Error('too many infer streams from one peer'))
+      return
+    }
     const controller = new AbortController()
     const onClose = (): void => controller.abort(new Error('consumer closed the stream'))
     stream.addEventListener('close', onClose)
     this.active.add(controller)
-    const reader = new FrameReader(stream, RequestFrameSchema, MAX_REQUEST_FRAME_BYTES)
+    const reader = new FrameReader(stream, RequestFrameSchema, MAX_REQUEST_FRAME_BYTES, this.requestBytes)
     try {
       const timeout = AbortSignal.timeout(this.init.requestTimeoutMs ?? 30_000)
-      const request = await reader.next({ signal: AbortSignal.any([timeout, controller.signal]) }).catch((err: unknown) => {
-        // an idle warm stream that was never used, or closed by its consumer: nothing to report
-        if (timeout.aborted || controller.signal.aborted) return undefined
-        throw err
-      })
+      const request = await reader
+        .next({ signal: AbortSignal.any([timeout, controller.signal]) })
+        .catch((err: unknown) => {
+          // an idle warm stream that was never used, or closed by its consumer: nothing to report
+          if (timeout.aborted || controller.signal.aborted) return undefined
+          throw err
+        })
       // the request is the only frame a consumer sends: stop reading (and buffering) at once
       reader.dispose()
       if (request === undefined) return
@@ -94,6 +110,7 @@ export class InferService implements Startable {
       if (!controller.signal.aborted) this.log.warn('infer job failed', { consumer, code: e.code, message: e.message })
       await sendErrorFrame(stream, e.code, e.message, e.kind === 'protocol' ? 400 : e.status)
     } finally {
+      releaseStream()
       reader.dispose()
       stream.removeEventListener('close', onClose)
       this.active.delete(controller)
@@ -104,9 +121,11 @@ export class InferService implements Startable {
   private async serve(stream: Stream, request: RequestFrame, consumer: string, signal: AbortSignal): Promise<void> {
     const runtime = this.init.runtime()
     if (this.init.isPaused()) throw new InferError('provider_paused', 'this provider is paused', 503)
-    if (runtime === undefined || runtime.endpoint() === undefined) throw new InferError('runtime_unavailable', 'no runtime is ready', 503)
+    if (runtime === undefined || runtime.endpoint() === undefined)
+      throw new InferError('runtime_unavailable', 'no runtime is ready', 503)
     const model = runtime.models().find((m) => m.name === request.call.body.model)
-    if (model === undefined) throw new InferError('model_not_served', `this provider does not serve '${request.call.body.model}'`, 503)
+    if (model === undefined)
+      throw new InferError('model_not_served', `this provider does not serve '${request.call.body.model}'`, 503)
     if (request.sha256 !== undefined && request.sha256 !== model.sha256) {
       throw new InferError('model_mismatch', 'this provider serves a different GGUF for that model', 503)
     }
@@ -114,24 +133,54 @@ export class InferService implements Startable {
       throw new InferError('continuation_unsupported', 'this runtime cannot continue from token ids', 503)
     }
     const begun = performance.now()
-    const release = await this.slots.acquire({ signal })
+    const releaseQuota = this.jobsByPeer.take(consumer, this.limits.maxJobsPerPeer)
+    if (releaseQuota === undefined)
+      throw new InferError('provider_busy', 'this consumer holds its share of the job slots', 429)
+    const release = await this.slots.acquire({ signal }).catch((err: unknown) => {
+      releaseQuota()
+      throw err
+    })
+    const sending = { signal, drainTimeoutMs: this.limits.drainTimeoutMs }
     // for the receipt: tokens delivered, counted as the consumer counts them (ids, else text deltas)
     const served: ServedJob & { finalSent: boolean } = {
-      jobId: request.id, consumer, model: model.name, sha256: model.sha256, promptTokens: 0, completionTokens: 0, startedAt: Date.now(), endedAt: 0, finalSent: false
+      jobId: request.id,
+      consumer,
+      model: model.name,
+      sha256: model.sha256,
+      promptTokens: 0,
+      completionTokens: 0,
+      startedAt: Date.now(),
+      endedAt: 0,
+      finalSent: false
     }
-    const job = { id: request.id, model: request.call.body.model, consumer, promptTokens: 0, completionTokens: 0, ok: false }
+    const job = {
+      id: request.id,
+      model: request.call.body.model,
+      consumer,
+      promptTokens: 0,
+      completionTokens: 0,
+      ok: false
+    }
     try {
-      const accept: AcceptFrame = { type: 'accept', sha256: model.sha256, supportsTokenContinuation: runtime.supportsTokenContinuation }
-      await sendFrame(stream, accept, { signal })
+      const accept: AcceptFrame = {
+        type: 'accept',
+        sha256: model.sha256,
+        supportsTokenContinuation: runtime.supportsTokenContinuation
+      }
+      await sendFrame(stream, accept, sending)
       for await (const event of runtime.stream(request.call, { signal })) {
         if (event.type === 'delta') {
           job.completionTokens += event.tokenIds?.length ?? 0
           served.completionTokens += event.tokenIds?.length ?? (event.text !== '' ? 1 : 0)
           served.promptTokens ||= event.promptTokenIds?.length ?? 0
-          await sendFrame(stream, event, { signal })
+          await sendFrame(stream, event, sending)
           continue
         }
-        const final: FinalFrame = { ...event, sha256: model.sha256, providerMs: Math.round((performance.now() - begun) * 100) / 100 }
+        const final: FinalFrame = {
+          ...event,
+          sha256: model.sha256,
+          providerMs: Math.round((performance.now() - begun) * 100) / 100
+        }
         if (event.usage) {
           job.promptTokens = event.usage.prompt_tokens
           job.completionTokens = event.usage.completion_tokens
@@ -141,12 +190,18 @@ export class InferService implements Startable {
         const receipt = this.init.accounting?.settle({ ...served, endedAt: Date.now() })
         if (receipt !== undefined) final.receipt = receipt
         served.finalSent = true
-        await sendFrame(stream, final, { signal })
+        await sendFrame(stream, final, sending)
       }
       job.ok = true
+    } catch (err) {
+      // a consumer that stopped reading: drop the stream at once rather than wait on a flush
+      if ((err as Error).name === 'TimeoutError') stream.abort(err as Error)
+      throw err
     } finally {
       release()
-      if (!served.finalSent && served.completionTokens + served.promptTokens > 0) this.init.accounting?.cutShort({ ...served, endedAt: Date.now() })
+      releaseQuota()
+      if (!served.finalSent && served.completionTokens + served.promptTokens > 0)
+        this.init.accounting?.cutShort({ ...served, endedAt: Date.now() })
       this.components.events.emit('job:served', job)
     }
   }

@@ -1,6 +1,7 @@
 import type { Stream } from '@libp2p/interface'
 import type { z } from 'zod'
 import { FrameDecoder } from './infer-frames'
+import type { ByteBudget } from './provider-limits'
 
 /** Frames buffered before the stream is paused (backpressure towards the sender). */
 const HIGH_WATER = 256
@@ -17,11 +18,14 @@ export class FrameReader<T> {
   private failure: Error | undefined
   private wake: (() => void) | undefined
   private paused = false
+  /** Bytes of this stream held against the shared budget (returned when done). */
+  private held = 0
 
   constructor(
     private readonly stream: Stream,
     schema: z.ZodType<T>,
-    maxBytes: number
+    maxBytes: number,
+    private readonly budget?: ByteBudget
   ) {
     this.decoder = new FrameDecoder(schema, maxBytes)
     stream.addEventListener('message', this.onMessage)
@@ -58,6 +62,8 @@ export class FrameReader<T> {
   }
 
   dispose(): void {
+    this.budget?.give(this.held)
+    this.held = 0
     this.stream.removeEventListener('message', this.onMessage)
     this.stream.removeEventListener('close', this.onClose)
     this.stream.removeEventListener('remoteCloseWrite', this.onEnd)
@@ -67,6 +73,11 @@ export class FrameReader<T> {
     if (this.failure) return
     try {
       const bytes = evt.data instanceof Uint8Array ? evt.data : evt.data.subarray()
+      if (this.budget !== undefined) {
+        if (!this.budget.take(bytes.byteLength))
+          throw new Error('the provider is buffering too many request bytes; try again')
+        this.held += bytes.byteLength
+      }
       for (const frame of this.decoder.push(bytes)) this.queue.push(frame)
       if (!this.paused && this.queue.length >= HIGH_WATER) {
         this.paused = true
