@@ -18,7 +18,11 @@ export function measuredSpeed(peer: PeerView): number | undefined {
 /** "12 ok · 1 failed · 2/2 challenges" under the trust bar. */
 export function trustSummary(peer: PeerView): string | undefined {
   const e = trustEvidenceOf(peer)
-  if (e === undefined) return undefined
+  if (e === undefined) {
+    // a flat record of this node's own outcomes (a trust source without challenges or gossip)
+    const { successes, failures } = peer.trustEvidence
+    return typeof successes === 'number' && typeof failures === 'number' ? `${successes} ok · ${failures} failed` : undefined
+  }
   const failed = Object.entries(e.direct.failures)
     .filter(([k]) => k !== 'refused')
     .reduce((n, [, v]) => n + v, 0)
