@@ -8,7 +8,9 @@ export const INVOKE_CHANNELS = [
   'earning:pause',
   'earning:resume',
   'settings:get',
-  'events:recent'
+  'events:recent',
+  'earnings:get',
+  'earnings:verify'
 ] as const
 export type InvokeChannel = (typeof INVOKE_CHANNELS)[number]
 

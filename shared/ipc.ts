@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { PeersResponseSchema, RuntimeStatusSchema, StatusResponseSchema } from './api'
+import { EarningsQuerySchema, EarningsResponseSchema, VerifyReportSchema } from './earnings'
 import { IPC_ERRORS, PUSH_EVENTS, isInvokeChannel, type InvokeChannel, type PushEventName } from './ipc-names'
 
 export * from './ipc-names'
@@ -106,7 +107,9 @@ export const InvokeContract = {
   'events:recent': {
     args: z.strictObject({ limit: z.number().int().min(1).max(1000).optional() }),
     result: z.array(PushedEventSchema)
-  }
+  },
+  'earnings:get': { args: EarningsQuerySchema, result: EarningsResponseSchema },
+  'earnings:verify': { args: NoArgs, result: VerifyReportSchema }
 } as const satisfies Record<InvokeChannel, { args: z.ZodType; result: z.ZodType }>
 
 export type InvokeArgs<C extends InvokeChannel> = z.input<(typeof InvokeContract)[C]['args']>

@@ -1,4 +1,5 @@
 import type { HardwareProfile } from '../../shared/hardware'
+import type { AdvertPrice } from '../../shared/price'
 import type { AdvertContent } from './p2p/advertiser'
 import type { Serving } from './serving'
 import { VERSION } from './version'
@@ -10,6 +11,8 @@ export interface AdvertSources {
   refusesJobs: () => boolean
   load: () => { inflight: number; queued: number; capacity: number }
   pricePerMillionTokens: number
+  /** Per-model prices and the credit unit (earnings/prices.ts); without it, the flat price in credits. */
+  price?: AdvertPrice
 }
 
 /** What this node announces to the mesh; nothing while it serves no model. */
@@ -22,7 +25,7 @@ export function advertContent(sources: AdvertSources): AdvertContent | undefined
     models,
     hardware: sources.hardware(),
     benchmark: sources.serving?.benchmark ?? {},
-    price: { perMillionTokens: sources.pricePerMillionTokens, currency: 'credits' },
+    price: sources.price ?? { perMillionTokens: sources.pricePerMillionTokens, currency: 'credits' },
     load: sources.load()
   }
 }

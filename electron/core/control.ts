@@ -1,4 +1,5 @@
 import type { PeersResponse, StatusResponse } from '../../shared/api'
+import type { EarningsQuery, EarningsResponse, VerifyReport } from '../../shared/earnings'
 import type { SettingsView } from '../../shared/ipc'
 import type { NodeEvents } from './events'
 
@@ -13,5 +14,9 @@ export interface NodeControl {
   resume(): Promise<StatusResponse>
   /** Read-only settings for the dashboard; `settingsView(config, status)` in api/settings-view.ts builds it. */
   settings?(): Promise<SettingsView>
+  /** Receipts and totals from the ledger (earnings/). */
+  earnings?(query?: EarningsQuery): Promise<EarningsResponse>
+  /** Checks the whole ledger chain and every signature. */
+  verifyEarnings?(): Promise<VerifyReport>
   readonly events: NodeEvents
 }

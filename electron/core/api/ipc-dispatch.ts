@@ -34,6 +34,12 @@ export function createIpcDispatcher(control: NodeControl, options: { logger?: Lo
         return control.settings()
       case 'events:recent':
         return history.recent(call.args.limit)
+      case 'earnings:get':
+        if (control.earnings === undefined) throw noEarnings()
+        return control.earnings(call.args)
+      case 'earnings:verify':
+        if (control.verifyEarnings === undefined) throw noEarnings()
+        return control.verifyEarnings()
     }
   }
 
@@ -57,3 +63,5 @@ export function createIpcDispatcher(control: NodeControl, options: { logger?: Lo
     }
   }
 }
+
+const noEarnings = (): Error => Object.assign(new Error('This node keeps no earnings'), { code: 'not_supported', status: 501 })
