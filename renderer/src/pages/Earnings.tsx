@@ -1,23 +1,130 @@
+import { useEffect } from 'react'
+import type { EarningsResponse } from '../../../shared/earnings'
+import { BarChart } from '../components/BarChart'
+import { ReceiptsTable, SplitTable, credits } from '../components/EarningsTables'
 import { Card, Notice, Stat } from '../components/ui'
-import { num } from '../format'
+import { num, shortId } from '../format'
 import { useApp } from '../hooks'
 
-/** Honest placeholder: the node counts work, but it does not settle payments yet. */
+const DAYS = 14
+
+/** The last DAYS days (UTC), oldest first, with zero for days without receipts. */
+function perDay(e: EarningsResponse, key: 'earned' | 'spent'): number[] {
+  const byDay = new Map(e.byDay.map((d) => [d.day, d[key].amount]))
+  return Array.from(
+    { length: DAYS },
+    (_, i) => byDay.get(new Date(Date.now() - (DAYS - 1 - i) * 86_400_000).toISOString().slice(0, 10)) ?? 0
+  )
+}
+
 export function Earnings() {
-  const status = useApp((s) => s.status)
+  const earnings = useApp((s) => s.earnings)
+  const error = useApp((s) => s.earningsError)
+  const refresh = useApp((s) => s.refreshEarnings)
+  const paused = useApp((s) => s.status?.paused)
+  useEffect(() => void refresh(), [refresh])
+
+  if (!earnings) {
+    return error ? (
+      <Notice tone="warn" title="The node did not report its earnings">
+        {error.message}
+      </Notice>
+    ) : (
+      <Notice tone="info" title="Loading earnings…" />
+    )
+  }
+  const e = earnings
   return (
     <div className="page">
-      <Card title="Earnings">
-        <Notice tone="info" title="Payouts arrive with a later release" testId="earnings-placeholder">
-          This version of Meshwork does not pay or charge anyone yet. Below is the work this node has done since it started.
+      {(paused ?? e.paused) ? (
+        <Notice tone="warn" title="Paused: nothing is being earned" testId="earnings-paused">
+          While paused this node takes no jobs, so it earns nothing. Resume earning to take jobs again; what you earned
+          stays in the ledger.
         </Notice>
-        {status ? (
-          <div className="stats-row">
-            <Stat label="jobs your GPU served for the mesh" value={num(status.stats.served)} />
-            <Stat label="requests you sent" value={num(status.stats.routed)} />
-          </div>
-        ) : null}
+      ) : null}
+      <div className="stats-row" data-testid="earnings-totals">
+        <Stat
+          label={`earned · ${num(e.earned.jobs)} jobs`}
+          value={credits(e.earned.amount, e.unit)}
+          hint={`${num(e.earned.promptTokens)} prompt + ${num(e.earned.completionTokens)} completion tokens`}
+        />
+        <Stat
+          label={`spent · ${num(e.spent.jobs)} jobs`}
+          value={credits(e.spent.amount, e.unit)}
+          hint={`${num(e.spent.promptTokens)} prompt + ${num(e.spent.completionTokens)} completion tokens`}
+        />
+        <Stat label="tokens your GPU served the mesh" value={num(e.earned.promptTokens + e.earned.completionTokens)} />
+        <Stat
+          label={`served for you · ${num(e.servedForYou.jobs)} jobs`}
+          value={num(e.servedForYou.completionTokens)}
+          hint="Your own requests answered by this node's runtime: neither earned nor spent"
+        />
+      </div>
+      <div className="grid">
+        <Card title="By day" testId="earnings-by-day">
+          <BarChart
+            values={perDay(e, 'earned')}
+            label="Earned per day"
+            unit={[e.unit, e.unit]}
+            per="day"
+            color="var(--good)"
+          />
+          <BarChart
+            values={perDay(e, 'spent')}
+            label="Spent per day"
+            unit={[e.unit, e.unit]}
+            per="day"
+            color="var(--info)"
+          />
+          <p className="muted">Last {DAYS} days (UTC), earned above, spent below.</p>
+        </Card>
+        <Card title="By model">
+          <SplitTable
+            rows={e.byModel.map((m) => ({ key: m.model, ...m }))}
+            label="model"
+            unit={e.unit}
+            testId="earnings-by-model"
+          />
+        </Card>
+        <Card title="By peer" className="wide">
+          <SplitTable
+            rows={e.byPeer.map((p) => ({ key: shortId(p.peerId), title: p.peerId, ...p }))}
+            label="peer"
+            unit={e.unit}
+            testId="earnings-by-peer"
+          />
+        </Card>
+      </div>
+      <Card title="Latest receipts" aside={<VerifyButton />} testId="earnings-receipts">
+        <ReceiptsTable receipts={e.recent} unit={e.unit} />
+        <p className="muted">
+          Every receipt is signed by the provider and countersigned by the consumer; both keep both signatures in a
+          hash-chained ledger ({num(e.ledger.entries)} entries, head #{e.ledger.headSeq}). No payment moves yet: these
+          are the records a settlement will use.
+        </p>
       </Card>
+    </div>
+  )
+}
+
+function VerifyButton() {
+  const verifying = useApp((s) => s.verifying)
+  const report = useApp((s) => s.verify)
+  const error = useApp((s) => s.verifyError)
+  const verify = useApp((s) => s.verifyLedger)
+  return (
+    <div className="verify" data-testid="ledger-verify">
+      {report ? (
+        <span className={report.ok ? 'good' : 'bad'}>
+          {report.ok
+            ? `✓ ${num(report.entries)} entries, ${num(report.signaturesChecked)} signatures verified`
+            : `✗ ${report.problems.length} problem(s): ${report.problems[0]?.problem}`}
+        </span>
+      ) : null}
+      {error ? <span className="bad">{error.message}</span> : null}
+      <button type="button" className="btn btn-primary" disabled={verifying} onClick={() => void verify()}>
+        {verifying ? 'Verifying…' : 'Verify ledger'}
+      </button>
     </div>
   )
 }

@@ -2,6 +2,7 @@ import { create } from 'zustand'
 import type { PushedEvent } from '../../../shared/ipc'
 import type { Transport } from '../transport'
 import { createActivitySlice, type ActivitySlice } from './activity-slice'
+import { createEarningsSlice, type EarningsSlice } from './earnings-slice'
 import { createNodeSlice, type NodeSlice } from './node-slice'
 import { createPeersSlice, type PeersSlice } from './peers-slice'
 import { createRuntimeSlice, type RuntimeSlice } from './runtime-slice'
@@ -13,7 +14,7 @@ export interface ConnectionSlice {
   setConnected(connected: boolean): void
 }
 
-export type Store = NodeSlice & PeersSlice & ActivitySlice & RuntimeSlice & ConnectionSlice
+export type Store = NodeSlice & PeersSlice & ActivitySlice & RuntimeSlice & EarningsSlice & ConnectionSlice
 
 export function createStore(transport: Transport) {
   return create<Store>()((...a) => ({
@@ -21,6 +22,7 @@ export function createStore(transport: Transport) {
     ...createPeersSlice(...a),
     ...createActivitySlice(...a),
     ...createRuntimeSlice(...a),
+    ...createEarningsSlice(...a),
     transport,
     setConnected: (connected) => a[0]({ connected })
   }))
@@ -59,6 +61,10 @@ export function connectLive(store: AppStore): () => void {
     if (event.name === 'status:changed' || event.name === 'runtime:status' || event.name === 'job:served' || event.name === 'request:finished') {
       soon('status', () => s().refreshStatus())
     }
+    if (event.name === 'job:served' || event.name === 'request:finished' || event.name === 'status:changed') {
+      // a receipt's countersignature comes a moment after the job: let it land first
+      soon('earnings', () => s().refreshEarnings(), 1_000)
+    }
     if (event.name === 'peer:updated' || event.name === 'peer:removed' || event.name === 'status:changed') {
       soon('peers', () => s().refreshPeers())
     }
@@ -72,6 +78,7 @@ export function connectLive(store: AppStore): () => void {
       void s().refreshStatus()
       void s().refreshPeers()
       void s().refreshSettings()
+      void s().refreshEarnings()
       if (wasConnected === undefined) void backfill()
     }
     if (!connected) void s().refreshStatus() // turns into a clear "node unreachable" state
