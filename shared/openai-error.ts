@@ -17,6 +17,11 @@ export function openAiErrorType(status: number): OpenAiErrorType {
   return 'invalid_request_error'
 }
 
-export function openAiErrorBody(status: number, code: string, message: string, param: string | null = null): OpenAiErrorBody {
+export function openAiErrorBody(
+  status: number,
+  code: string,
+  message: string,
+  param: string | null = null
+): OpenAiErrorBody {
   return { error: { message, type: openAiErrorType(status), code, param } }
 }

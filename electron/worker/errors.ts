@@ -14,7 +14,8 @@ export class WorkerError extends Error {
   }
 }
 
-export const badRequest = (message: string, code = 'invalid_request'): WorkerError => new WorkerError(400, code, message)
+export const badRequest = (message: string, code = 'invalid_request'): WorkerError =>
+  new WorkerError(400, code, message)
 export const notFound = (message: string, code = 'not_found'): WorkerError => new WorkerError(404, code, message)
 export const tooLarge = (limit: number): WorkerError =>
   new WorkerError(413, 'body_too_large', `Request body exceeds the limit of ${limit} bytes`)

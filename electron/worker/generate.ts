@@ -40,7 +40,10 @@ export function checkPrompt(model: LoadedModel, tokens: number[], maxTokens: num
   const bad = model.vocabularySize > 0 ? tokens.find((t) => t >= model.vocabularySize) : undefined
   if (bad !== undefined) throw badRequest(`Token id ${bad} is outside the vocabulary (size ${model.vocabularySize})`)
   if (tokens.length >= model.contextSize) {
-    throw badRequest(`The prompt has ${tokens.length} tokens; this model's context holds ${model.contextSize}`, 'context_length_exceeded')
+    throw badRequest(
+      `The prompt has ${tokens.length} tokens; this model's context holds ${model.contextSize}`,
+      'context_length_exceeded'
+    )
   }
   if (maxTokens < 0) throw badRequest('max_tokens must be >= 0')
 }
@@ -64,7 +67,8 @@ export async function generate(
   const head = prompt.slice(0, prompt.length - replay)
   const tail = prompt.slice(prompt.length - replay)
   const maxTokens = Math.min(req.maxTokens, model.contextSize - prompt.length)
-  const detokenize = (tokens: number[], last: number[]): string => model.model.detokenize(tokens as Token[], false, last as Token[])
+  const detokenize = (tokens: number[], last: number[]): string =>
+    model.model.detokenize(tokens as Token[], false, last as Token[])
   const seedText = tail.length > 0 ? detokenize(tail.slice(-16), head.slice(-16)) : ''
   const stream = new TokenTextStream(detokenize, req.stop, prompt, seedText)
 

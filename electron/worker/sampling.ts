@@ -48,7 +48,9 @@ export function samplingOf(body: SamplingFields): Sampling {
  */
 export function evaluateOptions(s: Sampling, history: Token[]): SequenceEvaluateOptions {
   const options: SequenceEvaluateOptions =
-    s.temperature > 0 ? { temperature: s.temperature, topP: s.topP, topK: s.topK, minP: s.minP, seed: s.seed } : { temperature: 0 }
+    s.temperature > 0
+      ? { temperature: s.temperature, topP: s.topP, topK: s.topK, minP: s.minP, seed: s.seed }
+      : { temperature: 0 }
   const presencePenalty = s.presencePenalty ?? 0
   const frequencyPenalty = s.frequencyPenalty ?? 0
   if (presencePenalty !== 0 || frequencyPenalty !== 0) {

@@ -1,5 +1,9 @@
 import type { z } from 'zod'
-import { ChatCompletionRequestSchema, CompletionRequestSchema as MeshCompletionSchema, WorkerExtras } from '../../shared/openai'
+import {
+  ChatCompletionRequestSchema,
+  CompletionRequestSchema as MeshCompletionSchema,
+  WorkerExtras
+} from '../../shared/openai'
 
 /**
  * The worker accepts exactly what the mesh accepts (shared/openai.ts), plus the fields the mesh adds

@@ -33,8 +33,19 @@ export async function startNode(options: StartNodeOptions = {}): Promise<NodePro
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first`)
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'meshwork-test-'))
   const args = [
-    CLI, 'start', '--data-dir', dataDir, '--api-port', '0', '--p2p-port', '0', '--p2p-host', '127.0.0.1',
-    '--no-mdns', '--address-scope', 'loopback',
+    CLI,
+    'start',
+    '--data-dir',
+    dataDir,
+    '--api-port',
+    '0',
+    '--p2p-port',
+    '0',
+    '--p2p-host',
+    '127.0.0.1',
+    '--no-mdns',
+    '--address-scope',
+    'loopback',
     ...(options.bootstrap ?? []).flatMap((b) => ['--bootstrap', b]),
     ...(options.args ?? [])
   ]
@@ -57,7 +68,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<NodePro
     await new Promise((r) => setTimeout(r, 100))
   }
   const api = JSON.parse(readFileSync(apiFile, 'utf8'))
-  const status = (await (await fetch(api.apiUrl + "/api/status")).json()) as { multiaddrs: string[] }
+  const status = (await (await fetch(api.apiUrl + '/api/status')).json()) as { multiaddrs: string[] }
   const node: NodeProcess = {
     dataDir,
     apiUrl: api.apiUrl,
@@ -67,7 +78,11 @@ export async function startNode(options: StartNodeOptions = {}): Promise<NodePro
     logs: () => output,
     get: async (path) => (await fetch(api.apiUrl + path)).json(),
     post: (path, body = {}) =>
-      fetch(api.apiUrl + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      fetch(api.apiUrl + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body)
+      }),
     kill: async (signal = 'SIGTERM') => {
       running.delete(node)
       if (proc.exitCode !== null || proc.signalCode !== null) return

@@ -14,7 +14,11 @@ type Reached<T> = Exclude<T, undefined | null | false>
  * `timeoutMs`, and resolves with that value. A probe that throws counts as "not yet". Throws on
  * timeout, saying what was awaited and, when given, the state that explains it.
  */
-export async function waitFor<T>(probe: () => T | Promise<T>, timeoutMs: number, options: WaitOptions = {}): Promise<Reached<T>> {
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  timeoutMs: number,
+  options: WaitOptions = {}
+): Promise<Reached<T>> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await Promise.resolve()
@@ -24,6 +28,10 @@ export async function waitFor<T>(probe: () => T | Promise<T>, timeoutMs: number,
     if (Date.now() >= deadline) break
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 100))
   }
-  const state = options.state ? `: ${await Promise.resolve().then(options.state).catch((err: Error) => err.message)}` : ''
+  const state = options.state
+    ? `: ${await Promise.resolve()
+        .then(options.state)
+        .catch((err: Error) => err.message)}`
+    : ''
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${options.what ?? 'the condition'}${state}`)
 }

@@ -27,13 +27,22 @@ const REFUSAL: Record<Attack, RegExp> = {
 async function startAttacker(attack: Attack): Promise<MeshLibp2p> {
   const key = await generateKeyPair('Ed25519')
   const peerId = peerIdFromPrivateKey(key).toString()
-  const config = loadConfig({ dataDir: '/nonexistent-unused', p2pHost: '127.0.0.1', mdns: false, addressScope: 'loopback' }, {})
+  const config = loadConfig(
+    { dataDir: '/nonexistent-unused', p2pHost: '127.0.0.1', mdns: false, addressScope: 'loopback' },
+    {}
+  )
   const libp2p = await createMeshLibp2p(key, config)
   await libp2p.start()
   const advert: Advert = {
-    peerId, version: '0.1.0', seq: 1, timestamp: Date.now(), paused: false,
+    peerId,
+    version: '0.1.0',
+    seq: 1,
+    timestamp: Date.now(),
+    paused: false,
     models: [{ name: 'evil-model', sha256: 'b'.repeat(64), params: 1 }],
-    benchmark: {}, price: { perMillionTokens: 0, currency: 'credits' }, load: { inflight: 0, queued: 0, capacity: 1 }
+    benchmark: {},
+    price: { perMillionTokens: 0, currency: 'credits' },
+    load: { inflight: 0, queued: 0, capacity: 1 }
   }
   let frame: Uint8Array
   if (attack === 'tampered') {
@@ -53,7 +62,8 @@ async function startAttacker(attack: Attack): Promise<MeshLibp2p> {
   await libp2p.handle(ADVERT_PROTOCOL, async (stream) => {
     // hand-written length prefix so the huge frame really claims and sends 10 MB
     stream.send(varint.encode(frame.byteLength))
-    for (let i = 0; i < frame.byteLength && stream.status === 'open'; i += 65536) stream.send(frame.subarray(i, i + 65536))
+    for (let i = 0; i < frame.byteLength && stream.status === 'open'; i += 65536)
+      stream.send(frame.subarray(i, i + 65536))
     await stream.close().catch(() => {})
   })
   // gossip garbage and a forged advert too
@@ -75,7 +85,11 @@ describe('hostile adverts', () => {
   })
 
   /** The victim's log lines about one peer. */
-  const linesAbout = (peerId: string): string[] => victim.logs().split('\n').filter((l) => l.includes(peerId))
+  const linesAbout = (peerId: string): string[] =>
+    victim
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes(peerId))
 
   for (const attack of ['tampered', 'wrong-key', 'stale', 'huge', 'garbage'] as const) {
     it(`fetches a ${attack} advert, refuses it and stays up`, async () => {

@@ -21,8 +21,14 @@ export interface RunningWorker {
 const running = new Set<ChildProcess>()
 
 /** Spawns the built worker and waits for its ready line (bounded). */
-export async function startWorker(args: string[], options: { stdin?: 'pipe' | 'ignore'; timeoutMs?: number } = {}): Promise<RunningWorker> {
-  const proc = spawn(process.execPath, [await workerBundle(), ...args], { cwd: ROOT, stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'] })
+export async function startWorker(
+  args: string[],
+  options: { stdin?: 'pipe' | 'ignore'; timeoutMs?: number } = {}
+): Promise<RunningWorker> {
+  const proc = spawn(process.execPath, [await workerBundle(), ...args], {
+    cwd: ROOT,
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe']
+  })
   running.add(proc)
   let err = ''
   let out = ''
@@ -60,15 +66,33 @@ export async function getJson(url: string): Promise<any> {
   return (await fetch(url)).json()
 }
 
-export async function postJson(base: string, path: string, body: unknown, init: RequestInit = {}): Promise<{ status: number; headers: Headers; json: any }> {
-  const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init })
+export async function postJson(
+  base: string,
+  path: string,
+  body: unknown,
+  init: RequestInit = {}
+): Promise<{ status: number; headers: Headers; json: any }> {
+  const res = await fetch(base + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    ...init
+  })
   const text = await res.text()
   return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined }
 }
 
 /** POSTs a streaming request and returns every `data:` event (parsed) until [DONE]. */
-export async function postStream(base: string, path: string, body: Record<string, unknown>): Promise<{ events: any[]; done: boolean; raw: string }> {
-  const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }) })
+export async function postStream(
+  base: string,
+  path: string,
+  body: Record<string, unknown>
+): Promise<{ events: any[]; done: boolean; raw: string }> {
+  const res = await fetch(base + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...body, stream: true })
+  })
   if (res.status !== 200) throw new Error(`stream answered ${res.status}: ${await res.text()}`)
   const raw = await res.text()
   const blocks = raw.split('\n\n').filter((b) => b.startsWith('data: '))
@@ -113,12 +137,20 @@ export async function checkContinuation(
       emittedText += p.text
     }
     const cont = await postStream(base, '/v1/completions', {
-      ...sampling, model, prompt: [...promptIds, ...emitted], replay_tokens: emitted.length, max_tokens: total - emitted.length, return_token_ids: true
+      ...sampling,
+      model,
+      prompt: [...promptIds, ...emitted],
+      replay_tokens: emitted.length,
+      max_tokens: total - emitted.length,
+      return_token_ids: true
     })
     expect(cont.events[0].prompt_token_ids).toEqual([...promptIds, ...emitted])
     expect(cont.events[0].meshwork_approximate).toBeUndefined()
     const rest = pieces(cont.events)
-    expect(rest.flatMap((p) => p.ids), `${model} cut at ${k}`).toEqual(ids.slice(emitted.length))
+    expect(
+      rest.flatMap((p) => p.ids),
+      `${model} cut at ${k}`
+    ).toEqual(ids.slice(emitted.length))
     expect(emittedText + rest.map((p) => p.text).join(''), `${model} cut at ${k}`).toBe(text)
   }
 }

@@ -2,7 +2,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureBuiltinModel } from '../../electron/core/runtime/models/builtin'
-import { checkContinuation, killAllWorkers, postJson, postStream, startWorker, type RunningWorker } from './worker-helpers'
+import {
+  checkContinuation,
+  killAllWorkers,
+  postJson,
+  postStream,
+  startWorker,
+  type RunningWorker
+} from './worker-helpers'
 
 // The sampling fields the mesh forwards (shared/openai.ts) change what the worker generates: none
 // of them is accepted and then dropped.
@@ -47,7 +54,12 @@ describe('worker sampling fields', () => {
 
   it('a penalised greedy stream still continues token-exactly (the penalty window covers the replayed ids)', async () => {
     const sampling = { temperature: 0, frequency_penalty: 1.5, presence_penalty: 0.5 }
-    const first = await postStream(worker.base, '/v1/completions', { ...base, ...sampling, max_tokens: 100, return_token_ids: true })
+    const first = await postStream(worker.base, '/v1/completions', {
+      ...base,
+      ...sampling,
+      max_tokens: 100,
+      return_token_ids: true
+    })
     await checkContinuation(worker.base, 'meshwork-tiny', first, 100, [5, 70, 99], sampling)
   })
 
@@ -62,7 +74,11 @@ describe('worker sampling fields', () => {
     for (const [fields, message] of cases) {
       const res = await postJson(worker.base, '/v1/completions', { ...base, ...fields })
       expect(res.status, JSON.stringify(fields)).toBe(400)
-      expect(res.json.error, JSON.stringify(fields)).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request', message: expect.stringMatching(message) })
+      expect(res.json.error, JSON.stringify(fields)).toMatchObject({
+        type: 'invalid_request_error',
+        code: 'invalid_request',
+        message: expect.stringMatching(message)
+      })
     }
   })
 })

@@ -6,7 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureBuiltinModel } from '../../electron/core/runtime/models/builtin'
 import type { ResolvedModel } from '../../electron/core/runtime/models/types'
 import { waitFor } from '../helpers/wait'
-import { checkContinuation, getJson, killAllWorkers, pieces, postJson, postStream, startWorker, workerBundle, type RunningWorker } from './worker-helpers'
+import {
+  checkContinuation,
+  getJson,
+  killAllWorkers,
+  pieces,
+  postJson,
+  postStream,
+  startWorker,
+  workerBundle,
+  type RunningWorker
+} from './worker-helpers'
 
 const MODELS_DIR = join(tmpdir(), 'meshwork-test-models')
 let tiny: ResolvedModel
@@ -18,7 +28,16 @@ beforeAll(async () => {
   workerJs = await workerBundle()
   tiny = await ensureBuiltinModel('meshwork-tiny', MODELS_DIR)
   small = await ensureBuiltinModel('meshwork-small', MODELS_DIR)
-  worker = await startWorker(['--model', `meshwork-tiny=${tiny.path}`, '--model', `meshwork-small=${small.path}`, '--threads', '1', '--gpu', 'false'])
+  worker = await startWorker([
+    '--model',
+    `meshwork-tiny=${tiny.path}`,
+    '--model',
+    `meshwork-small=${small.path}`,
+    '--threads',
+    '1',
+    '--gpu',
+    'false'
+  ])
 })
 
 afterAll(() => killAllWorkers())
@@ -34,15 +53,29 @@ describe('worker endpoints', () => {
   })
 
   it('POST /v1/completions: greedy output of the full length, usage and timings, deterministic', async () => {
-    const body = { model: 'meshwork-tiny', prompt: 'The weather today', max_tokens: 48, temperature: 0, return_token_ids: true }
+    const body = {
+      model: 'meshwork-tiny',
+      prompt: 'The weather today',
+      max_tokens: 48,
+      temperature: 0,
+      return_token_ids: true
+    }
     const a = await postJson(worker.base, '/v1/completions', body)
     expect(a.status).toBe(200)
-    expect(a.json).toMatchObject({ object: 'text_completion', model: 'meshwork-tiny', choices: [{ index: 0, finish_reason: 'length' }] })
+    expect(a.json).toMatchObject({
+      object: 'text_completion',
+      model: 'meshwork-tiny',
+      choices: [{ index: 0, finish_reason: 'length' }]
+    })
     const choice = a.json.choices[0]
     expect(choice.text).toMatch(/^[\x20-\x7e]+$/)
     expect(choice.token_ids).toHaveLength(48)
     expect(a.json.prompt_token_ids[0]).toBe(1) // BOS
-    expect(a.json.usage).toEqual({ prompt_tokens: a.json.prompt_token_ids.length, completion_tokens: 48, total_tokens: a.json.prompt_token_ids.length + 48 })
+    expect(a.json.usage).toEqual({
+      prompt_tokens: a.json.prompt_token_ids.length,
+      completion_tokens: 48,
+      total_tokens: a.json.prompt_token_ids.length + 48
+    })
     expect(a.json.timings).toMatchObject({ prompt_n: a.json.prompt_token_ids.length, predicted_n: 48 })
     expect(a.json.timings.predicted_ms).toBeGreaterThan(0)
     const b = await postJson(worker.base, '/v1/completions', body)
@@ -50,9 +83,18 @@ describe('worker endpoints', () => {
   })
 
   it('streams completions as SSE whose chunks add up to the non-streamed answer', async () => {
-    const body = { model: 'meshwork-tiny', prompt: 'Streaming test', max_tokens: 40, temperature: 0, return_token_ids: true }
+    const body = {
+      model: 'meshwork-tiny',
+      prompt: 'Streaming test',
+      max_tokens: 40,
+      temperature: 0,
+      return_token_ids: true
+    }
     const whole = (await postJson(worker.base, '/v1/completions', body)).json
-    const { events, done } = await postStream(worker.base, '/v1/completions', { ...body, stream_options: { include_usage: true } })
+    const { events, done } = await postStream(worker.base, '/v1/completions', {
+      ...body,
+      stream_options: { include_usage: true }
+    })
     expect(done).toBe(true)
     expect(events[0].prompt_token_ids).toEqual(whole.prompt_token_ids)
     const parts = pieces(events)
@@ -65,20 +107,27 @@ describe('worker endpoints', () => {
     const last = events.at(-1)
     expect(last.choices).toEqual([])
     expect(last.usage).toEqual(whole.usage)
-    for (const e of events) expect(e).toMatchObject({ id: events[0].id, object: 'text_completion', model: 'meshwork-tiny' })
+    for (const e of events)
+      expect(e).toMatchObject({ id: events[0].id, object: 'text_completion', model: 'meshwork-tiny' })
   })
 
   it('chat completions, streamed and not, return the templated prompt ids and agree', async () => {
     const body = {
       model: 'meshwork-tiny',
-      messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: [{ type: 'text', text: 'Say something' }] }],
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: [{ type: 'text', text: 'Say something' }] }
+      ],
       max_tokens: 30,
       temperature: 0,
       return_token_ids: true
     }
     const whole = await postJson(worker.base, '/v1/chat/completions', body)
     expect(whole.status).toBe(200)
-    expect(whole.json).toMatchObject({ object: 'chat.completion', choices: [{ message: { role: 'assistant' }, finish_reason: 'length' }] })
+    expect(whole.json).toMatchObject({
+      object: 'chat.completion',
+      choices: [{ message: { role: 'assistant' }, finish_reason: 'length' }]
+    })
     expect(whole.json.choices[0].message.content.length).toBeGreaterThanOrEqual(30)
     expect(whole.json.usage.prompt_tokens).toBe(whole.json.prompt_token_ids.length)
 
@@ -97,14 +146,30 @@ describe('worker endpoints', () => {
     const client = new OpenAI({ baseURL: worker.base + '/v1', apiKey: 'unused', maxRetries: 0 })
     const list = await client.models.list()
     expect(list.data.map((m) => m.id)).toContain('meshwork-tiny')
-    const chat = await client.chat.completions.create({ model: 'meshwork-tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 12, temperature: 0 })
+    const chat = await client.chat.completions.create({
+      model: 'meshwork-tiny',
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 12,
+      temperature: 0
+    })
     expect(chat.choices[0].message.content!.length).toBeGreaterThan(0)
     expect(chat.usage?.completion_tokens).toBe(12)
-    const stream = await client.chat.completions.create({ model: 'meshwork-tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 12, temperature: 0, stream: true })
+    const stream = await client.chat.completions.create({
+      model: 'meshwork-tiny',
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 12,
+      temperature: 0,
+      stream: true
+    })
     let text = ''
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
     expect(text).toBe(chat.choices[0].message.content)
-    const completion = await client.completions.create({ model: 'meshwork-tiny', prompt: 'abc', max_tokens: 5, temperature: 0 })
+    const completion = await client.completions.create({
+      model: 'meshwork-tiny',
+      prompt: 'abc',
+      max_tokens: 5,
+      temperature: 0
+    })
     expect(completion.choices[0].finish_reason).toBe('length')
   })
 
@@ -129,12 +194,21 @@ describe('worker endpoints', () => {
   })
 
   it('stops at a stop string even when it spans chunks, streamed and not', async () => {
-    const base = { model: 'meshwork-tiny', prompt: 'Stop strings', max_tokens: 80, temperature: 0, return_token_ids: true }
+    const base = {
+      model: 'meshwork-tiny',
+      prompt: 'Stop strings',
+      max_tokens: 80,
+      temperature: 0,
+      return_token_ids: true
+    }
     const { events } = await postStream(worker.base, '/v1/completions', base)
     const parts = pieces(events).filter((p) => p.text.length > 0)
     const full = parts.map((p) => p.text).join('')
     // a stop string made of the end of chunk 10 and the start of chunk 11
-    const before = parts.slice(0, 10).map((p) => p.text).join('')
+    const before = parts
+      .slice(0, 10)
+      .map((p) => p.text)
+      .join('')
     const stop = parts[9].text.slice(-1) + parts[10].text.slice(0, 2)
     const cut = full.indexOf(stop)
     expect(cut).toBeGreaterThanOrEqual(0)
@@ -155,27 +229,56 @@ describe('worker endpoints', () => {
 describe('token-exact continuation', () => {
   it('completions on meshwork-small continue byte-identically at several cut points', async () => {
     for (const prompt of ['Once upon a time', 'Meshwork turns idle GPUs into a network']) {
-      const first = await postStream(worker.base, '/v1/completions', { model: 'meshwork-small', prompt, max_tokens: 90, temperature: 0, return_token_ids: true })
+      const first = await postStream(worker.base, '/v1/completions', {
+        model: 'meshwork-small',
+        prompt,
+        max_tokens: 90,
+        temperature: 0,
+        return_token_ids: true
+      })
       await checkContinuation(worker.base, 'meshwork-small', first, 90, [1, 6, 33, 89])
     }
   })
 
   it('chat on meshwork-small continues through /v1/completions with the templated prompt ids', async () => {
     const first = await postStream(worker.base, '/v1/chat/completions', {
-      model: 'meshwork-small', messages: [{ role: 'user', content: 'Tell me a story about a GPU' }], max_tokens: 80, temperature: 0, return_token_ids: true
+      model: 'meshwork-small',
+      messages: [{ role: 'user', content: 'Tell me a story about a GPU' }],
+      max_tokens: 80,
+      temperature: 0,
+      return_token_ids: true
     })
     await checkContinuation(worker.base, 'meshwork-small', first, 80, [2, 17, 50, 79])
   })
 
   it('completions on meshwork-tiny continue exactly too', async () => {
-    const first = await postStream(worker.base, '/v1/completions', { model: 'meshwork-tiny', prompt: 'x', max_tokens: 120, temperature: 0, return_token_ids: true })
+    const first = await postStream(worker.base, '/v1/completions', {
+      model: 'meshwork-tiny',
+      prompt: 'x',
+      max_tokens: 120,
+      temperature: 0,
+      return_token_ids: true
+    })
     await checkContinuation(worker.base, 'meshwork-tiny', first, 120, [3, 64, 119])
   })
 
   it('marks a continuation past the replay bound as approximate', async () => {
-    const first = await postJson(worker.base, '/v1/completions', { model: 'meshwork-tiny', prompt: 'long', max_tokens: 600, temperature: 0, return_token_ids: true })
+    const first = await postJson(worker.base, '/v1/completions', {
+      model: 'meshwork-tiny',
+      prompt: 'long',
+      max_tokens: 600,
+      temperature: 0,
+      return_token_ids: true
+    })
     const prompt = [...first.json.prompt_token_ids, ...first.json.choices[0].token_ids]
-    const cont = await postStream(worker.base, '/v1/completions', { model: 'meshwork-tiny', prompt, replay_tokens: 600, max_tokens: 5, temperature: 0, return_token_ids: true })
+    const cont = await postStream(worker.base, '/v1/completions', {
+      model: 'meshwork-tiny',
+      prompt,
+      replay_tokens: 600,
+      max_tokens: 5,
+      temperature: 0,
+      return_token_ids: true
+    })
     expect(cont.events[0].meshwork_approximate).toBe(true)
     expect(pieces(cont.events).flatMap((p) => p.ids)).toHaveLength(5)
   })
@@ -184,7 +287,11 @@ describe('token-exact continuation', () => {
 describe('bad requests', () => {
   it('answers clear 4xx errors and stays up', async () => {
     const raw = async (body: string): Promise<{ status: number; json: any }> => {
-      const res = await fetch(worker.base + '/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      const res = await fetch(worker.base + '/v1/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body
+      })
       return { status: res.status, json: await res.json() }
     }
     const malformed = await raw('{"prompt": "x",')
@@ -220,7 +327,10 @@ describe('bad requests', () => {
     expect(big.status).toBe(413)
     expect(big.json.error.code).toBe('body_too_large')
 
-    const long = await postJson(worker.base, '/v1/completions', { model: 'meshwork-tiny', prompt: 'word '.repeat(3000) })
+    const long = await postJson(worker.base, '/v1/completions', {
+      model: 'meshwork-tiny',
+      prompt: 'word '.repeat(3000)
+    })
     expect(long.status).toBe(400)
     expect(long.json.error.code).toBe('context_length_exceeded')
 
@@ -229,7 +339,12 @@ describe('bad requests', () => {
 
     // still serving
     expect((await getJson(worker.base + '/health')).status).toBe('ok')
-    const ok = await postJson(worker.base, '/v1/completions', { model: 'meshwork-tiny', prompt: 'still here', max_tokens: 4, temperature: 0 })
+    const ok = await postJson(worker.base, '/v1/completions', {
+      model: 'meshwork-tiny',
+      prompt: 'still here',
+      max_tokens: 4,
+      temperature: 0
+    })
     expect(ok.status).toBe(200)
     expect(worker.proc.exitCode).toBeNull()
   })
@@ -237,14 +352,31 @@ describe('bad requests', () => {
 
 describe('queue, disconnects and shutdown', () => {
   it('answers 429 queue_full beyond --parallel + --max-queue, and a client disconnect frees the slot', async () => {
-    const w = await startWorker(['--model', `meshwork-small=${small.path}`, '--parallel', '1', '--max-queue', '1', '--gpu', 'false'])
+    const w = await startWorker([
+      '--model',
+      `meshwork-small=${small.path}`,
+      '--parallel',
+      '1',
+      '--max-queue',
+      '1',
+      '--gpu',
+      'false'
+    ])
     const long = { model: 'meshwork-small', prompt: 'busy', max_tokens: 3000, temperature: 0, stream: true }
     const controllers = [new AbortController(), new AbortController()]
-    const started = controllers.map((c) => fetch(w.base + '/v1/completions', { method: 'POST', body: JSON.stringify(long), signal: c.signal }).catch(() => undefined))
-    await waitFor(async () => {
-      const h = await getJson(w.base + '/health')
-      return h.running === 1 && h.queued === 1 ? h : undefined
-    }, 10_000, { what: 'one running and one queued request' })
+    const started = controllers.map((c) =>
+      fetch(w.base + '/v1/completions', { method: 'POST', body: JSON.stringify(long), signal: c.signal }).catch(
+        () => undefined
+      )
+    )
+    await waitFor(
+      async () => {
+        const h = await getJson(w.base + '/health')
+        return h.running === 1 && h.queued === 1 ? h : undefined
+      },
+      10_000,
+      { what: 'one running and one queued request' }
+    )
     const third = await postJson(w.base, '/v1/completions', { ...long, stream: false })
     expect(third.status).toBe(429)
     expect(third.json.error).toMatchObject({ code: 'queue_full', type: 'rate_limit_error' })
@@ -252,19 +384,31 @@ describe('queue, disconnects and shutdown', () => {
 
     for (const c of controllers) c.abort()
     await Promise.all(started)
-    const idle = await waitFor(async () => {
-      const h = await getJson(w.base + '/health')
-      return h.running === 0 && h.queued === 0 ? h : undefined
-    }, 10_000, { what: 'the aborted requests to free their slots' })
+    const idle = await waitFor(
+      async () => {
+        const h = await getJson(w.base + '/health')
+        return h.running === 0 && h.queued === 0 ? h : undefined
+      },
+      10_000,
+      { what: 'the aborted requests to free their slots' }
+    )
     expect(idle.status).toBe('ok')
-    const after = await postJson(w.base, '/v1/completions', { model: 'meshwork-small', prompt: 'free again', max_tokens: 3, temperature: 0 })
+    const after = await postJson(w.base, '/v1/completions', {
+      model: 'meshwork-small',
+      prompt: 'free again',
+      max_tokens: 3,
+      temperature: 0
+    })
     expect(after.status).toBe(200)
     w.proc.kill('SIGKILL')
   })
 
   it('SIGTERM finishes the in-flight stream, refuses new work and exits 0', async () => {
     const w = await startWorker(['--model', `meshwork-small=${small.path}`, '--gpu', 'false'])
-    const res = await fetch(w.base + '/v1/completions', { method: 'POST', body: JSON.stringify({ model: 'meshwork-small', prompt: 'drain', max_tokens: 200, temperature: 0, stream: true }) })
+    const res = await fetch(w.base + '/v1/completions', {
+      method: 'POST',
+      body: JSON.stringify({ model: 'meshwork-small', prompt: 'drain', max_tokens: 200, temperature: 0, stream: true })
+    })
     const reader = res.body!.getReader()
     const first = await reader.read()
     expect(first.done).toBe(false)
@@ -302,14 +446,18 @@ describe('queue, disconnects and shutdown', () => {
         })
       })
       parent.kill('SIGKILL')
-      await waitFor(async () => {
-        try {
-          process.kill(childPid, 0)
-          return undefined
-        } catch {
-          return true
-        }
-      }, 10_000, { what: 'the orphaned worker to exit' })
+      await waitFor(
+        async () => {
+          try {
+            process.kill(childPid, 0)
+            return undefined
+          } catch {
+            return true
+          }
+        },
+        10_000,
+        { what: 'the orphaned worker to exit' }
+      )
     } finally {
       parent.kill('SIGKILL')
       if (childPid) {

@@ -6,7 +6,16 @@ import { createIpcDispatcher } from '../../electron/core/api/ipc-dispatch'
 import { settingsView } from '../../electron/core/api/settings-view'
 import { loadConfig } from '../../electron/core/config'
 import type { NodeEventMap } from '../../electron/core/events'
-import { INVOKE_CHANNELS, InvokeContract, MAX_IPC_ARGS_BYTES, PUSH_EVENTS, PushEventSchemas, parseInvoke, parseResult, type PushEventName } from '../../shared/ipc'
+import {
+  INVOKE_CHANNELS,
+  InvokeContract,
+  MAX_IPC_ARGS_BYTES,
+  PUSH_EVENTS,
+  PushEventSchemas,
+  parseInvoke,
+  parseResult,
+  type PushEventName
+} from '../../shared/ipc'
 import { createFixtureControl, fixturePeer, fixtureStatus } from '../fixtures/dashboard/control'
 
 /** One payload per pushed event, typed by the node's event map: what the node may emit. */
@@ -34,8 +43,17 @@ describe('shared/ipc contract', () => {
   it('describes each pushed payload exactly as the node event map does (type check of ipc-mirror.ts)', () => {
     const file = resolve(import.meta.dirname, 'ipc-mirror.ts')
     const configPath = resolve(import.meta.dirname, '../../tsconfig.node.json')
-    const config = ts.getParsedCommandLineOfConfigFile(configPath, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })
-    const program = ts.createProgram([file], { ...config!.options, noEmit: true, composite: false, emitDeclarationOnly: false })
+    const config = ts.getParsedCommandLineOfConfigFile(
+      configPath,
+      {},
+      { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} }
+    )
+    const program = ts.createProgram([file], {
+      ...config!.options,
+      noEmit: true,
+      composite: false,
+      emitDeclarationOnly: false
+    })
     const diagnostics = ts.getPreEmitDiagnostics(program, program.getSourceFile(file))
     expect(diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))).toEqual([])
   })
@@ -47,7 +65,12 @@ describe('shared/ipc contract', () => {
       const emit = control.events.emit.bind(control.events) as (n: string, p: unknown) => boolean
       emit(name, nodePayloads[name])
     }
-    expect(history.recent(100).map((e) => e.name).sort()).toEqual([...PUSH_EVENTS].sort())
+    expect(
+      history
+        .recent(100)
+        .map((e) => e.name)
+        .sort()
+    ).toEqual([...PUSH_EVENTS].sort())
     history.close()
   })
 

@@ -7,7 +7,10 @@ import type { PushEventName, PushEvents } from '../../shared/ipc'
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
 
 /** Push events whose payload the node's event map and the dashboard contract describe differently. */
-export type DriftedPushEvents = { [K in PushEventName]: Same<NodeEventMap[K][0], PushEvents[K]> extends true ? never : K }[PushEventName]
+export type DriftedPushEvents = {
+  [K in PushEventName]: Same<NodeEventMap[K][0], PushEvents[K]> extends true ? never : K
+}[PushEventName]
 
 /** Does not compile, and names the event, when a payload drifts. */
-export const pushEventsMirrorNodeEvents: [DriftedPushEvents] extends [never] ? true : { drifted: DriftedPushEvents } = true
+export const pushEventsMirrorNodeEvents: [DriftedPushEvents] extends [never] ? true : { drifted: DriftedPushEvents } =
+  true

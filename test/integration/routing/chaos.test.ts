@@ -1,7 +1,15 @@
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../../helpers/wait'
-import { type Fixtures, type Provider, type RouterNode, killAll, prepareFixtures, startProvider, startRouterNode } from './mesh'
+import {
+  type Fixtures,
+  type Provider,
+  type RouterNode,
+  killAll,
+  prepareFixtures,
+  startProvider,
+  startRouterNode
+} from './mesh'
 import { allUnderWay, busiestProvider, chunkCounts, greedyReference, startStreams, type StreamRun } from './streams'
 
 // 3 providers behind one router; providers die (SIGKILL of the peer, SIGKILL of its worker — what
@@ -47,26 +55,39 @@ beforeAll(async () => {
   // startStreams alternates completions and chat in the same way
   for (const [i, prompt] of PROMPTS.entries()) {
     const api = i % 2 === 0 ? 'completions' : 'chat'
-    jobs.push({ api, prompt, reference: await greedyReference(async () => providers[0].workerUrl, f.model.name, MAX_TOKENS, api, prompt) })
+    jobs.push({
+      api,
+      prompt,
+      reference: await greedyReference(async () => providers[0].workerUrl, f.model.name, MAX_TOKENS, api, prompt)
+    })
   }
 })
 
 afterAll(async () => {
   if (gaps.length > 0) {
     const sorted = [...gaps].sort((a, b) => a - b)
-    console.log(`mid-stream failover gaps (ms): n=${sorted.length} p50=${sorted[Math.floor(sorted.length / 2)]} p95=${sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]} max=${sorted.at(-1)}`)
+    console.log(
+      `mid-stream failover gaps (ms): n=${sorted.length} p50=${sorted[Math.floor(sorted.length / 2)]} p95=${sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]} max=${sorted.at(-1)}`
+    )
   }
   await node?.close()
   await killAll()
 })
 
-const referenceOf = (run: StreamRun): string => jobs.find((j) => j.api === run.api && j.prompt === run.prompt)!.reference
+const referenceOf = (run: StreamRun): string =>
+  jobs.find((j) => j.api === run.api && j.prompt === run.prompt)!.reference
 
 /** Starts every job as a stream, lets them emit some tokens, hurts the busiest provider, checks all. */
-async function midStreamRound(hurt: (p: Provider) => Promise<void> | void): Promise<{ victim: Provider; runs: StreamRun[] }> {
+async function midStreamRound(
+  hurt: (p: Provider) => Promise<void> | void
+): Promise<{ victim: Provider; runs: StreamRun[] }> {
   const runs = await startStreams(client, f.model.name, MAX_TOKENS, PROMPTS)
   // hurt the busiest provider as soon as every stream is under way (well inside max_tokens)
-  await waitFor(() => allUnderWay(runs), 20_000, { intervalMs: 10, what: 'every stream under way', state: () => chunkCounts(runs) })
+  await waitFor(() => allUnderWay(runs), 20_000, {
+    intervalMs: 10,
+    what: 'every stream under way',
+    state: () => chunkCounts(runs)
+  })
   const busiest = busiestProvider(runs)
   const victim = providers.find((p) => p.peerId === busiest)!
   await hurt(victim)
@@ -116,10 +137,20 @@ describe('failover chaos (3 providers, 1 router)', () => {
     const answers = await Promise.all(
       Array.from({ length: 12 }, (_, i) => jobs[i % jobs.length]).map(async (job) => {
         if (job.api === 'chat') {
-          const r = await client.chat.completions.create({ model: f.model.name, messages: [{ role: 'user', content: job.prompt }], max_tokens: MAX_TOKENS, temperature: 0 })
+          const r = await client.chat.completions.create({
+            model: f.model.name,
+            messages: [{ role: 'user', content: job.prompt }],
+            max_tokens: MAX_TOKENS,
+            temperature: 0
+          })
           return [job, r.choices[0].message.content] as const
         }
-        const r = await client.completions.create({ model: f.model.name, prompt: job.prompt, max_tokens: MAX_TOKENS, temperature: 0 })
+        const r = await client.completions.create({
+          model: f.model.name,
+          prompt: job.prompt,
+          max_tokens: MAX_TOKENS,
+          temperature: 0
+        })
         return [job, r.choices[0].text] as const
       })
     )
@@ -133,10 +164,16 @@ describe('failover chaos (3 providers, 1 router)', () => {
   it('all providers gone: a clear 503 within bounded time, never a hang', async () => {
     await Promise.all(live().map((p) => p.kill('SIGKILL')))
     const started = Date.now()
-    const err = await client.completions.create({ model: f.model.name, prompt: 'anyone?', max_tokens: 5 }).catch((e: unknown) => e)
+    const err = await client.completions
+      .create({ model: f.model.name, prompt: 'anyone?', max_tokens: 5 })
+      .catch((e: unknown) => e)
     expect(err).toMatchObject({ status: 503 })
     expect(Date.now() - started).toBeLessThan(10_000)
-    const again = await fetch(node.baseURL + '/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: f.model.name, prompt: 'x' }) })
+    const again = await fetch(node.baseURL + '/v1/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: f.model.name, prompt: 'x' })
+    })
     expect(again.status).toBe(503)
     expect(again.headers.get('retry-after')).not.toBeNull()
   })

@@ -8,7 +8,17 @@ import OpenAI from 'openai'
 import { FrameDecoder, encodeFrame } from '../../../electron/core/p2p/infer-frames'
 import { INFER_PROTOCOL, ResponseFrameSchema } from '../../../shared/infer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Fixtures, type Provider, type RouterNode, direct, killAll, prepareFixtures, startProvider, startRouterNode } from './mesh'
+import { waitFor } from '../../helpers/wait'
+import {
+  type Fixtures,
+  type Provider,
+  type RouterNode,
+  direct,
+  killAll,
+  prepareFixtures,
+  startProvider,
+  startRouterNode
+} from './mesh'
 
 let f: Fixtures
 let providers: Provider[] = []
@@ -28,7 +38,11 @@ afterAll(async () => {
   await killAll()
 })
 
-const chatBody = { messages: [{ role: 'user' as const, content: 'Tell me about the mesh.' }], max_tokens: 60, temperature: 0 }
+const chatBody = {
+  messages: [{ role: 'user' as const, content: 'Tell me about the mesh.' }],
+  max_tokens: 60,
+  temperature: 0
+}
 
 describe('OpenAI API through the mesh (official SDK)', () => {
   it('lists mesh models', async () => {
@@ -51,7 +65,9 @@ describe('OpenAI API through the mesh (official SDK)', () => {
 
   it('chat, streamed, equals the provider answer; last chunk carries meshwork', async () => {
     const reference = await direct(providers[1].workerUrl, '/v1/chat/completions', { model: f.model.name, ...chatBody })
-    const { data: stream, response } = await client.chat.completions.create({ model: f.model.name, ...chatBody, stream: true }).withResponse()
+    const { data: stream, response } = await client.chat.completions
+      .create({ model: f.model.name, ...chatBody, stream: true })
+      .withResponse()
     let text = ''
     let last: unknown
     let chunks = 0
@@ -69,16 +85,29 @@ describe('OpenAI API through the mesh (official SDK)', () => {
   it('completions, streamed and not, equal the provider answer (string and token-id prompts)', async () => {
     const body = { prompt: 'Once upon a time', max_tokens: 80, temperature: 0 }
     const reference = await direct(providers[0].workerUrl, '/v1/completions', { model: f.model.name, ...body })
-    const finished = new Promise<{ ok: boolean; error?: string }>((resolve) => node.events.once('request:finished', resolve))
+    const finished = new Promise<{ ok: boolean; error?: string }>((resolve) =>
+      node.events.once('request:finished', resolve)
+    )
     const whole = await client.completions.create({ model: f.model.name, ...body })
     expect(whole.choices[0].text).toBe(reference)
     // a non-streamed answer is a success in events and metrics, not a cancelled request
     expect(await finished).toMatchObject({ ok: true })
     let text = ''
-    for await (const chunk of await client.completions.create({ model: f.model.name, ...body, stream: true })) text += chunk.choices[0]?.text ?? ''
+    for await (const chunk of await client.completions.create({ model: f.model.name, ...body, stream: true }))
+      text += chunk.choices[0]?.text ?? ''
     expect(text).toBe(reference)
-    const ids = await direct(providers[0].workerUrl, '/v1/completions', { model: f.model.name, prompt: [1, 300, 301, 302], max_tokens: 20, temperature: 0 })
-    const viaMesh = await client.completions.create({ model: f.model.name, prompt: [1, 300, 301, 302], max_tokens: 20, temperature: 0 })
+    const ids = await direct(providers[0].workerUrl, '/v1/completions', {
+      model: f.model.name,
+      prompt: [1, 300, 301, 302],
+      max_tokens: 20,
+      temperature: 0
+    })
+    const viaMesh = await client.completions.create({
+      model: f.model.name,
+      prompt: [1, 300, 301, 302],
+      max_tokens: 20,
+      temperature: 0
+    })
     expect(viaMesh.choices[0].text).toBe(ids)
   })
 
@@ -90,7 +119,13 @@ describe('OpenAI API through the mesh (official SDK)', () => {
     let text = ''
     let usage: unknown
     let finish: string | null | undefined
-    for await (const chunk of await client.completions.create({ model: f.model.name, ...body, stop: [stop], stream: true, stream_options: { include_usage: true } })) {
+    for await (const chunk of await client.completions.create({
+      model: f.model.name,
+      ...body,
+      stop: [stop],
+      stream: true,
+      stream_options: { include_usage: true }
+    })) {
       text += chunk.choices[0]?.text ?? ''
       if (chunk.choices[0]?.finish_reason) finish = chunk.choices[0].finish_reason
       if (chunk.usage) usage = chunk.usage
@@ -101,26 +136,42 @@ describe('OpenAI API through the mesh (official SDK)', () => {
   })
 
   it('answers bad input with OpenAI-style errors', async () => {
-    const post = (path: string, body: string) => fetch(node.baseURL + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    const post = (path: string, body: string) =>
+      fetch(node.baseURL + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
     const malformed = await post('/v1/chat/completions', '{"model": "meshwork-tiny", "messages": [')
     expect(malformed.status).toBe(400)
     expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe('invalid_json')
     const wrongType = await post('/v1/chat/completions', JSON.stringify({ model: f.model.name, messages: 'hi' }))
     expect(wrongType.status).toBe(400)
     expect(((await wrongType.json()) as { error: { message: string } }).error.message).toMatch(/messages/)
-    await expect(client.completions.create({ model: f.model.name, prompt: 'x', n: 2 })).rejects.toMatchObject({ status: 400 })
-    await expect(client.chat.completions.create({ model: 'no-such-model', ...chatBody })).rejects.toMatchObject({ status: 404, code: 'model_not_found' })
-    const huge = await post('/v1/completions', JSON.stringify({ model: f.model.name, prompt: 'x'.repeat(5 * 1024 * 1024) }))
+    await expect(client.completions.create({ model: f.model.name, prompt: 'x', n: 2 })).rejects.toMatchObject({
+      status: 400
+    })
+    await expect(client.chat.completions.create({ model: 'no-such-model', ...chatBody })).rejects.toMatchObject({
+      status: 404,
+      code: 'model_not_found'
+    })
+    const huge = await post(
+      '/v1/completions',
+      JSON.stringify({ model: f.model.name, prompt: 'x'.repeat(5 * 1024 * 1024) })
+    )
     expect(huge.status).toBe(413)
     // the worker's own 400 (prompt longer than the context) reaches the client as a 400, not a failover
-    await expect(client.completions.create({ model: f.model.name, prompt: Array.from({ length: 5000 }, () => 300), max_tokens: 5 })).rejects.toMatchObject({ status: 400 })
+    await expect(
+      client.completions.create({ model: f.model.name, prompt: Array.from({ length: 5000 }, () => 300), max_tokens: 5 })
+    ).rejects.toMatchObject({ status: 400 })
   })
 
   it('a client that disconnects mid-stream aborts the provider job', async () => {
-    const finished = new Promise<{ ok: boolean; error?: string }>((resolve) => node.events.once('request:finished', resolve))
+    const finished = new Promise<{ ok: boolean; error?: string }>((resolve) =>
+      node.events.once('request:finished', resolve)
+    )
     const controller = new AbortController()
     const { data: stream, response } = await client.completions
-      .create({ model: f.model.name, prompt: 'abort me', max_tokens: 3000, temperature: 0, stream: true }, { signal: controller.signal })
+      .create(
+        { model: f.model.name, prompt: 'abort me', max_tokens: 3000, temperature: 0, stream: true },
+        { signal: controller.signal }
+      )
       .withResponse()
     const provider = providers.find((p) => p.peerId === response.headers.get('x-meshwork-provider'))!
     const servedBefore = await provider.served()
@@ -139,7 +190,10 @@ describe('OpenAI API through the mesh (official SDK)', () => {
     const result = await finished
     expect(result.ok).toBe(false)
     // the provider ended the job long before its 3000 tokens (~4 s here) were generated
-    for (let i = 0; i < 50 && (await provider.served()) === servedBefore; i++) await new Promise((r) => setTimeout(r, 20))
+    await waitFor(async () => (await provider.served()) > servedBefore, 1_000, {
+      intervalMs: 20,
+      what: 'the provider to end the aborted job'
+    })
     expect(await provider.served()).toBe(servedBefore + 1)
     expect(Date.now() - abortedAt).toBeLessThan(1000)
   })
@@ -154,9 +208,14 @@ describe('OpenAI API through the mesh (official SDK)', () => {
       await paused.setPaused(true)
       node.peers.setAdvertPaused(paused.peerId, true)
       for (let i = 0; i < 4; i++) {
-        const { data, response } = await client.completions.create({ model: f.model.name, prompt: `p${i}`, max_tokens: 3, temperature: 0 }).withResponse()
+        const { data, response } = await client.completions
+          .create({ model: f.model.name, prompt: `p${i}`, max_tokens: 3, temperature: 0 })
+          .withResponse()
         expect(response.headers.get('x-meshwork-provider')).toBe(open.peerId)
-        expect((data as unknown as { meshwork: { providers: string[]; failovers: number } }).meshwork).toEqual({ providers: [open.peerId], failovers: 0 })
+        expect((data as unknown as { meshwork: { providers: string[]; failovers: number } }).meshwork).toEqual({
+          providers: [open.peerId],
+          failovers: 0
+        })
       }
       // skipped, not tried and refused: the router never opened a job on the paused provider
       expect(attempted.length).toBeGreaterThanOrEqual(4)
@@ -167,7 +226,11 @@ describe('OpenAI API through the mesh (official SDK)', () => {
       await paused.setPaused(false)
       attempted.length = 0
       const started = Date.now()
-      const res = await fetch(node.baseURL + '/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: f.model.name, prompt: 'p', max_tokens: 3 }) })
+      const res = await fetch(node.baseURL + '/v1/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: f.model.name, prompt: 'p', max_tokens: 3 })
+      })
       expect(res.status).toBe(503)
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0)
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('no_provider_available')
@@ -181,7 +244,12 @@ describe('OpenAI API through the mesh (official SDK)', () => {
   })
 
   it('a provider answers garbage, bad frames and a 2 GB length prefix with an error frame and keeps serving', async () => {
-    const attacker = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+    const attacker = await createLibp2p({
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()]
+    })
     try {
       await attacker.dial(multiaddr(providers[0].multiaddr))
       const exchange = async (bytes: Uint8Array): Promise<unknown[]> => {
@@ -192,19 +260,37 @@ describe('OpenAI API through the mesh (official SDK)', () => {
           stream.addEventListener('close', () => resolve())
           stream.addEventListener('remoteCloseWrite', () => resolve())
         })
-        stream.addEventListener('message', (e) => frames.push(...decoder.push(e.data instanceof Uint8Array ? e.data : e.data.subarray())))
+        stream.addEventListener('message', (e) =>
+          frames.push(...decoder.push(e.data instanceof Uint8Array ? e.data : e.data.subarray()))
+        )
         stream.send(bytes)
         await Promise.race([done, new Promise((r) => setTimeout(r, 5000))])
         stream.abort(new Error('done'))
         return frames
       }
       const twoGb = await exchange(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x08, 1, 2, 3]))
-      expect(twoGb).toEqual([expect.objectContaining({ type: 'error', code: 'bad_frame', message: expect.stringMatching(/exceeds the limit/) })])
+      expect(twoGb).toEqual([
+        expect.objectContaining({
+          type: 'error',
+          code: 'bad_frame',
+          message: expect.stringMatching(/exceeds the limit/)
+        })
+      ])
       const notJson = await exchange(new Uint8Array([5, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b]))
       expect(notJson).toEqual([expect.objectContaining({ type: 'error', code: 'bad_frame', status: 400 })])
-      const wrongShape = await exchange(encodeFrame({ type: 'request', id: 'x', call: { api: 'chat', body: { model: f.model.name, messages: 'no' } } }))
-      expect(wrongShape).toEqual([expect.objectContaining({ type: 'error', code: 'bad_frame', message: expect.stringMatching(/messages/) })])
-      const good = await exchange(encodeFrame({ type: 'request', id: 'ok', call: { api: 'completions', body: { model: f.model.name, prompt: 'hi', max_tokens: 3, temperature: 0 } } }))
+      const wrongShape = await exchange(
+        encodeFrame({ type: 'request', id: 'x', call: { api: 'chat', body: { model: f.model.name, messages: 'no' } } })
+      )
+      expect(wrongShape).toEqual([
+        expect.objectContaining({ type: 'error', code: 'bad_frame', message: expect.stringMatching(/messages/) })
+      ])
+      const good = await exchange(
+        encodeFrame({
+          type: 'request',
+          id: 'ok',
+          call: { api: 'completions', body: { model: f.model.name, prompt: 'hi', max_tokens: 3, temperature: 0 } }
+        })
+      )
       expect(good.at(-1)).toMatchObject({ type: 'final', sha256: f.model.sha256 })
       expect(providers[0].proc.exitCode).toBeNull()
     } finally {
