@@ -3,7 +3,7 @@ import { z } from 'zod'
 
 export const USAGE = `Usage: worker --model <name>=<path.gguf> [--model ...] [--host 127.0.0.1] [--port 0]
               [--threads 1] [--gpu auto|false|cuda|vulkan|metal] [--parallel 2] [--max-queue 16]
-              [--context-size 4096] [--parent-pid PID]`
+              [--context-size 4096] [--parent-pid PID] [--token-file FILE] [--socket PATH]`
 
 const ModelArg = z
   .string()
@@ -28,7 +28,11 @@ const WorkerArgsSchema = z.object({
   parallel: int(1, 64).default(2),
   maxQueue: int(0, 10_000).default(16),
   contextSize: int(64, 1 << 20).default(4096),
-  parentPid: int(1, 1 << 30).optional()
+  parentPid: int(1, 1 << 30).optional(),
+  /** A file holding the per-launch token every route but /health requires as `Authorization: Bearer`. */
+  tokenFile: z.string().min(1).max(4096).optional(),
+  /** Listen on this unix socket instead of host:port (a container without a network). */
+  socket: z.string().min(1).max(100).optional()
 })
 export type WorkerArgs = z.infer<typeof WorkerArgsSchema>
 
@@ -49,7 +53,9 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs {
         parallel: { type: 'string' },
         'max-queue': { type: 'string' },
         'context-size': { type: 'string' },
-        'parent-pid': { type: 'string' }
+        'parent-pid': { type: 'string' },
+        'token-file': { type: 'string' },
+        socket: { type: 'string' }
       }
     }).values
   } catch (err) {
@@ -64,7 +70,9 @@ export function parseWorkerArgs(argv: string[]): WorkerArgs {
     parallel: values.parallel,
     maxQueue: values['max-queue'],
     contextSize: values['context-size'],
-    parentPid: values['parent-pid']
+    parentPid: values['parent-pid'],
+    tokenFile: values['token-file'],
+    socket: values.socket
   })
   if (!parsed.success) {
     throw new ArgsError(parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; '))

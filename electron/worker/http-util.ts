@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { badRequest, errorBody, tooLarge, WorkerError } from './errors'
 
@@ -84,4 +85,12 @@ export function disconnectSignal(req: IncomingMessage, res: ServerResponse): Abo
   })
   req.on('aborted', () => controller.abort(new Error('client disconnected')))
   return controller.signal
+}
+
+/** Whether the request carries `Authorization: Bearer <token>` (compared in constant time). */
+export function bearerMatches(req: IncomingMessage, token: string): boolean {
+  const header = req.headers.authorization ?? ''
+  const given = Buffer.from(/^Bearer /i.test(header) ? header.slice(7).trim() : '')
+  const expected = Buffer.from(token)
+  return given.length === expected.length && timingSafeEqual(given, expected)
 }

@@ -1,3 +1,4 @@
+import { chmodSync, readFileSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { ArgsError, parseWorkerArgs, USAGE } from './args'
 import { createEngine } from './engine'
@@ -32,7 +33,8 @@ async function main(): Promise<void> {
 
   const engine = await createEngine({ models: args.models, gpu: args.gpu, threads: args.threads, parallel: args.parallel, contextSize: args.contextSize })
   const queue = new JobQueue(args.parallel, args.maxQueue)
-  const server = createWorkerServer({ engine, queue })
+  const token = args.tokenFile === undefined ? undefined : readToken(args.tokenFile)
+  const server = createWorkerServer({ engine, queue }, { token })
 
   stop = (reason: string): void => {
     if (stopping) return
@@ -53,14 +55,28 @@ async function main(): Promise<void> {
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(args.port, args.host, () => {
+    const listening = (): void => {
       server.off('error', reject)
       resolve()
-    })
+    }
+    if (args.socket === undefined) server.listen(args.port, args.host, listening)
+    else {
+      rmSync(args.socket, { force: true })
+      server.listen(args.socket, listening)
+    }
   })
-  const { port } = server.address() as AddressInfo
-  log.info('listening', { host: args.host, port, models: args.models.map((m) => m.name), parallel: args.parallel, maxQueue: args.maxQueue })
-  process.stdout.write(`MESHWORK_WORKER_READY ${JSON.stringify({ port })}\n`)
+  // the node runs as another user than the container: it needs write permission to connect
+  if (args.socket !== undefined) chmodSync(args.socket, 0o666)
+  const port = args.socket === undefined ? (server.address() as AddressInfo).port : undefined
+  log.info('listening', { host: args.host, port, socket: args.socket, token: token !== undefined, models: args.models.map((m) => m.name), parallel: args.parallel, maxQueue: args.maxQueue })
+  process.stdout.write(`MESHWORK_WORKER_READY ${JSON.stringify(args.socket === undefined ? { port } : { socket: args.socket })}\n`)
+}
+
+/** The launch token: one line of 16..256 URL-safe characters. */
+function readToken(file: string): string {
+  const token = readFileSync(file, 'utf8').trim()
+  if (!/^[A-Za-z0-9_-]{16,256}$/.test(token)) throw new Error(`the token file ${file} holds no valid token`)
+  return token
 }
 
 main().catch((err) => {

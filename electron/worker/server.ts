@@ -1,12 +1,20 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { handleCompletion, type Services } from './completions'
 import { notFound, WorkerError } from './errors'
-import { readJson, sendError, sendJson } from './http-util'
+import { bearerMatches, readJson, sendError, sendJson } from './http-util'
 import { log } from './log'
 
-function route(services: Services, req: IncomingMessage, res: ServerResponse): Promise<void> | void {
+export interface WorkerServerOptions {
+  /** Per-launch token: every route but /health answers 401 without it. */
+  token?: string
+}
+
+function route(services: Services, req: IncomingMessage, res: ServerResponse, options: WorkerServerOptions): Promise<void> | void {
   const path = (req.url ?? '/').split('?')[0]
   const { engine, queue } = services
+  if (options.token !== undefined && !(req.method === 'GET' && path === '/health') && !bearerMatches(req, options.token)) {
+    throw new WorkerError(401, 'invalid_token', 'This worker answers only its own node (Authorization: Bearer <launch token>)')
+  }
   if (req.method === 'GET' && path === '/health') {
     return sendJson(res, 200, {
       status: 'ok',
@@ -31,10 +39,10 @@ function route(services: Services, req: IncomingMessage, res: ServerResponse): P
 }
 
 /** The worker's OpenAI-compatible HTTP server (node:http, no framework: it runs in a bare container). */
-export function createWorkerServer(services: Services): Server {
+export function createWorkerServer(services: Services, options: WorkerServerOptions = {}): Server {
   const server = createServer((req, res) => {
     Promise.resolve()
-      .then(() => route(services, req, res))
+      .then(() => route(services, req, res, options))
       .catch((err) => {
         if (!(err instanceof WorkerError)) log.error('request failed', { url: req.url, error: (err as Error).message })
         sendError(res, err)

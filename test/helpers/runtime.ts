@@ -67,11 +67,12 @@ export interface Completion {
 export async function streamCompletion(
   endpoint: string,
   body: Record<string, unknown>,
-  signal?: AbortSignal
+  signal?: AbortSignal,
+  token?: string
 ): Promise<Completion> {
   const response = await fetch(`${endpoint}/v1/completions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ ...body, stream: true, return_token_ids: true }),
     signal: signal ?? AbortSignal.timeout(60_000)
   })

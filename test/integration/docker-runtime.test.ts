@@ -115,8 +115,8 @@ describe('docker runtime', () => {
     })
     await processRuntime.start()
     const request = { model: 'meshwork-tiny', prompt: 'The mesh routes every request', max_tokens: 48, temperature: 0 }
-    const inContainer = await streamCompletion(runtime.endpoint()!, request)
-    const inProcess = await streamCompletion(processRuntime.endpoint()!, request)
+    const inContainer = await streamCompletion(runtime.endpoint()!, request, undefined, runtime.token())
+    const inProcess = await streamCompletion(processRuntime.endpoint()!, request, undefined, processRuntime.token())
     expect(inContainer.tokenIds.length).toBe(48)
     expect(inContainer.chunks).toBeGreaterThan(1)
     expect(inContainer.text).toBe(inProcess.text)
@@ -138,12 +138,15 @@ describe('docker runtime', () => {
     expect(host.Memory).toBeGreaterThanOrEqual(1024 ** 3)
     expect(host.PidsLimit).toBeGreaterThan(0)
     expect(host.Privileged).toBe(false)
-    const bindings = info.NetworkSettings.Ports['8080/tcp']
-    expect(bindings.length).toBeGreaterThan(0)
-    for (const b of bindings) expect(b.HostIp).toBe('127.0.0.1')
-    expect(info.Mounts).toEqual([
-      expect.objectContaining({ Destination: '/models/0.gguf', RW: false, Source: model.path })
-    ])
+    // no network at all: the node reaches the worker through a socket in its own mount (worker-isolation.test.ts)
+    expect(host.NetworkMode).toBe('none')
+    expect(info.Mounts).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Destination: '/models/0.gguf', RW: false, Source: model.path }),
+        expect.objectContaining({ Destination: '/run/meshwork-secret', RW: false })
+      ])
+    )
+    expect(info.Mounts).toHaveLength(3)
     expect(JSON.stringify(info.Mounts)).not.toContain('docker.sock')
     expect(info.Config.Labels).toMatchObject({ 'meshwork.peer': PEER, 'meshwork.managed': 'true' })
     // the root filesystem really is read-only and the worker really is not root
@@ -160,20 +163,23 @@ describe('docker runtime', () => {
   it('replaces a container killed from outside', async () => {
     const before = runtime!.workerId()!
     await docker('kill', before)
-    await waitFor(
-      () => runtime!.restartCount === 1 && runtime!.status().state === 'ready',
-      60_000,
-      { what: 'a replacement container' }
-    )
+    await waitFor(() => runtime!.restartCount === 1 && runtime!.status().state === 'ready', 60_000, {
+      what: 'a replacement container'
+    })
     const after = runtime!.workerId()!
     expect(after).not.toBe(before)
     expect(await containersOf(PEER)).toEqual([after])
-    const reply = await streamCompletion(runtime!.endpoint()!, {
-      model: 'meshwork-tiny',
-      prompt: 'still here',
-      max_tokens: 5,
-      temperature: 0
-    })
+    const reply = await streamCompletion(
+      runtime!.endpoint()!,
+      {
+        model: 'meshwork-tiny',
+        prompt: 'still here',
+        max_tokens: 5,
+        temperature: 0
+      },
+      undefined,
+      runtime!.token()
+    )
     expect(reply.tokenIds.length).toBe(5)
   })
 

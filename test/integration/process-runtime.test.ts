@@ -41,14 +41,22 @@ describe('process runtime', () => {
     expect(runtime.models()).toEqual([
       { name: 'meshwork-tiny', sha256: model.sha256, params: model.params, contextLength: model.contextLength }
     ])
-    const list = (await (await fetch(`${endpoint}/v1/models`)).json()) as { data: Array<{ id: string }> }
+    const auth = { authorization: `Bearer ${runtime.token()}` }
+    const list = (await (await fetch(`${endpoint}/v1/models`, { headers: auth })).json()) as {
+      data: Array<{ id: string }>
+    }
     expect(list.data.map((m) => m.id)).toContain('meshwork-tiny')
-    const reply = await streamCompletion(endpoint, {
-      model: 'meshwork-tiny',
-      prompt: 'Hello',
-      max_tokens: 12,
-      temperature: 0
-    })
+    const reply = await streamCompletion(
+      endpoint,
+      {
+        model: 'meshwork-tiny',
+        prompt: 'Hello',
+        max_tokens: 12,
+        temperature: 0
+      },
+      undefined,
+      runtime.token()
+    )
     expect(reply.tokenIds.length).toBe(12)
     expect(reply.text.length).toBeGreaterThan(0)
   })
@@ -56,20 +64,23 @@ describe('process runtime', () => {
   it('replaces a worker that was killed from outside', async () => {
     const before = Number(runtime!.workerId())
     process.kill(before, 'SIGKILL')
-    await waitFor(
-      () => runtime!.restartCount === 1 && runtime!.status().state === 'ready',
-      30_000,
-      { what: 'a replacement worker' }
-    )
+    await waitFor(() => runtime!.restartCount === 1 && runtime!.status().state === 'ready', 30_000, {
+      what: 'a replacement worker'
+    })
     const after = Number(runtime!.workerId())
     expect(after).not.toBe(before)
     expect(alive(before)).toBe(false)
-    const reply = await streamCompletion(runtime!.endpoint()!, {
-      model: 'meshwork-tiny',
-      prompt: 'Again',
-      max_tokens: 4,
-      temperature: 0
-    })
+    const reply = await streamCompletion(
+      runtime!.endpoint()!,
+      {
+        model: 'meshwork-tiny',
+        prompt: 'Again',
+        max_tokens: 4,
+        temperature: 0
+      },
+      undefined,
+      runtime!.token()
+    )
     expect(reply.tokenIds.length).toBe(4)
   })
 

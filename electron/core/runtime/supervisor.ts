@@ -13,6 +13,8 @@ import type { ServedModel } from '../../../shared/models'
 export interface WorkerInstance {
   /** Base URL, e.g. http://127.0.0.1:41234 */
   endpoint: string
+  /** Per-launch token the worker requires as `Authorization: Bearer` on every route but /health. */
+  token?: string
   /** Container id or process id. */
   id: string
   /** Resolves with a reason once the worker has exited (never rejects). */
@@ -93,8 +95,12 @@ export class SupervisedRuntime implements InferenceRuntime {
     return this.options.models
   }
 
+  token(): string | undefined {
+    return this.state === 'ready' ? this.instance?.token : undefined
+  }
+
   stream(call: InferBody, options?: AbortOptions): ReturnType<InferenceRuntime['stream']> {
-    return streamFromEndpoint(this.endpoint(), call, options)
+    return streamFromEndpoint(this.endpoint(), call, { ...options, token: this.token() })
   }
 
   /** Starts the worker and waits for the first attempt; a failure leaves state 'failed'/'unavailable' and retries. */

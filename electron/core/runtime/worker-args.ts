@@ -10,6 +10,10 @@ export interface WorkerArgsInput {
   parallel?: number
   maxQueue?: number
   parentPid?: number
+  /** The per-launch token's file as the worker sees it. */
+  tokenFile?: string
+  /** A unix socket to listen on instead of host:port (as the worker sees it). */
+  socket?: string
 }
 
 /** The worker's command line (the contract: `--model name=path ... --host H --port N ...`). */
@@ -29,6 +33,8 @@ export function workerArgs(input: WorkerArgsInput): string[] {
   if (input.parallel !== undefined) args.push('--parallel', String(input.parallel))
   if (input.maxQueue !== undefined) args.push('--max-queue', String(input.maxQueue))
   if (input.parentPid !== undefined) args.push('--parent-pid', String(input.parentPid))
+  if (input.tokenFile !== undefined) args.push('--token-file', input.tokenFile)
+  if (input.socket !== undefined) args.push('--socket', input.socket)
   return args
 }
 

@@ -4,6 +4,7 @@ import { type NodeProcess, killAllNodes, startNode } from '../../helpers/node-pr
 import { waitFor } from '../../helpers/wait'
 import { docker, removeContainersOf } from '../../helpers/runtime'
 import { allUnderWay, busiestProvider, chunkCounts, greedyReference, startStreams, waitForLiveProviders } from './streams'
+import { workerToken } from '../../helpers/worker-token'
 
 // Providers with the Docker runtime behind one router: `docker kill` of a provider's container
 // and SIGKILL of a provider node in the middle of streams. Needs a Docker engine (CI starts one).
@@ -29,7 +30,9 @@ async function addProvider(bootstrap: string[]): Promise<NodeProcess> {
 const alive = () => providers.filter((p) => p.proc.exitCode === null && p.proc.signalCode === null)
 
 const reference = (api: 'chat' | 'completions', prompt: string): Promise<string> =>
-  greedyReference(async () => (await status(alive()[0])).runtime.endpoint, MODEL, MAX_TOKENS, api, prompt)
+  greedyReference(async () => (await status(alive()[0])).runtime.endpoint, MODEL, MAX_TOKENS, api, prompt, () =>
+    workerToken(alive()[0].dataDir)
+  )
 
 beforeAll(async () => {
   await docker('info') // fails loudly without an engine: this test never skips

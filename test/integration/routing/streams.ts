@@ -88,7 +88,9 @@ export async function greedyReference(
   model: string,
   maxTokens: number,
   api: 'chat' | 'completions',
-  prompt: string
+  prompt: string,
+  /** The worker's launch token, when the endpoint is a node's own worker. */
+  token?: () => string | undefined
 ): Promise<string> {
   const key = `${model}:${maxTokens}:${api}:${prompt}`
   const known = references.get(key)
@@ -97,9 +99,11 @@ export async function greedyReference(
     api === 'chat'
       ? { model, messages: [{ role: 'user', content: prompt }], max_tokens: maxTokens, temperature: 0 }
       : { model, prompt, max_tokens: maxTokens, temperature: 0 }
-  const res = await fetch(`${await endpoint()}/v1/${api === 'chat' ? 'chat/completions' : 'completions'}`, {
+  const url = await endpoint()
+  const bearer = token?.()
+  const res = await fetch(`${url}/v1/${api === 'chat' ? 'chat/completions' : 'completions'}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(bearer !== undefined ? { authorization: `Bearer ${bearer}` } : {}) },
     body: JSON.stringify(body)
   })
   const json = (await res.json()) as any

@@ -98,6 +98,8 @@ export interface EnsureBenchmarksOptions extends AbortOptions {
   dataDir: string
   /** base URL of the OpenAI-compatible server (no /v1) */
   endpoint: string
+  /** Sent as `Authorization: Bearer` (the worker's per-launch token). */
+  token?: string
   runtimeKind: string
   hardware: HardwareProfile
   models: ServedModel[]
@@ -132,6 +134,7 @@ export async function ensureBenchmarks(options: EnsureBenchmarksOptions): Promis
       const benchmark = await benchmarkModel(options.endpoint, model, {
         runs: options.runs,
         maxTokens: options.maxTokens,
+        token: options.token,
         signal: options.signal,
         onProgress: options.onProgress
       })

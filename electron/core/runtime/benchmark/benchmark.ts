@@ -30,6 +30,8 @@ export interface BenchmarkOptions extends AbortOptions {
   maxTokens?: number
   /** per request */
   timeoutMs?: number
+  /** Sent as `Authorization: Bearer` (the worker's per-launch token). */
+  token?: string
   onProgress?: (event: ProgressEvent) => void
 }
 
@@ -55,7 +57,7 @@ export async function measureRun(
   model: string,
   prompt: string,
   maxTokens: number,
-  options: AbortOptions & { timeoutMs?: number } = {}
+  options: AbortOptions & { timeoutMs?: number; token?: string } = {}
 ): Promise<RunResult> {
   const signals = [AbortSignal.timeout(options.timeoutMs ?? 120_000)]
   if (options.signal) signals.push(options.signal)
@@ -76,7 +78,11 @@ export async function measureRun(
   try {
     response = await fetch(`${endpoint.replace(/\/+$/, '')}/v1/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        ...(options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {})
+      },
       body: JSON.stringify(body),
       signal
     })
@@ -148,7 +154,7 @@ export async function benchmarkModel(
   const task = `benchmark:${model.name}`
   const progress = (done: number, message: string): void =>
     options.onProgress?.({ task, fraction: done / (runs + 1), message })
-  const runOptions = { signal: options.signal, timeoutMs: options.timeoutMs }
+  const runOptions = { signal: options.signal, timeoutMs: options.timeoutMs, token: options.token }
 
   progress(0, `warming up ${model.name}`)
   const warmup = await measureRun(endpoint, model.name, `Warm-up. ${BENCH_PROMPT}`, WARMUP_TOKENS, runOptions)

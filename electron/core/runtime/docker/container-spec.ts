@@ -15,7 +15,21 @@ export interface ContainerSpecInput {
   maxQueue?: number
   memoryBytes?: number
   pidsLimit?: number
+  /**
+   * How the node reaches the worker. `none`: the container has no network at all; the worker listens on
+   * a unix socket in `socketDir` (Linux: the host shares the kernel). `published`: bridge network with
+   * the port published on 127.0.0.1 (Docker Desktop, where a socket in a bind mount does not cross the VM).
+   */
+  network: 'none' | 'published'
+  /** Host directory with the launch token file, mounted read-only. */
+  tokenDir: string
+  /** Host directory the worker creates its socket in (network `none`), mounted read-write. */
+  socketDir?: string
 }
+
+/** Where the launch secret and the socket are inside the container. */
+export const CONTAINER_TOKEN_FILE = '/run/meshwork-secret/token'
+export const CONTAINER_SOCKET = '/run/meshwork-sock/worker.sock'
 
 const GiB = 1024 ** 3
 
@@ -48,7 +62,8 @@ function amdDevices(): { devices: Docker.DeviceMapping[]; groups: string[] } {
 }
 
 /**
- * The container: worker on 0.0.0.0:8080 inside, published on 127.0.0.1 only; models read-only;
+ * The container: no network (worker on a unix socket) or, where that cannot work, the worker on
+ * 0.0.0.0:8080 published on 127.0.0.1 only; a per-launch token in a read-only mount; models read-only;
  * non-root, no capabilities, no privilege gain, read-only root with a small tmpfs, memory and pids
  * capped, no restart policy (the supervisor replaces it), and never the Docker socket.
  */
@@ -57,6 +72,13 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
   const memory = input.memoryBytes ?? Math.max(GiB, modelBytes(input.models) + GiB)
   const amd = input.gpu?.vendor === 'amd' ? amdDevices() : { devices: [], groups: [] }
   const port = `${CONTAINER_PORT}/tcp`
+  const isolated = input.network === 'none'
+  if (isolated && input.socketDir === undefined) throw new Error('network none needs a socket directory')
+  const binds = [
+    ...input.models.map((m, i) => `${m.path}:${containerModelPath(i)}:ro`),
+    `${input.tokenDir}:${CONTAINER_TOKEN_FILE.replace(/\/token$/, '')}:ro`,
+    ...(isolated ? [`${input.socketDir}:${CONTAINER_SOCKET.replace(/\/worker\.sock$/, '')}:rw`] : [])
+  ]
   return {
     name: input.name,
     Image: input.image,
@@ -69,12 +91,14 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
       threads: input.threads,
       gpu,
       parallel: input.parallel,
-      maxQueue: input.maxQueue
+      maxQueue: input.maxQueue,
+      tokenFile: CONTAINER_TOKEN_FILE,
+      socket: isolated ? CONTAINER_SOCKET : undefined
     }),
-    ExposedPorts: { [port]: {} },
+    ...(isolated ? {} : { ExposedPorts: { [port]: {} } }),
     HostConfig: {
-      PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
-      Binds: input.models.map((m, i) => `${m.path}:${containerModelPath(i)}:ro`),
+      ...(isolated ? {} : { PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: '' }] } }),
+      Binds: binds,
       ReadonlyRootfs: true,
       Tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=64m' },
       CapDrop: ['ALL'],
@@ -83,7 +107,7 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
       MemorySwap: memory,
       PidsLimit: input.pidsLimit ?? 256,
       RestartPolicy: { Name: 'no' },
-      NetworkMode: 'bridge',
+      NetworkMode: isolated ? 'none' : 'bridge',
       ...(input.gpu?.vendor === 'nvidia'
         ? { DeviceRequests: [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }] }
         : {}),

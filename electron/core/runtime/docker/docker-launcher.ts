@@ -11,9 +11,11 @@ import { CONTAINER_PORT } from '../image/recipe'
 import { lineSplitter } from '../lines'
 import { resolveWorkerPaths } from '../paths'
 import type { WorkerInstance, WorkerLauncher } from '../supervisor'
+import { createLaunchSecret, removeLaunchSecrets } from '../launch-secret'
 import { containerSpec } from './container-spec'
 import { createDockerClient, detectDocker, LABEL_PEER, peerLabels } from './engine'
 import { ensureWorkerImage, type WorkerImage } from './image'
+import { startSocketProxy, type SocketProxy } from './socket-proxy'
 
 function isNotFound(err: unknown): boolean {
   return (err as { statusCode?: number }).statusCode === 404
@@ -57,6 +59,16 @@ export async function removePeerContainers(docker: Docker, peerId: string): Prom
   return removed
 }
 
+/**
+ * How the node reaches its container: on Linux the container gets no network at all and serves on a
+ * unix socket (an internal Docker network would still let it reach every service the host binds on
+ * 0.0.0.0 through the bridge's gateway address); elsewhere (Docker Desktop runs containers in a VM
+ * that a socket in a bind mount does not cross) a port published on 127.0.0.1 only.
+ */
+export function workerNetwork(platform: NodeJS.Platform = process.platform): 'none' | 'published' {
+  return platform === 'linux' ? 'none' : 'published'
+}
+
 /** The worker in a hardened container managed through dockerode. */
 export class DockerLauncher implements WorkerLauncher {
   readonly kind = 'docker' as const
@@ -84,6 +96,7 @@ export class DockerLauncher implements WorkerLauncher {
     logger.info('docker engine found', engine)
     const removed = await removePeerContainers(this.docker, peerId)
     if (removed.length > 0) logger.info('removed containers left by an earlier run', { count: removed.length })
+    await removeLaunchSecrets(join(this.components.dataDir, 'run'))
     report('building', 'Preparing the worker image')
     const paths = resolveWorkerPaths(this.options.paths)
     this.image = await ensureWorkerImage({
@@ -104,36 +117,46 @@ export class DockerLauncher implements WorkerLauncher {
     const { components, docker } = this
     if (!this.image) throw new Error('prepare() must run before launch()')
     const name = `meshwork-${components.peerId.slice(-10).replace(/[^a-zA-Z0-9]/g, '')}-${Date.now().toString(36)}`
-    const container = await docker.createContainer(
-      containerSpec({
-        image: this.image.tag,
-        name,
-        labels: peerLabels(components.peerId),
-        models: components.models,
-        threads: components.threads,
-        gpu: components.gpu,
-        parallel: this.options.parallel,
-        maxQueue: this.options.maxQueue,
-        memoryBytes: this.options.memoryBytes,
-        pidsLimit: this.options.pidsLimit
-      })
-    )
+    const network = workerNetwork()
+    const secret = await createLaunchSecret(join(components.dataDir, 'run'))
+    let proxy: SocketProxy | undefined
+    let container: Docker.Container | undefined
     let logs: NodeJS.ReadableStream | undefined
     const remove = async (): Promise<void> => {
       ;(logs as { destroy?: () => void } | undefined)?.destroy?.()
-      await container.stop({ t: 5 }).catch(() => undefined)
-      await container.remove({ force: true }).catch((err: unknown) => {
+      await container?.stop({ t: 5 }).catch(() => undefined)
+      await container?.remove({ force: true }).catch((err: unknown) => {
         if (!isNotFound(err)) throw err
       })
+      await proxy?.close()
+      await secret.remove()
     }
     try {
-      await container.start()
-      logs = await this.followLogs(container)
+      container = await docker.createContainer(
+        containerSpec({
+          image: this.image.tag,
+          name,
+          labels: peerLabels(components.peerId),
+          models: components.models,
+          threads: components.threads,
+          gpu: components.gpu,
+          parallel: this.options.parallel,
+          maxQueue: this.options.maxQueue,
+          memoryBytes: this.options.memoryBytes,
+          pidsLimit: this.options.pidsLimit,
+          network,
+          tokenDir: secret.tokenDir,
+          socketDir: secret.socketDir
+        })
+      )
+      const started = container
+      await started.start()
+      logs = await this.followLogs(started)
       let exitReason: string | undefined
-      const exited = container
+      const exited = started
         .wait()
         .then(async (result: { StatusCode?: number }) => {
-          const state = await container.inspect().then(
+          const state = await started.inspect().then(
             (i) => i.State,
             () => undefined
           )
@@ -141,17 +164,23 @@ export class DockerLauncher implements WorkerLauncher {
         })
         .catch((err: unknown) => `lost: ${(err as Error).message}`)
         .then((reason) => (exitReason = reason))
-      const info = await container.inspect()
-      const binding = info.NetworkSettings.Ports?.[`${CONTAINER_PORT}/tcp`]?.find((b) => b.HostIp === '127.0.0.1')
-      if (!binding) throw new Error('The container has no 127.0.0.1 port binding')
-      const endpoint = `http://127.0.0.1:${binding.HostPort}`
+      let endpoint: string
+      if (network === 'none') {
+        proxy = await startSocketProxy(join(secret.socketDir, 'worker.sock'))
+        endpoint = `http://127.0.0.1:${proxy.port}`
+      } else {
+        const info = await started.inspect()
+        const binding = info.NetworkSettings.Ports?.[`${CONTAINER_PORT}/tcp`]?.find((b) => b.HostIp === '127.0.0.1')
+        if (!binding) throw new Error('The container has no 127.0.0.1 port binding')
+        endpoint = `http://127.0.0.1:${binding.HostPort}`
+      }
       await waitForHealth(endpoint, {
         signal,
         timeoutMs: this.options.readyTimeoutMs ?? 60_000,
         gone: () => exitReason
       })
-      components.logger.info('worker container ready', { id: container.id.slice(0, 12), endpoint })
-      return { endpoint, id: container.id, exited, stop: remove }
+      components.logger.info('worker container ready', { id: started.id.slice(0, 12), endpoint, network })
+      return { endpoint, token: secret.token, id: started.id, exited, stop: remove }
     } catch (err) {
       await remove().catch(() => undefined)
       throw err

@@ -1,18 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { RuntimeUnavailableError } from '../../util/errors'
 import type { RuntimeComponents, RuntimeOptions } from '../components'
 import { waitForHealth } from '../health'
 import { lineSplitter } from '../lines'
 import { resolveWorkerPaths, type WorkerPaths } from '../paths'
 import type { WorkerInstance, WorkerLauncher } from '../supervisor'
+import { createLaunchSecret, removeLaunchSecrets } from '../launch-secret'
 import { workerArgs } from '../worker-args'
+import { workerEnv } from './worker-env'
 
 export const READY_PREFIX = 'MESHWORK_WORKER_READY '
 
 /**
  * The worker as a child process of this node: no container isolation (it runs as this user, sees this
  * user's files and the network); for machines without Docker. `--parent-pid` makes it exit when we die.
+ * It gets no MESHWORK_* or secret-named variables, and answers only with its per-launch token.
  */
 export class ProcessLauncher implements WorkerLauncher {
   readonly kind = 'process' as const
@@ -31,6 +35,7 @@ export class ProcessLauncher implements WorkerLauncher {
     if (!existsSync(this.paths.nodeBinary))
       throw new RuntimeUnavailableError(`No Node binary at ${this.paths.nodeBinary}`)
     if (this.components.models.length === 0) throw new RuntimeUnavailableError('No model to serve')
+    await removeLaunchSecrets(join(this.components.dataDir, 'run'))
   }
 
   details(): Record<string, never> {
@@ -39,6 +44,7 @@ export class ProcessLauncher implements WorkerLauncher {
 
   async launch(options: { signal: AbortSignal }): Promise<WorkerInstance> {
     const { components } = this
+    const secret = await createLaunchSecret(join(components.dataDir, 'run'))
     const args = workerArgs({
       models: components.models.map((m) => ({ name: m.name, path: m.path })),
       host: '127.0.0.1',
@@ -47,11 +53,12 @@ export class ProcessLauncher implements WorkerLauncher {
       gpu: components.gpu !== undefined,
       parallel: this.options.parallel,
       maxQueue: this.options.maxQueue,
-      parentPid: process.pid
+      parentPid: process.pid,
+      tokenFile: secret.tokenFile
     })
     const child = spawn(this.paths.nodeBinary, [this.paths.workerEntry, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', NODE_LLAMA_CPP_SKIP_DOWNLOAD: 'true' }
+      env: workerEnv()
     })
     const exited = new Promise<string>((resolve) => {
       child.once('exit', (code, signal) => resolve(signal ? `signal ${signal}` : `code ${code}`))
@@ -78,7 +85,10 @@ export class ProcessLauncher implements WorkerLauncher {
     child.stderr!.on('data', (chunk: Buffer) => err.push(chunk))
     child.stderr!.on('end', () => err.end())
 
-    const stop = (): Promise<void> => stopChild(child, exited)
+    const stop = async (): Promise<void> => {
+      await stopChild(child, exited)
+      await secret.remove()
+    }
     try {
       const timeoutMs = this.options.readyTimeoutMs ?? 60_000
       const deadline = AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)])
@@ -96,7 +106,7 @@ export class ProcessLauncher implements WorkerLauncher {
       const endpoint = `http://127.0.0.1:${chosen}`
       await waitForHealth(endpoint, { signal: options.signal, timeoutMs, gone: () => exitReason })
       components.logger.info('worker process ready', { pid: child.pid, endpoint })
-      return { endpoint, id: String(child.pid), exited, stop }
+      return { endpoint, token: secret.token, id: String(child.pid), exited, stop }
     } catch (error) {
       await stop()
       throw error
