@@ -4,6 +4,7 @@ import { MAX_ADVERT_BYTES } from '../../../shared/advert'
 import type { AbortOptions } from '../util/startable'
 import type { Logger } from '../util/logger'
 import type { MeshLibp2p } from './libp2p'
+import { openStreamTo } from './reachability-connection'
 
 export const ADVERT_PROTOCOL = '/meshwork/advert/1.0.0'
 const HANDLER_TIMEOUT_MS = 5_000
@@ -42,7 +43,7 @@ export async function fetchAdvertBytes(
   options: AbortOptions = {}
 ): Promise<Uint8Array | undefined> {
   const signal = options.signal ?? AbortSignal.timeout(HANDLER_TIMEOUT_MS)
-  const stream = await libp2p.dialProtocol(peer, ADVERT_PROTOCOL, { signal, runOnLimitedConnection: true })
+  const stream = await openStreamTo(libp2p, peer, ADVERT_PROTOCOL, { signal })
   try {
     const lp = lpStream(stream, { maxDataLength: MAX_ADVERT_BYTES })
     const frame = await lp.read({ signal })

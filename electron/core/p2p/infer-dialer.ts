@@ -1,6 +1,7 @@
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { AbortOptions } from '../util/startable'
 import { INFER_PROTOCOL } from '../../../shared/infer'
+import { openStreamTo } from './reachability-connection'
 
 export interface InferDialerOptions {
   /** A warm stream older than this is closed instead of used (the provider gives up waiting at 30 s). */
@@ -24,7 +25,7 @@ export class InferDialer implements Pick<Libp2p, 'dialProtocol'> {
   private closed = false
 
   constructor(
-    private readonly libp2p: Pick<Libp2p, 'dialProtocol'>,
+    private readonly libp2p: Pick<Libp2p, 'dialProtocol' | 'getConnections'>,
     options: InferDialerOptions = {}
   ) {
     this.maxIdleMs = options.maxIdleMs ?? 20_000
@@ -40,7 +41,8 @@ export class InferDialer implements Pick<Libp2p, 'dialProtocol'> {
       if (warm) warm.stream.abort(new Error('stale warm stream'))
     }
     // send the protocol name together with the request: saves a round trip
-    return this.libp2p.dialProtocol(peer, protocols, { ...options, negotiateFully: false } as AbortOptions)
+    if (typeof protocols !== 'string') return this.libp2p.dialProtocol(peer, protocols, options)
+    return openStreamTo(this.libp2p, peer, protocols, { ...options, negotiateFully: false } as AbortOptions)
   }
 
   /** Close every warm stream (node stopping). */
@@ -54,8 +56,7 @@ export class InferDialer implements Pick<Libp2p, 'dialProtocol'> {
     const key = peer.toString()
     if (this.closed || this.pending.has(key) || this.warm.has(key)) return
     this.pending.add(key)
-    this.libp2p
-      .dialProtocol(peer, INFER_PROTOCOL, { signal: AbortSignal.timeout(5_000), runOnLimitedConnection: true } as AbortOptions)
+    openStreamTo(this.libp2p, peer, INFER_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
       .then((stream) => {
         if (this.closed || this.warm.has(key)) {
           stream.abort(new Error('not needed'))

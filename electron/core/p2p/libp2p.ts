@@ -17,6 +17,7 @@ import { contentMsgId, reputationTopicScoreParams } from './gossip-config'
 import { ADVERT_TOPIC } from './advertiser'
 import { connectionGaterFor } from './address-gater'
 import { peerInfoMapperFor, resolveAddressScope } from './address-scope'
+import { relayAwareAddressSorter } from './reachability-dial'
 import { reachabilityStack } from './reachability-stack'
 
 export const DHT_PROTOCOL = '/meshwork/kad/1.0.0'
@@ -42,7 +43,8 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config) {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
-    connectionManager: { maxConnections: 200 },
+    // a NATed peer's LAN address is tried after its relayed one, unless we are on that LAN
+    connectionManager: { maxConnections: 200, addressSorter: relayAwareAddressSorter() },
     connectionGater: { ...connectionGaterFor(scope), ...reach.gater },
     services: {
       identify: identify(),

@@ -94,3 +94,23 @@ export function relayLimitReason(budget: RelayBudget | undefined, need: RelayNee
   }
   return undefined
 }
+
+type StreamOptions = NonNullable<Parameters<Libp2p['dialProtocol']>[2]>
+
+/**
+ * Opens a protocol stream to `peer`, reusing a relayed connection when that is all there is.
+ * libp2p's own dial never reuses a limited (relayed) connection: it dials the relay again for a
+ * new one on every stream, which costs a hop, a handshake and a relay slot each time, and races
+ * with the peer dialling back. A direct connection, or none, is left to libp2p as usual.
+ */
+export async function openStreamTo(
+  libp2p: Pick<Libp2p, 'dialProtocol' | 'getConnections'>,
+  peer: PeerId,
+  protocol: string,
+  options: StreamOptions = {}
+): ReturnType<Libp2p['dialProtocol']> {
+  const conns = openConnections(libp2p, peer)
+  const relayed = conns.some((c) => !isRelayedConnection(c)) ? undefined : conns[0]
+  if (relayed !== undefined) return relayed.newStream(protocol, { ...options, runOnLimitedConnection: true })
+  return libp2p.dialProtocol(peer, protocol, { ...options, runOnLimitedConnection: true })
+}
