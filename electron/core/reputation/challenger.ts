@@ -65,13 +65,14 @@ export class Challenger {
     return this.probes.get(peerId)?.at
   }
 
-  /** One challenge at a time: first sight first, then sampled traffic, then due probes. */
+  /** One challenge at a time: first sight, then a speed in doubt, then sampled traffic, then due probes. */
   async tick(): Promise<ChallengeVerdict | undefined> {
     if (this.busy) return undefined
     const targets = this.init.targets().filter((t) => t.peerId !== this.init.self)
     const now = Date.now()
     const next =
       targets.find((t) => !this.init.engine.challenged(t.peerId)) ??
+      targets.find((t) => this.init.engine.speedSuspect(t.peerId)) ??
       targets.find((t) => this.due.has(t.peerId) && this.init.engine.excludedReason(t.peerId) === undefined) ??
       targets.find((t) => this.init.engine.excludedReason(t.peerId) !== undefined && (this.probes.get(t.peerId)?.at ?? 0) <= now)
     if (next === undefined) return undefined

@@ -1,5 +1,5 @@
 import type { ChallengeVerdict, ReportedSubject, TrustEvidence } from '../../../shared/reputation'
-import { PeerEvidence, SPEED_MIN_SAMPLES, WEIGHTS, attemptWeight, speedLie } from './evidence'
+import { PeerEvidence, SPEED_LIE_FACTOR, SPEED_MIN_SAMPLES, WEIGHTS, attemptWeight, speedLie } from './evidence'
 import { explain } from './explain'
 import type { Observation, ObservationStore, StoredReport } from './observation-store'
 import { DEFAULT_TRUST_PARAMS, computeTrust, newcomerTrust, type Mass, type TrustParams, type TrustResult } from './trust-math'
@@ -97,6 +97,13 @@ export class TrustEngine {
   /** True once this node has sent the provider at least one challenge. */
   challenged(peerId: string): boolean {
     return (this.peers.get(peerId)?.challengesSent ?? 0) > 0
+  }
+
+  /** Its last decode speed was below a third of its advert: a few more samples will tell. */
+  speedSuspect(peerId: string): boolean {
+    const last = this.peers.get(peerId)?.speedSamples.at(-1)
+    const advert = this.options.advertSpeed?.(peerId)
+    return last !== undefined && advert !== undefined && last < advert / SPEED_LIE_FACTOR && this.excludedReason(peerId) === undefined
   }
 
   /** True once the provider's output matched a reference in a challenge. */

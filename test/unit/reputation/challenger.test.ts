@@ -92,6 +92,16 @@ describe('verification challenges', () => {
     expect(engine.excludedReason('busyHonest')).toBeUndefined()
   })
 
+  it('follows a speed in doubt with more challenges until the rule decides', async () => {
+    const { engine, challenger } = setup({ h1: 'honest', liar: 'honest' }, { liar: 5_000 })
+    const verdicts = []
+    for (let i = 0; i < 5; i++) verdicts.push(await challenger.tick())
+    // first sight of both, then the liar twice more (its speed is in doubt), then nothing is due
+    expect(verdicts).toEqual(['pass', 'pass', 'pass', 'slow', undefined])
+    expect(engine.excludedReason('liar')).toMatch(/slow/)
+    expect(engine.excludedReason('h1')).toBeUndefined()
+  })
+
   it('probes an excluded provider again later (first sight first), so it can recover', async () => {
     const { engine, challenger } = setup({ dropper: 'drop', h1: 'honest' })
     expect(await challenger.tick()).toBe('truncated')
