@@ -1,12 +1,17 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Libp2p } from '@libp2p/interface'
 import type { ModelPrice } from '../../../shared/price'
-import { receiptSigningBytes, type SignedReceipt } from '../../../shared/receipt'
+import { type ReceiptAnswer, receiptSigningBytes, type SignedReceipt } from '../../../shared/receipt'
+import { sleep } from '../util/startable'
 import type { Logger } from '../util/logger'
 import { type Signer, verifiedBy } from './keys'
 import type { Ledger } from './ledger'
+import { JOB_UNKNOWN } from './provider-accounting'
 import { offerReceipt } from './receipt-protocol'
 import { checkReceipt, countersign, disagreements, issueReceipt } from './receipts'
+
+/** Pauses before each further try of a receipt offer. */
+const OFFER_RETRY_MS = [1_000, 3_000]
 
 /**
  * What the earnings need to know of one settled attempt: a structural subset of the router's
@@ -130,7 +135,7 @@ export class ConsumerAccounting {
   private offer(signed: SignedReceipt, record: boolean): void {
     const { libp2p, ledger, logger } = this.init
     if (libp2p === undefined) return
-    const done = offerReceipt(libp2p, peerIdFromString(signed.receipt.provider), signed)
+    const done = this.exchange(libp2p, signed)
       .then((answer) => {
         if (answer.type === 'refused') {
           logger.info('provider refused to countersign', {
@@ -151,5 +156,23 @@ export class ConsumerAccounting {
       .catch((err) => logger.debug('receipt exchange failed', { provider: signed.receipt.provider, err }))
       .finally(() => this.offers.delete(done))
     this.offers.add(done)
+  }
+
+  /**
+   * One offer, tried again a little later when the provider is unreachable or has not yet noted the
+   * job cut short (a consumer that gave up on a stalled stream can be faster than the provider).
+   */
+  private async exchange(libp2p: Pick<Libp2p, 'dialProtocol'>, signed: SignedReceipt): Promise<ReceiptAnswer> {
+    const provider = peerIdFromString(signed.receipt.provider)
+    for (let i = 0; ; i++) {
+      const last = i === OFFER_RETRY_MS.length
+      try {
+        const answer = await offerReceipt(libp2p, provider, signed)
+        if (last || answer.type !== 'refused' || answer.code !== JOB_UNKNOWN) return answer
+      } catch (err) {
+        if (last) throw err
+      }
+      await sleep(OFFER_RETRY_MS[i])
+    }
   }
 }

@@ -6,6 +6,9 @@ import type { Ledger } from './ledger'
 import { ReceiptRejectedError, checkReceipt, countersign, issueReceipt } from './receipts'
 
 /** How long a job cut short waits for its consumer's receipt. */
+/** Refusal code for an offer about a job not (yet) known here: the consumer may try again shortly. */
+export const JOB_UNKNOWN = 'receipt_job_unknown'
+
 const CUT_SHORT_TTL_MS = 10 * 60_000
 const MAX_CUT_SHORT = 10_000
 
@@ -72,7 +75,10 @@ export class ProviderAccounting {
     const key = keyOf(from, receipt.jobId)
     const job = this.pending.get(key)
     if (job === undefined)
-      throw new ReceiptRejectedError(`no job ${receipt.jobId} of this consumer was cut short here recently`)
+      throw new ReceiptRejectedError(
+        `no job ${receipt.jobId} of this consumer was cut short here recently`,
+        JOB_UNKNOWN
+      )
     const misfit = [
       receipt.model !== job.model && 'another model',
       receipt.sha256 !== job.sha256 && 'another GGUF',

@@ -11,8 +11,8 @@ import { MeshworkError } from '../util/errors'
 import { type Signer, verifiedBy } from './keys'
 
 export class ReceiptRejectedError extends MeshworkError {
-  constructor(reason: string) {
-    super(`Receipt rejected: ${reason}`, 'receipt_rejected', 400)
+  constructor(reason: string, code = 'receipt_rejected') {
+    super(`Receipt rejected: ${reason}`, code, 400)
     this.name = 'ReceiptRejectedError'
   }
 }

@@ -129,6 +129,15 @@ describe('earnings between a provider and a consumer over real libp2p', () => {
     })
   })
 
+  it('an offer that arrives before the provider noted the job cut short is tried again', async () => {
+    const before = provider.summary().earned.completionTokens
+    consumer.attemptSettled(attempt('job-late', 8, { kind: 'failed' }))
+    setTimeout(() => provider.cutShort(job('job-late', 9)), 300)
+    await consumer.settled()
+    expect(provider.summary().earned.completionTokens).toBe(before + 8)
+    expect(consumer.summary().recent[0]).toMatchObject({ providerSigValid: true, consumerSigValid: true })
+  })
+
   it('a provider receipt that claims more than arrived is not countersigned; the consumer records what arrived', async () => {
     const receipt = provider.settle(job('job-3', 50))
     consumer.attemptSettled(attempt('job-3', 45, { final: { receipt } }))
@@ -178,7 +187,7 @@ describe('earnings between a provider and a consumer over real libp2p', () => {
     } finally {
       await thirdNode.stop()
     }
-    expect(provider.summary().earned.jobs).toBe(3)
+    expect(provider.summary().earned.jobs).toBe(4)
   })
 
   it('refuses an offer that is not a receipt', async () => {
