@@ -108,7 +108,12 @@ export class InferService implements Startable {
     } catch (err) {
       const e = toInferError(err, 'runtime_error')
       if (!controller.signal.aborted) this.log.warn('infer job failed', { consumer, code: e.code, message: e.message })
-      await sendErrorFrame(stream, e.code, e.message, e.kind === 'protocol' ? 400 : e.status)
+      await sendErrorFrame(
+        stream,
+        e.kind === 'protocol' ? 'bad_frame' : e.code,
+        e.message,
+        e.kind === 'protocol' ? 400 : e.status
+      )
     } finally {
       releaseStream()
       reader.dispose()

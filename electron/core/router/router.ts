@@ -9,7 +9,7 @@ import { failoverEvent, finishedEvent, finishRequest, giveUp } from './request-e
 import { abandonedOutcome, settleOutcome } from './settle'
 import { type Candidate, localCandidate, remoteCandidates } from './candidates'
 import { ProviderRecords } from './provider-records'
-import { mayReceivePrompt, splitRequest } from './route-limits'
+import { checkFitsContext, mayReceivePrompt, splitRequest } from './route-limits'
 import { RetryBudget } from './retry-budget'
 import { PriceExceededError } from '../earnings/errors'
 import { tighterMax, withinMax } from '../../../shared/price'
@@ -120,6 +120,7 @@ export class Router {
     const endRequest = this.budget.requestStarted()
     try {
       if (!this.knownModels().has(model)) throw new ModelNotFoundError(model)
+      checkFitsContext(original, this.candidates(model))
       for (let attempt = 1; ; attempt++) {
         const call = state.nextCall()
         if (call === 'length') break

@@ -3,8 +3,8 @@ import { MeshworkError } from '../../../shared/errors'
 export { MeshworkError }
 
 export class InvalidRequestError extends MeshworkError {
-  constructor(message: string) {
-    super(message, 'invalid_request', 400)
+  constructor(message: string, code = 'invalid_request') {
+    super(message, code, 400)
     this.name = 'InvalidRequestError'
   }
 }

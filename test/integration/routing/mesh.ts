@@ -21,7 +21,7 @@ const MODELS = join(CACHE, 'routing-models')
 export interface Fixtures {
   workerJs: string
   providerJs: string
-  model: { name: string; path: string; sha256: string }
+  model: { name: string; path: string; sha256: string; contextLength: number }
 }
 
 /** Bundles the worker and the provider script, writes the built-in model (cached). */
@@ -29,7 +29,7 @@ export async function prepareFixtures(modelName = 'meshwork-tiny'): Promise<Fixt
   const workerJs = await bundleWorker()
   const providerJs = await bundle('test/integration/routing/fixtures/provider.ts', 'routing/provider.mjs')
   const model = await ensureBuiltinModel(modelName, MODELS)
-  return { workerJs, providerJs, model: { name: model.name, path: model.path, sha256: model.sha256 } }
+  return { workerJs, providerJs, model: { name: model.name, path: model.path, sha256: model.sha256, contextLength: model.contextLength } }
 }
 
 export interface Provider {
@@ -52,31 +52,40 @@ const children = new Set<ChildProcess>()
 const pids = new Set<number>()
 
 export async function startProvider(f: Fixtures, maxJobs = 4): Promise<Provider> {
-  const proc = spawn(process.execPath, [f.providerJs, f.workerJs, f.model.name, f.model.path, f.model.sha256, String(maxJobs)], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, MESHWORK_LOG_LEVEL: 'warn' }
-  })
+  const proc = spawn(
+    process.execPath,
+    [f.providerJs, f.workerJs, f.model.name, f.model.path, f.model.sha256, String(maxJobs)],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, MESHWORK_LOG_LEVEL: 'warn' }
+    }
+  )
   children.add(proc)
   let out = ''
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()))
-  const info = await new Promise<{ peerId: string; multiaddr: string; workerUrl: string; workerPid: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`provider did not start:\n${out}`)), 60_000)
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /PROVIDER_READY (\{.*\})/.exec(out)
-      if (m) {
-        clearTimeout(timer)
-        resolve(JSON.parse(m[1]))
-      }
-    })
-    proc.once('exit', (code) => reject(new Error(`provider exited ${code}:\n${out}`)))
-  })
+  const info = await new Promise<{ peerId: string; multiaddr: string; workerUrl: string; workerPid: number }>(
+    (resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`provider did not start:\n${out}`)), 60_000)
+      proc.stdout?.on('data', (d: Buffer) => {
+        out += d.toString()
+        const m = /PROVIDER_READY (\{.*\})/.exec(out)
+        if (m) {
+          clearTimeout(timer)
+          resolve(JSON.parse(m[1]))
+        }
+      })
+      proc.once('exit', (code) => reject(new Error(`provider exited ${code}:\n${out}`)))
+    }
+  )
   pids.add(info.workerPid)
   /** Sends a command line and waits (bounded) for the answer that matches `answer`. */
   const ask = async (line: string, answer: RegExp): Promise<RegExpExecArray> => {
     const before = out.length
     proc.stdin?.write(line + '\n')
-    return waitFor(() => answer.exec(out.slice(before)), 1_000, { intervalMs: 20, what: `the provider to answer '${line}'` })
+    return waitFor(() => answer.exec(out.slice(before)), 1_000, {
+      intervalMs: 20,
+      what: `the provider to answer '${line}'`
+    })
   }
   return {
     ...info,
@@ -129,12 +138,18 @@ export class StaticPeerTable extends PeerDirectory {
     super(events, 24 * 3_600_000)
   }
 
-  add(peerId: string, model: { name: string; sha256: string }, extra: Partial<Advert> = {}): void {
+  add(peerId: string, model: { name: string; sha256: string; contextLength?: number }, extra: Partial<Advert> = {}): void {
     const advert: Advert = {
-      peerId, version: 'test', seq: 1, timestamp: Date.now(), paused: false,
-      models: [{ name: model.name, sha256: model.sha256, params: 1 }],
-      benchmark: {}, price: { perMillionTokens: 0, currency: 'credits' },
-      load: { inflight: 0, queued: 0, capacity: 4 }, ...extra
+      peerId,
+      version: 'test',
+      seq: 1,
+      timestamp: Date.now(),
+      paused: false,
+      models: [{ name: model.name, sha256: model.sha256, params: 1, contextLength: model.contextLength }],
+      benchmark: {},
+      price: { perMillionTokens: 0, currency: 'credits' },
+      load: { inflight: 0, queued: 0, capacity: 4 },
+      ...extra
     }
     this.accept(advert)
     this.recordRtt(peerId, 1)
@@ -159,7 +174,7 @@ export interface RouterNode {
   router: Router
   events: ReturnType<typeof createEvents>
   peers: StaticPeerTable
-  connect(p: Provider, model: Fixtures['model']): Promise<void>
+  connect(p: Pick<Provider, 'peerId' | 'multiaddr'>, model: Fixtures['model'], advert?: Partial<Advert>): Promise<void>
   close(): Promise<void>
 }
 
@@ -171,19 +186,27 @@ export async function startRouterNode(options: Partial<RouterOptions> = {}): Pro
   const router = createRouter({ peers, libp2p, events, logger, ...options })
   const metrics = createMetrics({ events }, { defaultMetrics: false })
   await metrics.start()
-  const api = new ApiServer({ logger }, {
-    host: '127.0.0.1', port: 0, maxBodyBytes: 4 * 1024 * 1024,
-    routes: [(app) => registerOpenAiRoutes(app, { router, logger }), (app) => registerMetricsRoute(app, metrics.registry)]
-  })
+  const api = new ApiServer(
+    { logger },
+    {
+      host: '127.0.0.1',
+      port: 0,
+      maxBodyBytes: 4 * 1024 * 1024,
+      routes: [
+        (app) => registerOpenAiRoutes(app, { router, logger }),
+        (app) => registerMetricsRoute(app, metrics.registry)
+      ]
+    }
+  )
   await api.start()
   return {
     baseURL: api.url,
     router,
     events,
     peers,
-    connect: async (p, model) => {
+    connect: async (p, model, advert) => {
       await libp2p.dial(multiaddr(p.multiaddr))
-      peers.add(p.peerId, model)
+      peers.add(p.peerId, model, advert)
     },
     close: async () => {
       await metrics.stop()
@@ -194,8 +217,16 @@ export async function startRouterNode(options: Partial<RouterOptions> = {}): Pro
 }
 
 /** Greedy reference straight from a worker (no mesh in between). */
-export async function direct(workerUrl: string, path: '/v1/completions' | '/v1/chat/completions', body: Record<string, unknown>): Promise<string> {
-  const res = await fetch(workerUrl + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: false }) })
+export async function direct(
+  workerUrl: string,
+  path: '/v1/completions' | '/v1/chat/completions',
+  body: Record<string, unknown>
+): Promise<string> {
+  const res = await fetch(workerUrl + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...body, stream: false })
+  })
   if (!res.ok) throw new Error(`direct call failed: ${res.status} ${await res.text()}`)
   const json = (await res.json()) as { choices: Array<{ text?: string; message?: { content: string } }> }
   return json.choices[0].text ?? json.choices[0].message?.content ?? ''

@@ -1,0 +1,128 @@
+import type { Libp2p } from '@libp2p/interface'
+import OpenAI from 'openai'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { DeltaFrame } from '../../../shared/infer'
+import { InferError } from '../../../shared/infer-error'
+import { createEvents } from '../../../electron/core/events'
+import { InferService } from '../../../electron/core/p2p/infer-provider'
+import type { InferenceRuntime } from '../../../electron/core/runtime/types'
+import { createLogger } from '../../../electron/core/util/logger'
+import { loopbackLibp2p } from './fixtures/loopback-libp2p'
+import {
+  type Fixtures,
+  type Provider,
+  type RouterNode,
+  killAll,
+  prepareFixtures,
+  startProvider,
+  startRouterNode
+} from './mesh'
+
+// Providers that lie through the real provider half of the infer protocol: one refuses every job
+// with a claimed client error (401), one ignores max_tokens and streams without end.
+let f: Fixtures
+let honest: Provider
+let node: RouterNode
+let client: OpenAI
+const hostile: Libp2p[] = []
+
+function hostileRuntime(model: Fixtures['model'], stream: InferenceRuntime['stream']): InferenceRuntime {
+  return {
+    kind: 'external',
+    status: () => ({ kind: 'external', state: 'ready' }),
+    endpoint: () => 'http://127.0.0.1:1',
+    models: () => [{ name: model.name, sha256: model.sha256, params: 1, contextLength: model.contextLength }],
+    suspend: async () => {},
+    resume: async () => {},
+    start: async () => {},
+    stop: async () => {},
+    supportsTokenContinuation: true,
+    stream
+  }
+}
+
+async function startHostile(runtime: InferenceRuntime): Promise<{ peerId: string; multiaddr: string }> {
+  const libp2p = await loopbackLibp2p()
+  hostile.push(libp2p)
+  const service = new InferService(
+    { libp2p, events: createEvents(), logger: createLogger('hostile', { level: 'error' }) },
+    { runtime: () => runtime, isPaused: () => false, maxConcurrentJobs: 8, maxQueuedJobs: 8 }
+  )
+  await service.start()
+  return { peerId: libp2p.peerId.toString(), multiaddr: libp2p.getMultiaddrs()[0].toString() }
+}
+
+beforeAll(async () => {
+  f = await prepareFixtures()
+  honest = await startProvider(f)
+  node = await startRouterNode({ policy: 'best' })
+  await node.connect(honest, f.model)
+  client = new OpenAI({ baseURL: node.baseURL + '/v1', apiKey: 'unused', maxRetries: 0 })
+})
+
+afterAll(async () => {
+  await node?.close()
+  await Promise.all(hostile.map((n) => n.stop()))
+  await killAll()
+})
+
+describe('hostile providers', () => {
+  it('a provider that refuses every job with a 401 is failed over and ejected, not passed to the client', async () => {
+    // eslint-disable-next-line require-yield
+    const refuser = await startHostile(
+      hostileRuntime(f.model, async function* () {
+        throw new InferError('invalid_request', 'unauthorized', 401)
+      })
+    )
+    // the refuser advertises itself as the fastest, so 'best' routing tries it first
+    const fastest = { decodeTokensPerSecond: 1e6, prefillTokensPerSecond: 1e6, ttftMs: 1, gflops: 1 }
+    await node.connect(refuser, f.model, { benchmark: { [f.model.name]: fastest } })
+    const served: string[] = []
+    for (let i = 0; i < 12; i++) {
+      const { data, response } = await client.completions
+        .create({ model: f.model.name, prompt: `job ${i}`, max_tokens: 4, temperature: 0 })
+        .withResponse()
+      expect(data.choices[0].text.length).toBeGreaterThan(0)
+      served.push(response.headers.get('x-meshwork-provider') ?? '')
+    }
+    expect(served.every((p) => p === honest.peerId)).toBe(true)
+    expect(node.router.records.get(refuser.peerId).failures).toBeGreaterThanOrEqual(1)
+    expect(node.router.excludedReason(refuser.peerId)).toBeDefined()
+    node.peers.markDead(refuser.peerId, 'test over')
+  })
+
+  it('a provider that ignores max_tokens is cut off at max_tokens, and the stream ends', async () => {
+    const runaway = await startHostile(
+      hostileRuntime(f.model, async function* (_call, options) {
+        yield { type: 'delta', text: '', promptTokenIds: [1, 2, 3] } satisfies DeltaFrame
+        for (let i = 0; !options?.signal?.aborted; i++) {
+          yield { type: 'delta', text: ' a', tokenIds: [300 + (i % 20)] } satisfies DeltaFrame
+          await new Promise((r) => setImmediate(r))
+        }
+      })
+    )
+    node.peers.markDead(honest.peerId, 'only the runaway left')
+    await node.connect(runaway, f.model)
+    const started = Date.now()
+    let deltas = 0
+    let usage: { completion_tokens: number } | undefined | null
+    let finish: string | null | undefined
+    const stream = await client.completions.create({
+      model: f.model.name,
+      prompt: 'go',
+      max_tokens: 16,
+      stream: true,
+      stream_options: { include_usage: true }
+    })
+    for await (const chunk of stream) {
+      if (chunk.choices[0]?.text) deltas++
+      if (chunk.choices[0]?.finish_reason) finish = chunk.choices[0].finish_reason
+      if (chunk.usage) usage = chunk.usage
+    }
+    expect(deltas).toBeLessThanOrEqual(16)
+    expect(usage?.completion_tokens).toBe(16)
+    expect(finish).toBe('length')
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(node.router.records.get(runaway.peerId).lastFailure?.code).toBe('token_limit_exceeded')
+  })
+})
