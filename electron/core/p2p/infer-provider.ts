@@ -1,6 +1,6 @@
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import type { AcceptFrame, FinalFrame, RequestFrame } from '../../../shared/infer'
-import type { JobAccounting, ServedJob } from '../../../shared/receipt'
+import type { JobAccounting } from '../../../shared/receipt'
 import { INFER_PROTOCOL, MAX_REQUEST_FRAME_BYTES, RequestFrameSchema } from '../../../shared/infer'
 import { InferError, toInferError } from '../../../shared/infer-error'
 import type { NodeEvents } from '../events'
@@ -10,6 +10,7 @@ import type { AbortOptions, Startable } from '../util/startable'
 import { FrameReader } from './infer-reader'
 import { sendErrorFrame, sendFrame } from './infer-send'
 import { JobSlots } from './job-slots'
+import { JobTally } from './job-tally'
 import { ByteBudget, defaultProviderLimits, PeerCounter, type ProviderLimits } from './provider-limits'
 
 export { INFER_PROTOCOL }
@@ -146,25 +147,18 @@ export class InferService implements Startable {
       throw err
     })
     const sending = { signal, drainTimeoutMs: this.limits.drainTimeoutMs }
-    // for the receipt: tokens delivered, counted as the consumer counts them (ids, else text deltas)
-    const served: ServedJob & { finalSent: boolean } = {
-      jobId: request.id,
-      consumer,
-      model: model.name,
-      sha256: model.sha256,
-      promptTokens: 0,
-      completionTokens: 0,
-      startedAt: Date.now(),
-      endedAt: 0,
-      finalSent: false
-    }
-    const job = {
-      id: request.id,
-      model: request.call.body.model,
-      consumer,
-      promptTokens: 0,
-      completionTokens: 0,
-      ok: false
+    const tally = new JobTally(request, consumer, model)
+    const finish = async (event: FinalFrame): Promise<void> => {
+      tally.final(event)
+      const final: FinalFrame = {
+        ...event,
+        sha256: model.sha256,
+        providerMs: Math.round((performance.now() - begun) * 100) / 100
+      }
+      const receipt = this.init.accounting?.settle({ ...tally.served, endedAt: Date.now() })
+      if (receipt !== undefined) final.receipt = receipt
+      tally.served.finalSent = true
+      await sendFrame(stream, final, sending)
     }
     try {
       const accept: AcceptFrame = {
@@ -174,30 +168,17 @@ export class InferService implements Startable {
       }
       await sendFrame(stream, accept, sending)
       for await (const event of runtime.stream(request.call, { signal })) {
-        if (event.type === 'delta') {
-          job.completionTokens += event.tokenIds?.length ?? 0
-          served.completionTokens += event.tokenIds?.length ?? (event.text !== '' ? 1 : 0)
-          served.promptTokens ||= event.promptTokenIds?.length ?? 0
+        if (event.type === 'final') await finish(event)
+        else if (tally.wouldExceed(event)) {
+          // a runtime that ignores max_tokens (an external server) is stopped where the request ends
+          await finish({ type: 'final', finishReason: 'length' })
+          break
+        } else {
+          tally.delta(event)
           await sendFrame(stream, event, sending)
-          continue
         }
-        const final: FinalFrame = {
-          ...event,
-          sha256: model.sha256,
-          providerMs: Math.round((performance.now() - begun) * 100) / 100
-        }
-        if (event.usage) {
-          job.promptTokens = event.usage.prompt_tokens
-          job.completionTokens = event.usage.completion_tokens
-        }
-        served.promptTokens = event.usage?.prompt_tokens ?? served.promptTokens
-        served.completionTokens ||= event.usage?.completion_tokens ?? 0
-        const receipt = this.init.accounting?.settle({ ...served, endedAt: Date.now() })
-        if (receipt !== undefined) final.receipt = receipt
-        served.finalSent = true
-        await sendFrame(stream, final, sending)
       }
-      job.ok = true
+      tally.event.ok = true
     } catch (err) {
       // a consumer that stopped reading: drop the stream at once rather than wait on a flush
       if ((err as Error).name === 'TimeoutError') stream.abort(err as Error)
@@ -205,9 +186,10 @@ export class InferService implements Startable {
     } finally {
       release()
       releaseQuota()
+      const { served } = tally
       if (!served.finalSent && served.completionTokens + served.promptTokens > 0)
         this.init.accounting?.cutShort({ ...served, endedAt: Date.now() })
-      this.components.events.emit('job:served', job)
+      this.components.events.emit('job:served', tally.event)
     }
   }
 }

@@ -1,9 +1,9 @@
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { DeltaFrame, RequestFrame } from '../../../shared/infer'
-import { INFER_PROTOCOL } from '../../../shared/infer'
+import { INFER_PROTOCOL, ResponseFrameSchema } from '../../../shared/infer'
 import { createEvents } from '../../../electron/core/events'
-import { encodeFrame } from '../../../electron/core/p2p/infer-frames'
+import { FrameDecoder, encodeFrame } from '../../../electron/core/p2p/infer-frames'
 import { InferService } from '../../../electron/core/p2p/infer-provider'
 import type { ProviderLimits } from '../../../electron/core/p2p/provider-limits'
 import type { InferenceRuntime } from '../../../electron/core/runtime/types'
@@ -63,10 +63,10 @@ async function consumer(target: Libp2p): Promise<Libp2p> {
   return libp2p
 }
 
-const request = (id: string): RequestFrame => ({
+const request = (id: string, maxTokens = 1_000_000): RequestFrame => ({
   type: 'request',
   id,
-  call: { api: 'completions', body: { model: 'm', prompt: 'hi', max_tokens: 5 } }
+  call: { api: 'completions', body: { model: 'm', prompt: 'hi', max_tokens: maxTokens } }
 })
 
 /** Opens a stream, sends a request, and collects what comes back as text (without parsing). */
@@ -131,5 +131,18 @@ describe('provider limits', () => {
     await waitFor(() => answer.includes('"type":"error"') || second.status !== 'open', 5_000)
     expect(first.status).toBe('open')
     first.abort(new Error('done'))
+  })
+
+  it('stops a runtime that ignores max_tokens where the request ends, with a final frame', async () => {
+    const { libp2p } = await provider({})
+    const c = await consumer(libp2p)
+    const stream = await c.dialProtocol(libp2p.peerId, INFER_PROTOCOL)
+    const decoder = new FrameDecoder(ResponseFrameSchema, 1 << 22)
+    const frames: Array<{ type: string; finishReason?: string | null }> = []
+    stream.addEventListener('message', (e) => frames.push(...decoder.push(e.data.subarray())))
+    stream.send(encodeFrame(request('bounded', 5)))
+    await waitFor(() => frames.some((f) => f.type === 'final'), 5_000)
+    expect(frames.filter((f) => f.type === 'delta')).toHaveLength(5)
+    expect(frames.at(-1)).toMatchObject({ type: 'final', finishReason: 'length' })
   })
 })
