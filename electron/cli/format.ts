@@ -1,8 +1,10 @@
 import type { PeersResponse, StatusResponse } from '../../shared/api'
+import { describeReachability } from '../../shared/reachability-text'
 import { formatHardware } from '../core/hardware/format'
 
 export function formatStatus(status: StatusResponse): string {
   const runtime = status.runtime
+  const reach = describeReachability(status.reachability)
   const lines = [
     `Peer:      ${status.peerId}`,
     `API:       ${status.apiUrl}/v1   (dashboard ${status.apiUrl}/)`,
@@ -10,6 +12,8 @@ export function formatStatus(status: StatusResponse): string {
     `Runtime:   ${runtime.kind} ${runtime.state}${runtime.containerId ? ` container ${runtime.containerId.slice(0, 12)}` : ''}${runtime.message ? ` — ${runtime.message}` : ''}`,
     ...status.models.map((m) => `Model:     ${m.name} (${(m.params / 1e6).toFixed(2)}M params, sha256 ${m.sha256.slice(0, 12)}…)`),
     `Mesh:      ${status.connections === 0 ? 'alone: no peer reachable yet (check --bootstrap, or mDNS on the LAN)' : `${status.connections} connections`}`,
+    `Reach:     ${reach.summary}`,
+    ...(reach.advice ? [`           ${reach.advice}`] : []),
     `Jobs:      ${status.stats.served} served, ${status.stats.routed} routed, ${status.stats.failovers} failovers`,
     formatHardware(status.hardware, status.benchmark),
     ...status.multiaddrs.map((a, i) => `${i === 0 ? 'P2P:' : '    '}       ${a}`)
@@ -26,10 +30,10 @@ export function formatPeers(response: PeersResponse): string {
     const measured = measuredSpeed(p.trustEvidence)
     const state = !p.alive ? 'dead' : p.paused ? 'paused' : p.excludedReason ? 'skipped' : 'live'
     const trust = `${Math.round(p.trust * 100)}%`
-    const line = `${p.peerId}  ${state.padEnd(7)}  ${trust.padStart(5)}  ${p.models.join(',').padEnd(20)}  ${gpu.slice(0, 16).padEnd(16)}  ${speed.padStart(10)}  ${(measured === undefined ? '-' : `${measured.toFixed(0)} tok/s`).padStart(10)}  ${p.rttMs === undefined ? '-' : `${p.rttMs} ms`}`
+    const line = `${p.peerId}  ${state.padEnd(7)}  ${trust.padStart(5)}  ${p.models.join(',').padEnd(20)}  ${gpu.slice(0, 16).padEnd(16)}  ${speed.padStart(10)}  ${(measured === undefined ? '-' : `${measured.toFixed(0)} tok/s`).padStart(10)}  ${p.rttMs === undefined ? '-' : `${p.rttMs} ms`}  ${p.connection}`
     return p.excludedReason ? [line, `    skipped: ${p.excludedReason}`] : [line]
   })
-  return ['peer id'.padEnd(52) + '  state    trust  models                gpu               advertised    measured  rtt', ...rows].join('\n')
+  return ['peer id'.padEnd(52) + '  state    trust  models                gpu               advertised    measured  rtt  link', ...rows].join('\n')
 }
 
 /** Decode speed this node measured itself, from the trust evidence (absent until it has some). */

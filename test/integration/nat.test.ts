@@ -171,10 +171,19 @@ describe.skipIf(!isRoot)('a provider and a router behind two NATs', () => {
           const r = status.reachability
           return r.status === 'private' && r.relays.includes(relay.peerId) ? r : undefined
         },
-        30_000
+        60_000
       )
       expect(reach.addresses.some((a: string) => a.includes(`/p2p/${relay.peerId}/p2p-circuit`))).toBe(true)
     }
+    // what the owner reads
+    const cli = await new Promise<string>((done) => {
+      const child = spawnIn(provider.ns, process.execPath, [CLI, 'status', '--data-dir', provider.dataDir])
+      let out = ''
+      child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
+      child.once('exit', () => done(out))
+    })
+    expect(cli).toMatch(/Reach: +behind NAT: reached through 1 relay/)
+    expect(cli).toMatch(/--announce/)
     // the relay saw nothing translated; AutoNAT cannot verify a reserved range, so it stays unknown
     const [relayStatus] = await getJson(relay, '/api/status')
     expect(relayStatus.reachability.status).toBe('unknown')

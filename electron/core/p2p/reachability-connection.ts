@@ -54,7 +54,7 @@ function roomier(a: RelayBudget, b: RelayBudget): boolean {
 
 /**
  * Wire bytes per generated token over an infer stream: a JSON delta frame (text and token id),
- * its length prefix, yamux and noise framing. Measured ~100 on the NAT test; rounded up.
+ * its length prefix, yamux and noise framing: ~80 for a short token; 200 leaves room for long ones.
  */
 export const BYTES_PER_TOKEN = 200
 /** Wire bytes per prompt token id echoed back in the first frame of a chat. */

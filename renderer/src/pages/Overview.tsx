@@ -1,4 +1,5 @@
 import type { StatusResponse } from '../../../shared/api'
+import { describeReachability } from '../../../shared/reachability-text'
 import { BarChart } from '../components/BarChart'
 import { EarningToggle } from '../components/EarningToggle'
 import { Badge, Card, Field, Notice, Stat } from '../components/ui'
@@ -60,6 +61,10 @@ export function Overview() {
             </Field>
             <Field label="Mesh connections">
               {status.connections === 0 ? 'none: no peer reachable yet' : num(status.connections)}
+            </Field>
+            <Field label="Reached">
+              {describeReachability(status.reachability).summary}
+              {describeReachability(status.reachability).advice ? <small> — {describeReachability(status.reachability).advice}</small> : null}
             </Field>
             <Field label="Models">{status.models.map((m) => m.name).join(', ') || 'none yet'}</Field>
             <Field label="API for your apps" mono>
