@@ -6,6 +6,9 @@ set -euo pipefail
 need_install=()
 command -v dockerd >/dev/null 2>&1 || need_install+=(docker.io)
 [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1 || need_install+=(chromium)
+# the NAT test builds network namespaces and iptables NAT rules
+command -v ip >/dev/null 2>&1 || need_install+=(iproute2)
+command -v iptables >/dev/null 2>&1 || need_install+=(iptables)
 
 if [ ${#need_install[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
