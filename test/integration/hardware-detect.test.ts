@@ -4,9 +4,9 @@ import { createServer, type Server } from 'node:http'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { build } from 'esbuild'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HardwareProfile, HardwareProfileSchema } from '../../shared/hardware'
+import { bundle } from '../helpers/runtime'
 
 // Detection runs in a fresh process per machine: systeminformation's real parsers read the real
 // output of lspci / nvidia-smi / rocm-smi captured on that machine, replayed by fake executables
@@ -14,20 +14,11 @@ import { type HardwareProfile, HardwareProfileSchema } from '../../shared/hardwa
 const run = promisify(execFile)
 const fixtures = resolve('test/fixtures/hardware')
 const work = mkdtempSync(join(tmpdir(), 'meshwork-hw-'))
-const entry = resolve('node_modules/.cache/meshwork-test/detect-main.mjs')
+let entry: string
 const servers: Server[] = []
 
 beforeAll(async () => {
-  await build({
-    entryPoints: [join(fixtures, 'detect-main.ts')],
-    outfile: entry,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    packages: 'external',
-    logLevel: 'warning'
-  })
+  entry = await bundle('test/fixtures/hardware/detect-main.ts', 'hardware/detect-main.mjs')
 })
 
 afterAll(async () => {
