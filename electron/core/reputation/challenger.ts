@@ -87,7 +87,9 @@ export class Challenger {
       const frame = challengeFrame(target.model, maxTokens)
       const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.init.timeoutMs ?? 30_000)])
       const references = this.references(target, others)
-      const [run, ...refRuns] = await Promise.all([target, ...references].map((t) => runChallenge(this.init.transport, t.peerId, frame, { signal })))
+      // the target alone first, so its speed is measured without this node's other runs beside it
+      const run = await runChallenge(this.init.transport, target.peerId, frame, { signal })
+      const refRuns = await Promise.all(references.map((t) => runChallenge(this.init.transport, t.peerId, frame, { signal })))
       const refs = references.map((r, i) => ({ ...r, run: refRuns[i] })).filter((r) => r.run.error === undefined && r.run.completionTokens > 0)
       const judged = this.judge(target, run, maxTokens, refs)
       this.init.engine.noteChallenge(target.peerId, judged.verdict, judged.detail, { tokensPerSecond: run.tokensPerSecond, ttftMs: run.ttftMs, weight: judged.weight, crossChecked: judged.crossChecked })

@@ -86,11 +86,20 @@ export class PeerEvidence {
 /**
  * The speed rule: even the best of the last SPEED_MIN_SAMPLES decode speeds below a third of the
  * advert. A busy honest box is slow sometimes, not every time, so its best sample clears the bar.
+ * `othersRatio` (measured / advertised of the other providers, now) takes out what slows everyone
+ * alike, this node's own load or network: a liar is also a third below its peers.
  */
-export function speedLie(samples: readonly number[], advertTokensPerSecond: number | undefined): boolean {
+export function speedLie(samples: readonly number[], advertTokensPerSecond: number | undefined, othersRatio?: number): boolean {
   if (advertTokensPerSecond === undefined || advertTokensPerSecond <= 0) return false
   if (samples.length < SPEED_MIN_SAMPLES) return false
-  return Math.max(...samples.slice(-SPEED_MIN_SAMPLES)) < advertTokensPerSecond / SPEED_LIE_FACTOR
+  const ratio = bestRecent(samples) / advertTokensPerSecond
+  if (ratio >= 1 / SPEED_LIE_FACTOR) return false
+  return othersRatio === undefined || ratio < othersRatio / SPEED_LIE_FACTOR
+}
+
+/** The best of the last SPEED_MIN_SAMPLES samples. */
+export function bestRecent(samples: readonly number[]): number {
+  return Math.max(...samples.slice(-SPEED_MIN_SAMPLES))
 }
 
 /** Evidence units for an attempt's outcome; undefined when it says nothing about the provider. */

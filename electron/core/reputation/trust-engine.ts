@@ -1,5 +1,5 @@
 import type { ChallengeVerdict, ReportedSubject, TrustEvidence } from '../../../shared/reputation'
-import { PeerEvidence, SPEED_LIE_FACTOR, SPEED_MIN_SAMPLES, WEIGHTS, attemptWeight, speedLie } from './evidence'
+import { PeerEvidence, SPEED_LIE_FACTOR, SPEED_MIN_SAMPLES, WEIGHTS, attemptWeight, bestRecent, speedLie } from './evidence'
 import { explain } from './explain'
 import type { Observation, ObservationStore, StoredReport } from './observation-store'
 import { DEFAULT_TRUST_PARAMS, computeTrust, newcomerTrust, type Mass, type TrustParams, type TrustResult } from './trust-math'
@@ -175,15 +175,28 @@ export class TrustEngine {
   checkSpeed(peerId: string): boolean {
     const e = this.peers.get(peerId)
     const advert = this.options.advertSpeed?.(peerId)
-    if (e === undefined || !speedLie(e.speedSamples, advert)) return false
-    const best = Math.max(...e.speedSamples.slice(-SPEED_MIN_SAMPLES))
+    if (e === undefined || !speedLie(e.speedSamples, advert, this.othersSpeedRatio(peerId))) return false
+    const best = bestRecent(e.speedSamples)
     this.noteChallenge(peerId, 'slow', `at most ${best.toFixed(1)} tok/s over the last ${SPEED_MIN_SAMPLES} samples; its advert claims ${advert}`)
     return true
   }
 
   /** Whether the speed rule holds with one more sample (a challenge's own, before it is recorded). */
   speedLieWith(peerId: string, sample: number): boolean {
-    return speedLie([...(this.peers.get(peerId)?.speedSamples ?? []), sample], this.options.advertSpeed?.(peerId))
+    return speedLie([...(this.peers.get(peerId)?.speedSamples ?? []), sample], this.options.advertSpeed?.(peerId), this.othersSpeedRatio(peerId))
+  }
+
+  /** Median of measured / advertised speed over the other providers this node has measured. */
+  private othersSpeedRatio(peerId: string): number | undefined {
+    const ratios: number[] = []
+    for (const [peer, e] of this.peers) {
+      const advert = this.options.advertSpeed?.(peer)
+      if (peer === peerId || advert === undefined || advert <= 0 || e.speedSamples.length === 0) continue
+      ratios.push(bestRecent(e.speedSamples) / advert)
+    }
+    if (ratios.length === 0) return undefined
+    ratios.sort((a, b) => a - b)
+    return ratios[Math.floor(ratios.length / 2)]
   }
 
   private evidenceOf(peer: string): PeerEvidence {

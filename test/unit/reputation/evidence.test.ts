@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest'
+import { DecayedSum, speedLie } from '../../../electron/core/reputation/evidence'
+
+describe('speed rule', () => {
+  it('needs three samples, all below a third of the advert', () => {
+    expect(speedLie([10, 10], 100)).toBe(false)
+    expect(speedLie([10, 10, 10], 100)).toBe(true)
+    // one good sample among them: a busy honest box, not a liar
+    expect(speedLie([10, 80, 10], 100)).toBe(false)
+    expect(speedLie([10, 10, 10], undefined)).toBe(false)
+  })
+
+  it('does not blame a provider for what slows every provider alike (this node’s load, its network)', () => {
+    // everyone measures at a fifth of their adverts now: nobody is lying
+    expect(speedLie([20, 20, 20], 100, 0.2)).toBe(false)
+    // this one is three times further below than the rest
+    expect(speedLie([5, 5, 5], 100, 0.2)).toBe(true)
+  })
+})
+
+describe('decayed sums', () => {
+  it('halve every half-life and add up', () => {
+    const s = new DecayedSum()
+    s.add(8, 0, 1000)
+    expect(s.valueAt(1000, 1000)).toBeCloseTo(4)
+    s.add(4, 1000, 1000)
+    expect(s.valueAt(2000, 1000)).toBeCloseTo(4)
+  })
+})
