@@ -68,7 +68,9 @@ export async function startNode(options: StartNodeOptions = {}): Promise<NodePro
     await new Promise((r) => setTimeout(r, 100))
   }
   const api = JSON.parse(readFileSync(apiFile, 'utf8'))
-  const status = (await (await fetch(api.apiUrl + '/api/status')).json()) as { multiaddrs: string[] }
+  // a node started with --api-key writes it to api.json (as the CLI subcommands read it)
+  const auth: Record<string, string> = api.apiKey ? { authorization: `Bearer ${api.apiKey}` } : {}
+  const status = (await (await fetch(api.apiUrl + '/api/status', { headers: auth })).json()) as { multiaddrs: string[] }
   const node: NodeProcess = {
     dataDir,
     apiUrl: api.apiUrl,
@@ -76,11 +78,11 @@ export async function startNode(options: StartNodeOptions = {}): Promise<NodePro
     multiaddr: status.multiaddrs[0],
     proc,
     logs: () => output,
-    get: async (path) => (await fetch(api.apiUrl + path)).json(),
+    get: async (path) => (await fetch(api.apiUrl + path, { headers: auth })).json(),
     post: (path, body = {}) =>
       fetch(api.apiUrl + path, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...auth },
         body: JSON.stringify(body)
       }),
     kill: async (signal = 'SIGTERM') => {
