@@ -92,10 +92,11 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
     maxConcurrentJobs: config.maxConcurrentJobs,
     maxQueuedJobs: config.maxQueuedJobs
   })({ libp2p, events, logger })
-  const advertiser: Advertiser = new Advertiser(
+  const advertiser: Advertiser = new Advertiser({
     peerId,
     privateKey,
-    () =>
+    logger: logger.child('advert'),
+    content: () =>
       advertContent({
         serving,
         hardware: () => hardware.profile,
@@ -104,9 +105,8 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
         pricePerMillionTokens: config.pricePerMillionTokens,
         price: advertPrice(config)
       }),
-    (envelope) => void discovery.publish(envelope),
-    logger.child('advert')
-  )
+    onSigned: (envelope) => void discovery.publish(envelope)
+  })
   const discovery = new Discovery(
     { libp2p, directory, events, logger: logger.child('discovery') },
     {

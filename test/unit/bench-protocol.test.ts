@@ -111,13 +111,10 @@ describe('/meshwork/bench/1.0.0 between two real libp2p nodes on loopback', () =
   it('a background prober measures known peers and keeps the latest result', async () => {
     const seen: Array<[string, LinkProbe]> = []
     const target = server.peerId.toString()
-    const prober = createLinkProber({
-      libp2p: third,
-      peers: () => [target],
-      onResult: (p, r) => seen.push([p, r]),
-      intervalMs: 300,
-      bytes: 64 * 1024
-    })
+    const prober = createLinkProber(
+      { libp2p: third, peers: () => [target], onResult: (p, r) => seen.push([p, r]) },
+      { intervalMs: 300, bytes: 64 * 1024 }
+    )
     await prober.start()
     try {
       for (let i = 0; i < 50 && seen.length === 0; i++) await pause(100)

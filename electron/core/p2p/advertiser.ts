@@ -1,6 +1,7 @@
 import type { PrivateKey } from '@libp2p/interface'
 import type { Advert } from '../../../shared/advert'
 import type { Logger } from '../util/logger'
+import type { Startable } from '../util/startable'
 import { ADVERT_MAX_AGE_MS, sealAdvert } from './advert-envelope'
 
 export type AdvertContent = Omit<Advert, 'peerId' | 'seq' | 'timestamp'>
@@ -14,12 +15,28 @@ export const ADVERT_TOPIC = 'meshwork/adverts/1'
  */
 export const ADVERT_RESIGN_MS = 10_000
 
+export interface AdvertiserComponents {
+  peerId: string
+  privateKey: PrivateKey
+  logger: Logger
+  /** What to announce now; undefined while this node serves nothing. */
+  content: () => AdvertContent | undefined
+  /** Gets every newly signed advert (to gossip it). */
+  onSigned: (envelope: Uint8Array, advert: Advert) => void
+}
+
+export interface AdvertiserInit {
+  /** How often the content is checked for changes (default 1 s). */
+  checkIntervalMs?: number
+  resignMs?: number
+}
+
 /**
  * Keeps this node's signed advert current: re-signed whenever its content changes and every
  * ADVERT_RESIGN_MS. Sequence numbers only grow, also across restarts (they start from the clock).
  * `onSigned` gets every newly signed advert (to gossip it).
  */
-export class Advertiser {
+export class Advertiser implements Startable {
   private envelope?: Uint8Array
   private advert?: Advert
   private lastContent = ''
@@ -27,20 +44,15 @@ export class Advertiser {
   private timer?: NodeJS.Timeout
 
   constructor(
-    private readonly peerId: string,
-    private readonly key: PrivateKey,
-    private readonly content: () => AdvertContent | undefined,
-    private readonly onSigned: (envelope: Uint8Array, advert: Advert) => void,
-    private readonly logger: Logger,
-    private readonly checkIntervalMs = 1_000,
-    private readonly resignMs = ADVERT_RESIGN_MS
+    private readonly components: AdvertiserComponents,
+    private readonly init: AdvertiserInit = {}
   ) {}
 
   async start(): Promise<void> {
     await this.refresh()
     this.timer = setInterval(() => {
-      this.refresh().catch((err) => this.logger.error('advert refresh failed', { err }))
-    }, this.checkIntervalMs)
+      this.refresh().catch((err) => this.components.logger.error('advert refresh failed', { err }))
+    }, this.init.checkIntervalMs ?? 1_000)
   }
 
   async stop(): Promise<void> {
@@ -57,7 +69,7 @@ export class Advertiser {
 
   /** Re-sign if the content changed or the last signature is older than the re-sign period. */
   async refresh(): Promise<void> {
-    const content = this.content()
+    const content = this.components.content()
     if (content === undefined) {
       this.envelope = undefined
       this.advert = undefined
@@ -65,13 +77,14 @@ export class Advertiser {
     }
     const text = JSON.stringify(content)
     const age = Date.now() - (this.advert?.timestamp ?? 0)
-    if (text === this.lastContent && age < Math.min(this.resignMs, ADVERT_MAX_AGE_MS / 4)) return
+    const resignMs = Math.min(this.init.resignMs ?? ADVERT_RESIGN_MS, ADVERT_MAX_AGE_MS / 4)
+    if (text === this.lastContent && age < resignMs) return
     const now = Date.now()
     this.seq = Math.max(this.seq + 1, now)
-    const advert: Advert = { peerId: this.peerId, seq: this.seq, timestamp: now, ...content }
-    this.envelope = await sealAdvert(advert, this.key)
+    const advert: Advert = { peerId: this.components.peerId, seq: this.seq, timestamp: now, ...content }
+    this.envelope = await sealAdvert(advert, this.components.privateKey)
     this.advert = advert
     this.lastContent = text
-    this.onSigned(this.envelope, advert)
+    this.components.onSigned(this.envelope, advert)
   }
 }

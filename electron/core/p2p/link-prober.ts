@@ -3,21 +3,23 @@ import { type BenchLibp2p, type LinkProbe, probeLink } from './bench-protocol'
 import type { Logger } from '../util/logger'
 import type { Startable } from '../util/startable'
 
-
 /** Probe size over a relayed connection: ~1 % of the default relay limit (16 MiB) per probe. */
 const RELAYED_PROBE_BYTES = 16 * 1024
-export interface LinkProberInit {
+export interface LinkProberComponents {
   libp2p: BenchLibp2p
   /** peer ids (strings) worth probing now, e.g. the alive providers of the peer table */
   peers: () => string[]
   onResult: (peerId: string, probe: LinkProbe) => void
+  /** Peers reached only through a relay get a small probe: the relay limits the bytes of a connection. */
+  isRelayed?: (peerId: string) => boolean
+  logger?: Logger
+}
+
+export interface LinkProberInit {
   /** one peer is probed per tick, round robin (default 20 s) */
   intervalMs?: number
   /** payload per probe (default 256 KiB) */
   bytes?: number
-  /** Peers reached only through a relay get a small probe: the relay limits the bytes of a connection. */
-  isRelayed?: (peerId: string) => boolean
-  logger?: Logger
 }
 
 export interface LinkProber extends Startable {
@@ -31,7 +33,7 @@ export interface LinkProber extends Startable {
  * Measures the link to known peers in the background, one peer per tick, so the traffic it
  * causes stays small and even: bytes / intervalMs at most, whatever the size of the mesh.
  */
-export function createLinkProber(init: LinkProberInit): LinkProber {
+export function createLinkProber(components: LinkProberComponents, init: LinkProberInit = {}): LinkProber {
   const intervalMs = init.intervalMs ?? 20_000
   const bytes = init.bytes ?? 256 * 1024
   const results = new Map<string, LinkProbe & { at: number }>()
@@ -43,24 +45,27 @@ export function createLinkProber(init: LinkProberInit): LinkProber {
   async function probe(peerId: string, options: { signal?: AbortSignal } = {}): Promise<LinkProbe> {
     const signals = [AbortSignal.timeout(Math.max(5_000, intervalMs))]
     if (options.signal) signals.push(options.signal)
-    const size = init.isRelayed?.(peerId) === true ? RELAYED_PROBE_BYTES : bytes
-    const result = await probeLink(init.libp2p, peerIdFromString(peerId), { bytes: size, signal: AbortSignal.any(signals) })
+    const size = components.isRelayed?.(peerId) === true ? RELAYED_PROBE_BYTES : bytes
+    const result = await probeLink(components.libp2p, peerIdFromString(peerId), {
+      bytes: size,
+      signal: AbortSignal.any(signals)
+    })
     results.set(peerId, { ...result, at: Date.now() })
-    const current = new Set(init.peers())
+    const current = new Set(components.peers())
     for (const known of results.keys()) if (!current.has(known) && known !== peerId) results.delete(known)
-    init.onResult(peerId, result)
+    components.onResult(peerId, result)
     return result
   }
 
   async function tick(): Promise<void> {
-    const peers = init.peers()
+    const peers = components.peers()
     if (running || peers.length === 0 || !controller) return
     const peerId = peers[cursor++ % peers.length]
     running = true
     try {
       await probe(peerId, { signal: controller.signal })
     } catch (err) {
-      init.logger?.debug('link probe failed', { peerId, err })
+      components.logger?.debug('link probe failed', { peerId, err })
     } finally {
       running = false
     }
