@@ -7,6 +7,13 @@ export interface AdvertValidatorInit {
   selfPeerId: string
   /** The highest sequence number this node holds for a peer, if any. */
   knownSeq: (peerId: string) => number | undefined
+  /**
+   * Adverts of peers this node does not hold yet, taken per second (and in a burst). Fresh identities
+   * cost nothing, and one such advert only starts a fetch, so past this they are ignored unverified:
+   * a flood is neither checked at length nor forwarded. Known peers' adverts are never limited.
+   */
+  newPeersPerSecond?: number
+  newPeersBurst?: number
   /** Counts verdicts, for logs and tests. */
   onVerdict?: (verdict: TopicValidatorResult, reason: string) => void
 }
@@ -33,9 +40,14 @@ export function advertTopicValidator(init: AdvertValidatorInit): TopicValidatorF
     init.onVerdict?.(result, reason)
     return result
   }
+  const bucket = new TokenBucket(init.newPeersPerSecond ?? 5, init.newPeersBurst ?? 20)
   return async (_propagationSource, message) => {
     if (message.type !== 'signed') return verdict(TopicValidatorResult.Reject, 'unsigned message')
     if (message.data.byteLength > MAX_ADVERT_BYTES) return verdict(TopicValidatorResult.Reject, 'oversized advert')
+    // gossipsub has checked that `from` signed the message; an advert from anyone else is rejected below
+    if (init.knownSeq(message.from.toString()) === undefined && !bucket.take()) {
+      return verdict(TopicValidatorResult.Ignore, 'too many adverts of new peers')
+    }
     let advert: Advert
     try {
       // freshness is judged below: a relay cannot be blamed for the time a message took
@@ -56,6 +68,28 @@ export function advertTopicValidator(init: AdvertValidatorInit): TopicValidatorF
     if (seq !== undefined && advert.seq <= seq) return verdict(TopicValidatorResult.Ignore, 'sequence already seen')
     verified.set(message.data, advert)
     return verdict(TopicValidatorResult.Accept, 'ok')
+  }
+}
+
+/** `rate` tokens per second, at most `burst` saved up. */
+class TokenBucket {
+  private tokens: number
+  private at = Date.now()
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number
+  ) {
+    this.tokens = burst
+  }
+
+  take(): boolean {
+    const now = Date.now()
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.rate)
+    this.at = now
+    if (this.tokens < 1) return false
+    this.tokens--
+    return true
   }
 }
 

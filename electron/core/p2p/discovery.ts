@@ -2,17 +2,16 @@ import type { Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { NodeEvents } from '../events'
-import type { AbortOptions } from '../util/startable'
 import type { Logger } from '../util/logger'
-import { openAdvert } from './advert-envelope'
 import { advertTopicValidator, verifiedAdvertOf } from './advert-gossip'
-import { ADVERT_PROTOCOL, fetchAdvertBytes } from './advert-protocol'
+import { refreshAdvert } from './advert-refresh'
+import { ADVERT_PROTOCOL } from './advert-protocol'
 import { ADVERT_TOPIC } from './advertiser'
 import { BootstrapRejoin } from './bootstrap-rejoin'
 import type { MeshLibp2p } from './libp2p'
 import { anyProviderCid, modelCid } from './model-cid'
 import type { PeerDirectory } from './peer-directory'
-import { RefreshScheduler, type RefreshOutcome } from './refresh-scheduler'
+import { RefreshScheduler } from './refresh-scheduler'
 
 export interface DiscoveryInit {
   /** Models this node serves (announced in the DHT); empty for a router-only peer. */
@@ -35,7 +34,8 @@ const PROBE_TIMEOUT_MS = 2_000
 const FIND_TIMEOUT_MS = 5_000
 /** Providers taken from one DHT lookup: a hostile DHT node can answer with any number. */
 const MAX_PROVIDERS_PER_LOOKUP = 128
-const FORGET_DEAD_AFTER_MS = 10 * 60_000
+const TABLES_LOG_MS = 5_000
+const SWEEP_MS = 1_000
 
 /**
  * Finds providers through the DHT (one key per model, plus one "any provider" key), keeps their
@@ -56,7 +56,10 @@ export class Discovery {
     const { libp2p, directory } = components
     this.rejoin = new BootstrapRejoin(libp2p, init.bootstrap, components.logger)
     this.scheduler = new RefreshScheduler({
-      refresh: (peerId, options) => this.refreshOne(peerId, options),
+      refresh: (peerId, options) => {
+        const signal = AbortSignal.any([this.controller.signal, ...(options.signal ? [options.signal] : [])])
+        return refreshAdvert({ libp2p, directory, logger: components.logger }, peerId, { signal })
+      },
       isTrusted: (peerId) =>
         directory.get(peerId)?.alive === true || libp2p.getConnections(peerIdFromString(peerId)).length > 0,
       onSchedule: (peerId, silenceMs) => directory.expectWithin(peerId, silenceMs),
@@ -71,6 +74,7 @@ export class Discovery {
     const { libp2p, directory, logger } = this.components
     libp2p.addEventListener('peer:disconnect', this.onDisconnect)
     libp2p.addEventListener('peer:identify', this.onIdentify)
+    this.components.events.on('peer:removed', this.onRemoved)
     libp2p.services.pubsub.topicValidators.set(
       ADVERT_TOPIC,
       advertTopicValidator({
@@ -85,7 +89,21 @@ export class Discovery {
     libp2p.services.pubsub.addEventListener('message', this.onGossip)
     this.scheduler.start()
     this.every(this.init.discoveryIntervalMs, () => this.discover())
-    this.every(1_000, async () => directory.sweep())
+    let lastSweep = Date.now()
+    this.every(SWEEP_MS, async () => {
+      const now = Date.now()
+      directory.sweep(now, Math.max(0, now - lastSweep - 2 * SWEEP_MS))
+      lastSweep = now
+    })
+    // every table keyed by peer id is bounded; say how full they are
+    const { scheduler } = this
+    this.every(TABLES_LOG_MS, async () => {
+      logger.debug('tables', {
+        watched: scheduler.size,
+        unverified: scheduler.probationSize(),
+        directory: directory.size
+      })
+    })
     // a first round soon after start, once bootstrap connections are up
     setTimeout(() => void this.discover().catch(() => {}), 500).unref()
   }
@@ -97,6 +115,7 @@ export class Discovery {
     const { libp2p } = this.components
     libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     libp2p.removeEventListener('peer:identify', this.onIdentify)
+    this.components.events.off('peer:removed', this.onRemoved)
     libp2p.services.pubsub.removeEventListener('message', this.onGossip)
     libp2p.services.pubsub.topicValidators.delete(ADVERT_TOPIC)
   }
@@ -166,39 +185,12 @@ export class Discovery {
     }
   }
 
-  /** One advert fetch from the peer itself: the only way into the directory. */
-  private async refreshOne(peerId: string, options: AbortOptions): Promise<RefreshOutcome> {
-    const { libp2p, directory, logger } = this.components
-    const entry = directory.get(peerId)
-    if (entry !== undefined && !entry.alive && Date.now() - entry.lastSeen > FORGET_DEAD_AFTER_MS) return 'forget'
-    const signal = AbortSignal.any([this.controller.signal, ...(options.signal !== undefined ? [options.signal] : [])])
-    const started = Date.now()
-    let bytes: Uint8Array | undefined
-    try {
-      bytes = await fetchAdvertBytes(libp2p, peerIdFromString(peerId), { signal })
-    } catch (err) {
-      directory.recordFailure(peerId, 2)
-      logger.debug('advert fetch failed', { peerId, err })
-      return 'failed'
-    }
-    if (bytes === undefined) return 'serves-nothing' // a router-only peer: nothing to route to
-    try {
-      const advert = await openAdvert(bytes, { expectedSigner: peerId })
-      const result = directory.accept(advert, { source: 'direct' })
-      if (!result.accepted) {
-        logger.debug('advert not taken', { peerId, reason: result.reason })
-        return 'rejected'
-      }
-      directory.recordRtt(peerId, Date.now() - started)
-      return result.changed === true ? 'changed' : 'unchanged'
-    } catch (err) {
-      logger.warn('advert rejected', { peerId, reason: (err as Error).message })
-      return 'rejected'
-    }
-  }
-
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
     if (evt.detail.protocols.includes(ADVERT_PROTOCOL)) this.watch(evt.detail.peerId.toString(), { urgent: true })
+  }
+
+  private readonly onRemoved = (evt: { peerId: string; reason: string }): void => {
+    this.components.logger.info('provider no longer routable', evt)
   }
 
   /** A closed connection: re-dial and ping at once; if that fails the peer is dead now, not in 30 s. */

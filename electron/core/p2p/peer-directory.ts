@@ -4,8 +4,8 @@ import type { PeerEntry, PeerTable } from './peer-table'
 
 interface Tracked extends PeerEntry {
   failures: number
-  /** How long this peer may stay silent before it counts as dead (its own refresh schedule). */
-  graceMs?: number
+  /** Dead when nothing is heard from it by then (its own refresh schedule); else lastSeen + deadAfterMs. */
+  deadline?: number
 }
 
 /** Where an advert came from: fetched from the peer itself, or relayed by gossip. */
@@ -86,10 +86,10 @@ export class PeerDirectory implements PeerTable {
     return { accepted: true, changed }
   }
 
-  /** Lets a peer stay silent for `ms` before it counts as dead (never less than the default). */
-  expectWithin(peerId: string, ms: number): void {
+  /** The peer's next refresh is due: it counts as dead if nothing is heard from it within `ms` from now. */
+  expectWithin(peerId: string, ms: number, now = Date.now()): void {
     const entry = this.peers.get(peerId)
-    if (entry !== undefined) entry.graceMs = Math.max(this.deadAfterMs, ms)
+    if (entry !== undefined) entry.deadline = Math.max(entry.lastSeen + this.deadAfterMs, now + ms)
   }
 
   /** Room for one more peer: evict the longest-dead one if the table is full. */
@@ -133,11 +133,16 @@ export class PeerDirectory implements PeerTable {
     this.events.emit('peer:updated', { peerId, alive: false, paused: entry.advert.paused })
   }
 
-  /** Drops peers whose last sign of life is older than the deadline; forgets long-dead ones. */
-  sweep(now = Date.now()): void {
+  /**
+   * Drops peers whose last sign of life is older than their deadline; forgets long-dead ones.
+   * `stalledMs`: how long this node itself could not run (a blocked event loop hears nobody) — it
+   * moves every deadline, since that silence is not the peers' fault.
+   */
+  sweep(now = Date.now(), stalledMs = 0): void {
     for (const entry of this.peers.values()) {
-      const graceMs = entry.graceMs ?? this.deadAfterMs
-      if (entry.alive && now - entry.lastSeen > graceMs) this.markDead(entry.peerId, 'missed advert refreshes')
+      let deadline = Math.max(entry.deadline ?? 0, entry.lastSeen + this.deadAfterMs)
+      if (entry.alive && stalledMs > 0) entry.deadline = deadline += stalledMs
+      if (entry.alive && now > deadline) this.markDead(entry.peerId, 'missed advert refreshes')
       else if (!entry.alive && now - entry.lastSeen > FORGET_DEAD_AFTER_MS) this.peers.delete(entry.peerId)
     }
   }

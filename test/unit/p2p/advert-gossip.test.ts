@@ -67,4 +67,27 @@ describe('advert topic validator', () => {
       TopicValidatorResult.Accept
     )
   })
+
+  it('takes adverts of new peers at a bounded rate, and ignores the rest unverified', async () => {
+    const seen = new Map<string, number>()
+    const limited = advertTopicValidator({
+      selfPeerId: 'self',
+      knownSeq: (id) => seen.get(id),
+      newPeersPerSecond: 1,
+      newPeersBurst: 5
+    })
+    const verdicts: string[] = []
+    for (let i = 0; i < 30; i++) {
+      const { key, peerId, advert } = await freshAdvert()
+      verdicts.push(await limited(peerId, signedMessage(peerId, await sealAdvert(advert, key))))
+    }
+    expect(verdicts.filter((v) => v === TopicValidatorResult.Accept).length).toBeLessThanOrEqual(6)
+    expect(verdicts.filter((v) => v === TopicValidatorResult.Ignore).length).toBeGreaterThanOrEqual(24)
+    // a peer this node holds is never limited
+    const { key, peerId, advert } = await freshAdvert({ seq: 3 })
+    seen.set(peerId.toString(), 2)
+    expect(await limited(peerId, signedMessage(peerId, await sealAdvert(advert, key)))).toBe(
+      TopicValidatorResult.Accept
+    )
+  })
 })
