@@ -16,6 +16,7 @@ import {
   PUBLIC_NS,
   RELAY_IP,
   buildInternet,
+  forwardPort,
   leftovers,
   nodeIn,
   removeInternet,
@@ -216,5 +217,42 @@ describe.skipIf(!isRoot)('a provider and a router behind two NATs', () => {
     expect(status.reachability.status).toBe('private')
     const [served] = await getJson(provider, '/api/status')
     expect(served.stats.served).toBeGreaterThanOrEqual(1)
+  })
+
+  it('a provider whose owner forwards a port and announces it is reached directly', async () => {
+    // UPnP would make this mapping by itself, but libp2p's UPnP refuses a gateway whose external
+    // address is private, and every range a test may use is; so the owner does it by hand here
+    const old = provider
+    const exited = new Promise((r) => old.proc.once('exit', r))
+    old.proc.kill('SIGTERM')
+    await exited
+    const PORT = 4002
+    forwardPort(LAN_A, PORT)
+    const bootstrap = `/ip4/${RELAY_IP}/tcp/${RELAY_PORT}/p2p/${relay.peerId}`
+    const announce = `/ip4/${LAN_A.wanIp}/tcp/${PORT}`
+    provider = await startIn(LAN_A.host, [
+      ...['--runtime', 'process', '--model', 'meshwork-tiny', '--bootstrap', bootstrap],
+      ...['--p2p-port', String(PORT), '--announce', announce, '--reachability', 'public']
+    ])
+    const [status] = await getJson(provider, '/api/status')
+    expect(status.reachability.status).toBe('public')
+    expect(status.reachability.addresses.some((a: string) => a.startsWith(announce))).toBe(true)
+    await until(
+      'the router to list the new provider as alive and the old one as gone',
+      async () => {
+        const [{ peers }] = await getJson(router, '/api/peers')
+        const alive = (id: string): boolean =>
+          peers.some((p: { peerId: string; alive: boolean }) => p.peerId === id && p.alive)
+        return alive(provider.peerId) && !alive(old.peerId) ? true : undefined
+      },
+      90_000
+    )
+    const answer = JSON.parse(
+      await nodeIn(router.ns, join(SCRIPTS, 'openai-chat.mjs'), [`${router.apiUrl}/v1`, 'meshwork-tiny'], 90_000)
+    )
+    expect(answer.provider).toBe(provider.peerId)
+    expect(answer.content.length).toBeGreaterThan(0)
+    const [{ peers }] = await getJson(router, '/api/peers')
+    expect(peers.find((p: { peerId: string }) => p.peerId === provider.peerId).connection).toBe('direct')
   })
 })

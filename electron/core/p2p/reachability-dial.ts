@@ -1,8 +1,29 @@
 import { BlockList, isIPv4 } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import type { Address, AddressSorter } from '@libp2p/interface'
-import { getNetConfig, isPrivate } from '@libp2p/utils'
+import { getNetConfig } from '@libp2p/utils'
 import { isRelayed } from './reachability'
+
+/**
+ * Addresses that lead somewhere only on their own network: RFC 1918, carrier-grade NAT, benchmarking,
+ * unique-local, link-local, loopback (the same notion as the address gater; documentation ranges
+ * count as routable, which is what lets a test build its "internet" out of them).
+ */
+const LOCAL_ONLY = new BlockList()
+for (const [address, prefix, family] of [
+  ['10.0.0.0', 8, 'ipv4'],
+  ['100.64.0.0', 10, 'ipv4'],
+  ['172.16.0.0', 12, 'ipv4'],
+  ['192.168.0.0', 16, 'ipv4'],
+  ['198.18.0.0', 15, 'ipv4'],
+  ['169.254.0.0', 16, 'ipv4'],
+  ['127.0.0.0', 8, 'ipv4'],
+  ['fc00::', 7, 'ipv6'],
+  ['fe80::', 10, 'ipv6'],
+  ['::1', 128, 'ipv6']
+] as const) {
+  LOCAL_ONLY.addSubnet(address, prefix, family)
+}
 
 /** How long the list of this host's own networks is reused before it is read again. */
 const NETWORKS_TTL_MS = 10_000
@@ -41,8 +62,9 @@ export function dialRank(address: Address, networks: BlockList): number {
   } catch {
     return 0 // not an IP address (dns…): no opinion
   }
-  if (!isPrivate(addr)) return 0
-  return networks.check(host, isIPv4(host) ? 'ipv4' : 'ipv6') ? 0 : 2
+  const family = isIPv4(host) ? 'ipv4' : 'ipv6'
+  if (!LOCAL_ONLY.check(host, family)) return 0
+  return networks.check(host, family) ? 0 : 2
 }
 
 /** libp2p's dial order, relay-aware: see dialRank; certified addresses first within a rank. */

@@ -93,6 +93,29 @@ function natRules(lan: Lan): void {
   ipt('-A', 'INPUT', '-i', 'wan', '-j', 'DROP')
 }
 
+/** The owner "opens a port": the NAT forwards `port` on its WAN address to the host behind it. */
+export function forwardPort(lan: Lan, port: number): void {
+  const ipt = (...args: string[]): string => inNs(lan.nat, ['iptables', ...args])
+  const to = `${lan.hostIp}:${port}`
+  ipt(
+    '-t',
+    'nat',
+    '-A',
+    'PREROUTING',
+    '-i',
+    'wan',
+    '-p',
+    'tcp',
+    '--dport',
+    String(port),
+    '-j',
+    'DNAT',
+    '--to-destination',
+    to
+  )
+  ipt('-A', 'FORWARD', '-i', 'wan', '-o', 'lan', '-p', 'tcp', '-d', lan.hostIp, '--dport', String(port), '-j', 'ACCEPT')
+}
+
 /** Builds the public segment (a bridge), two NAT boxes on it, and a host behind each. */
 export function buildInternet(): void {
   removeInternet()
