@@ -2,7 +2,7 @@
  * A small inline SVG bar chart: one bar per time bucket, newest on the right. `unit` is singular and
  * plural ("job", "jobs"), `per` the bucket ("15 s").
  */
-export function BarChart(props: { values: number[]; label: string; unit: [string, string]; per: string; color?: string; height?: number }) {
+export function BarChart(props: { values: number[]; label: string; unit: [string, string]; per: string; color?: string; height?: number; format?: (v: number) => string }) {
   const height = props.height ?? 72
   const width = 300
   const max = Math.max(...props.values, 0)
@@ -20,7 +20,7 @@ export function BarChart(props: { values: number[]; label: string; unit: [string
       </svg>
       <figcaption>
         {total === 0 ? <span className="muted">nothing in this window</span> : <span>
-            peak {max.toLocaleString('en-US', { maximumFractionDigits: 1 })} {props.unit[max === 1 ? 0 : 1]} per {props.per}
+            peak {props.format ? props.format(max) : max.toLocaleString('en-US', { maximumFractionDigits: 1 })} {props.unit[max === 1 ? 0 : 1]} per {props.per}
           </span>}
       </figcaption>
     </figure>

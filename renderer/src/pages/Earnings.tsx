@@ -8,6 +8,8 @@ import { useApp } from '../hooks'
 
 const DAYS = 14
 
+const amount = (v: number): string => credits(v, '').trim()
+
 /** The last DAYS days (UTC), oldest first, with zero for days without receipts. */
 function perDay(e: EarningsResponse, key: 'earned' | 'spent'): number[] {
   const byDay = new Map(e.byDay.map((d) => [d.day, d[key].amount]))
@@ -61,24 +63,34 @@ export function Earnings() {
         />
       </div>
       <div className="grid">
-        <Card title="By day" testId="earnings-by-day">
-          <BarChart
-            values={perDay(e, 'earned')}
-            label="Earned per day"
-            unit={[e.unit, e.unit]}
-            per="day"
-            color="var(--good)"
-          />
-          <BarChart
-            values={perDay(e, 'spent')}
-            label="Spent per day"
-            unit={[e.unit, e.unit]}
-            per="day"
-            color="var(--info)"
-          />
-          <p className="muted">Last {DAYS} days (UTC), earned above, spent below.</p>
+        <Card title="By day" className="wide" testId="earnings-by-day">
+          <div className="charts-pair">
+            <div>
+              <h3>Earned</h3>
+              <BarChart
+                values={perDay(e, 'earned')}
+                label="Earned per day"
+                unit={[e.unit, e.unit]}
+                per="day"
+                color="var(--good)"
+                format={amount}
+              />
+            </div>
+            <div>
+              <h3>Spent</h3>
+              <BarChart
+                values={perDay(e, 'spent')}
+                label="Spent per day"
+                unit={[e.unit, e.unit]}
+                per="day"
+                color="var(--info)"
+                format={amount}
+              />
+            </div>
+          </div>
+          <p className="muted">The last {DAYS} days (UTC), today on the right.</p>
         </Card>
-        <Card title="By model">
+        <Card title="By model" className="wide">
           <SplitTable
             rows={e.byModel.map((m) => ({ key: m.model, ...m }))}
             label="model"
