@@ -2,22 +2,17 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { advertContent } from './advert-content'
-import { registerControlRoutes } from './api/control-routes'
-import { registerEarningsRoutes } from './api/earnings-routes'
 import { EarningsService } from './earnings/earnings-service'
 import { advertPrice } from './earnings/prices'
-import { registerIpcRoutes } from './api/ipc-routes'
-import { createMetrics, registerMetricsRoute } from './api/metrics'
-import { registerOpenAiRoutes } from './api/openai-routes'
-import { ApiServer } from './api/server'
+import { createMetrics } from './api/metrics'
 import { settingsView } from './api/settings-view'
-import { registerStaticRoutes } from './api/static-routes'
 import { ApiFilePublisher } from './api-file'
 import type { Config } from './config'
 import type { NodeControl } from './control'
 import { createEvents } from './events'
 import { loadOrCreateIdentity } from './identity'
 import { LocalHardware } from './local-hardware'
+import { createNodeApi } from './node-api'
 import { NodeStats } from './node-stats'
 import { Advertiser } from './p2p/advertiser'
 import { Discovery } from './p2p/discovery'
@@ -29,10 +24,10 @@ import { connectionKind } from './p2p/reachability-connection'
 import { PauseControl } from './pause-control'
 import { ReputationService } from './reputation/reputation-service'
 import { peerViews } from './peer-views'
-import { createRouter } from './router/router'
+import { createRouter, routerTrust } from './router/router'
 import { findAppRoot } from './runtime/paths'
-import { advertProtocolService, benchProtocolService, libp2pService, stopOnly } from './service-adapters'
-import { Serving } from './serving'
+import { advertProtocolService, benchProtocolService, libp2pService, listening, stopOnly } from './service-adapters'
+import { Serving, localReference } from './serving'
 import { statusView } from './status-view'
 import { Lifecycle, type NamedService } from './util/lifecycle'
 import { createLogger, type Logger } from './util/logger'
@@ -82,9 +77,15 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
   )
   const earnings = new EarningsService(
     { libp2p },
-    { dataDir: config.dataDir, privateKey, price: () => advertPrice(config), isPaused: () => pause.paused, advertOf: (id) => directory.get(id)?.advert, logger }
+    {
+      dataDir: config.dataDir,
+      privateKey,
+      price: () => advertPrice(config),
+      isPaused: () => pause.paused,
+      advertOf: (id) => directory.get(id)?.advert,
+      logger
+    }
   )
-  events.on('attempt:settled', (outcome) => earnings.attemptSettled(outcome))
   const infer = inferService({
     runtime,
     accounting: earnings,
@@ -123,14 +124,7 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
       dataDir: config.dataDir,
       trustedPeers: config.trustedPeers,
       ...config.reputation,
-      local: {
-        sha256: (model) => serving?.runtime?.models().find((m) => m.name === model)?.sha256,
-        stream: (call, o) => {
-          const rt = serving?.runtime
-          if (rt === undefined) throw new Error('the local runtime is not ready')
-          return rt.stream(call, o)
-        }
-      }
+      local: localReference(serving)
     }
   )
   const router = createRouter({
@@ -141,7 +135,9 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
     events,
     logger,
     policy: config.routingPolicy,
-    maxPrice: config.maxPrice
+    maxPrice: config.maxPrice,
+    promptPolicy: { trustedPeers: config.trustedPeers, localOnly: config.localOnly },
+    requestDeadlineMs: config.requestDeadlineMs
   })
   const linkProber = createLinkProber({
     libp2p,
@@ -169,7 +165,7 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
   const control: NodeControl = {
     status: async () => status(),
     peers: async (opts) =>
-      peerViews({ directory, trust: router.trust, connection: (id) => connectionKind(libp2p, id) }, opts),
+      peerViews({ directory, trust: routerTrust(router), connection: (id) => connectionKind(libp2p, id) }, opts),
     pause: async () => (await pause.set(true), status()),
     resume: async () => (await pause.set(false), status()),
     settings: async () => settingsView(config, status()),
@@ -177,23 +173,7 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
     verifyEarnings: async () => earnings.verify(),
     events
   }
-  const api = new ApiServer(
-    { logger: logger.child('api') },
-    {
-      host: config.apiHost,
-      port: config.apiPort,
-      apiKey: config.apiKey,
-      maxBodyBytes: config.maxBodyBytes,
-      routes: [
-        (app) => registerControlRoutes(app, control),
-        (app) => registerEarningsRoutes(app, control),
-        (app) => registerOpenAiRoutes(app, { router, logger }),
-        (app) => registerIpcRoutes(app, control, { logger }),
-        (app) => registerMetricsRoute(app, metrics.registry),
-        (app) => registerStaticRoutes(app, rendererDir)
-      ]
-    }
-  )
+  const api = createNodeApi({ config, control, router, metrics, logger, rendererDir })
 
   // Start order; stop is the reverse. On stop, every beforeStop runs first: the API stops taking
   // requests and `pause` refuses new provider jobs; then the API lets routed streams finish while
@@ -208,6 +188,7 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
     { name: 'bench protocol', service: benchProtocolService(libp2p) },
     // before the infer service (receipts for its jobs), stopped after it and the router
     { name: 'earnings', service: earnings },
+    { name: 'earnings of attempts', service: listening(events, 'attempt:settled', (o) => earnings.attemptSettled(o)) },
     ...(serving ? [{ name: 'serving', service: serving }] : []),
     { name: 'pause', service: pause },
     { name: 'infer service', service: infer },

@@ -17,6 +17,8 @@ import { StreamState } from './stream-state'
 import { type AttemptTimeouts, DEFAULT_TIMEOUTS } from './timeouts'
 import { MeshTransport, type ProviderTransport } from './transport'
 import { RecordTrust, type TrustSource } from './trust-source'
+
+export { routerTrust } from './trust-source'
 import type { RouteRequest, RouterOptions } from './router-options'
 import { relayRefusal, sameModel, selectProvider } from './selection'
 

@@ -35,3 +35,15 @@ export class RecordTrust implements TrustSource {
     return { direct: r === undefined ? { successes: 0, failures: 0 } : { ...r } }
   }
 }
+
+/** The router's trust as the dashboard shows it: its TrustSource, with exclusion as the router applies it. */
+export function routerTrust(router: {
+  trust: TrustSource
+  excludedReason(peerId: string): string | undefined
+}): TrustSource {
+  return {
+    trust: (peerId) => router.trust.trust(peerId),
+    excludedReason: (peerId) => router.excludedReason(peerId),
+    evidence: (peerId) => router.trust.evidence?.(peerId) ?? {}
+  }
+}
