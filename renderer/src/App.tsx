@@ -1,4 +1,5 @@
 import { useEffect, useState, type ComponentType } from 'react'
+import { ApiKeyPrompt } from './components/ApiKeyPrompt'
 import { EarningToggle } from './components/EarningToggle'
 import { EARNING_LABEL, earningState } from './earning'
 import { useApp } from './hooks'
@@ -65,6 +66,7 @@ export function App() {
           <h1>{active.title}</h1>
           {page !== 'overview' ? <EarningToggle compact /> : null}
         </header>
+        <ApiKeyPrompt />
         {state === 'offline' && status ? (
           <div className="banner">
             <Unreachable message={statusError?.message} />

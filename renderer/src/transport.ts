@@ -9,10 +9,12 @@ import {
   type IpcResult,
   type PushedEvent
 } from '../../shared/ipc'
+import { authHeaders, markKeyNeeded } from './api-key'
 
 /**
  * How the dashboard talks to its node: through the Electron preload (`window.meshwork`) when it runs
  * in the app, else through the node's HTTP API (`POST /api/ipc/*`, SSE `/api/events`). Same contract.
+ * Over HTTP every call carries the node's API key when the owner entered one (`Authorization: Bearer`).
  */
 export interface Transport {
   readonly kind: 'electron' | 'http'
@@ -55,12 +57,16 @@ function httpTransport(): Transport {
       try {
         response = await fetch(`/api/ipc/${channel}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...authHeaders() },
           body: JSON.stringify(args ?? {}),
           cache: 'no-store'
         })
       } catch {
         return { ok: false, error: { code: IPC_ERRORS.unreachable, message: 'Cannot reach the Meshwork node.' } }
+      }
+      if (response.status === 401) {
+        markKeyNeeded()
+        return { ok: false, error: { code: IPC_ERRORS.forbidden, message: 'This node needs its API key: enter it to continue.' } }
       }
       let body: unknown
       try {
@@ -75,21 +81,67 @@ function httpTransport(): Transport {
       return { ok: false, error: { code: IPC_ERRORS.badResult, message: `Unexpected reply (HTTP ${response.status}).` } }
     },
     subscribe(onEvent, onConnection) {
-      const source = new EventSource('/api/events')
-      source.onopen = () => onConnection(true)
-      source.onerror = () => onConnection(false) // EventSource reconnects by itself (server sends retry:)
-      source.onmessage = (message) => {
-        let data: unknown
-        try {
-          data = JSON.parse(message.data as string)
-        } catch {
-          return
-        }
+      // fetch, not EventSource: EventSource cannot send the Authorization header
+      const controller = new AbortController()
+      void followEvents((data) => {
         const valid = checkEvent(data)
         if (valid) onEvent(valid)
-      }
-      return () => source.close()
+      }, onConnection, controller.signal)
+      return () => controller.abort()
     }
+  }
+}
+
+const RETRY_MS = 2000
+
+/** Reads the node's SSE stream, reconnecting after RETRY_MS until aborted; a 401 stops it and asks for the key. */
+async function followEvents(onData: (data: unknown) => void, onConnection: (connected: boolean) => void, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const response = await fetch('/api/events', { headers: { accept: 'text/event-stream', ...authHeaders() }, cache: 'no-store', signal })
+      if (response.status === 401) {
+        onConnection(false)
+        markKeyNeeded()
+        return
+      }
+      if (!response.ok || response.body === null) throw new Error(`HTTP ${response.status}`)
+      onConnection(true)
+      await readSse(response.body, onData)
+    } catch {
+      // dropped: retry below
+    }
+    if (signal.aborted) return
+    onConnection(false)
+    await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
+  }
+}
+
+/** Calls onData with each `data:` payload (JSON-parsed) of an SSE body until it ends. */
+async function readSse(body: ReadableStream<Uint8Array>, onData: (data: unknown) => void): Promise<void> {
+  const reader = body.getReader()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) return
+    buffer += decoder.decode(value, { stream: true })
+    let end: number
+    while ((end = buffer.search(/\r?\n\r?\n/)) >= 0) {
+      const event = buffer.slice(0, end)
+      buffer = buffer.slice(end).replace(/^\r?\n\r?\n/, '')
+      const data = event
+        .split(/\r?\n/)
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).replace(/^ /, ''))
+        .join('\n')
+      if (data === '') continue
+      try {
+        onData(JSON.parse(data))
+      } catch {
+        // not JSON: ignore it like any malformed event
+      }
+    }
+    if (buffer.length > 1024 * 1024) throw new Error('event too large')
   }
 }
 

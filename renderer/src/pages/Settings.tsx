@@ -11,6 +11,12 @@ export function Settings() {
       <Notice tone="info" title="Settings are read-only here for now">
         Change them in <code>config.json</code> in the data directory or with <code>meshwork start</code> flags, then restart the node.
       </Notice>
+      <Notice tone="warn" title="Your prompts are readable by the peer that serves them" testId="privacy-notice">
+        A request you send through this node goes, with its prompt and answer in clear, to the provider the router picks — another
+        person's machine unless it is this one. To keep prompts to peers you choose, set <code>trustedPeers</code> (their peer ids) or{' '}
+        <code>localOnly: true</code> in <code>config.json</code>, or send <code>{'meshwork: { peers: [...] }'}</code> or{' '}
+        <code>{'meshwork: { localOnly: true }'}</code> with a request.
+      </Notice>
       {error && !settings ? <Notice tone="warn" title="The node did not report its settings">{error.message}</Notice> : null}
       {settings ? (
         <div className="grid">
