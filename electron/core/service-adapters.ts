@@ -1,3 +1,4 @@
+import type { NodeEventMap, NodeEvents } from './events'
 import type { Logger } from './util/logger'
 import { MeshworkError } from './util/errors'
 import type { AbortOptions, Startable } from './util/startable'
@@ -64,6 +65,23 @@ export function stopOnly(stop: (options?: AbortOptions) => void | Promise<void>)
     async start() {},
     async stop(options) {
       await stop(options)
+    }
+  }
+}
+
+/** A listener on the node's events while the node runs: added at start, removed at stop. */
+export function listening<K extends keyof NodeEventMap>(
+  events: NodeEvents,
+  name: K,
+  handler: (...args: NodeEventMap[K]) => void
+): Startable {
+  const listener = handler as Parameters<NodeEvents['on']>[1]
+  return {
+    async start() {
+      events.on(name, listener)
+    },
+    async stop() {
+      events.off(name, listener)
     }
   }
 }

@@ -130,3 +130,18 @@ export class Serving implements Startable {
     this.components.onChange()
   }
 }
+
+/** This node's own runtime as a reference (reputation challenges compare peers' answers with it). */
+export function localReference(serving: Serving | undefined): {
+  sha256: (model: string) => string | undefined
+  stream: InferenceRuntime['stream']
+} {
+  return {
+    sha256: (model) => serving?.runtime?.models().find((m) => m.name === model)?.sha256,
+    stream: (call, options) => {
+      const runtime = serving?.runtime
+      if (runtime === undefined) throw new Error('the local runtime is not ready')
+      return runtime.stream(call, options)
+    }
+  }
+}
