@@ -10,7 +10,8 @@ export const INVOKE_CHANNELS = [
   'settings:get',
   'events:recent',
   'earnings:get',
-  'earnings:verify'
+  'earnings:verify',
+  'prices:set'
 ] as const
 export type InvokeChannel = (typeof INVOKE_CHANNELS)[number]
 

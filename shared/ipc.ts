@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { PeersResponseSchema, RuntimeStatusSchema, StatusResponseSchema } from './api'
 import { EarningsQuerySchema, EarningsResponseSchema, VerifyReportSchema } from './earnings'
+import { MaxPriceSchema, ModelPriceSchema, PriceUpdateSchema } from './price'
 import { IPC_ERRORS, PUSH_EVENTS, isInvokeChannel, type InvokeChannel, type PushEventName } from './ipc-names'
 
 export * from './ipc-names'
@@ -32,6 +33,11 @@ export const SettingsViewSchema = z.object({
   models: z.array(z.string()),
   pauseStopsRuntime: z.boolean(),
   pricePerMillionTokens: z.number(),
+  /** Per-model prices (credits per million prompt / completion tokens) and the credits' name. */
+  prices: z.record(z.string(), ModelPriceSchema).optional(),
+  priceUnit: z.string().optional(),
+  /** The most this node pays as a consumer. */
+  maxPrice: MaxPriceSchema.optional(),
   maxConcurrentJobs: z.number().int()
 })
 export type SettingsView = z.infer<typeof SettingsViewSchema>
@@ -109,7 +115,8 @@ export const InvokeContract = {
     result: z.array(PushedEventSchema)
   },
   'earnings:get': { args: EarningsQuerySchema, result: EarningsResponseSchema },
-  'earnings:verify': { args: NoArgs, result: VerifyReportSchema }
+  'earnings:verify': { args: NoArgs, result: VerifyReportSchema },
+  'prices:set': { args: PriceUpdateSchema, result: SettingsViewSchema }
 } as const satisfies Record<InvokeChannel, { args: z.ZodType; result: z.ZodType }>
 
 export type InvokeArgs<C extends InvokeChannel> = z.input<(typeof InvokeContract)[C]['args']>

@@ -57,6 +57,15 @@ export function amountNano(price: ModelPrice, promptTokens: number, completionTo
   return Math.round(promptTokens * price.prompt * 1000 + completionTokens * price.completion * 1000)
 }
 
+/** A change of this node's prices from the dashboard (`prices:set`); what is left out stays. */
+export const PriceUpdateSchema = z.strictObject({
+  pricePerMillionTokens: PerMillion.optional(),
+  /** Replaces the per-model prices as a whole. */
+  prices: z.record(z.string().regex(MODEL_NAME), ModelPriceSchema).optional(),
+  priceUnit: z.string().min(1).max(16).optional()
+})
+export type PriceUpdate = z.infer<typeof PriceUpdateSchema>
+
 /** One blended number for comparing prices (a typical job has about as many prompt as answer tokens). */
 export function blendedPrice(price: ModelPrice): number {
   return (price.prompt + price.completion) / 2

@@ -1,6 +1,7 @@
 import type { PeersResponse, StatusResponse } from '../../shared/api'
 import type { EarningsQuery, EarningsResponse, VerifyReport } from '../../shared/earnings'
 import type { SettingsView } from '../../shared/ipc'
+import type { PriceUpdate } from '../../shared/price'
 import type { NodeEvents } from './events'
 
 /**
@@ -18,5 +19,7 @@ export interface NodeControl {
   earnings?(query?: EarningsQuery): Promise<EarningsResponse>
   /** Checks the whole ledger chain and every signature. */
   verifyEarnings?(): Promise<VerifyReport>
+  /** Changes this node's prices: saved to config.json, in the advert at once. */
+  setPrices?(update: PriceUpdate): Promise<SettingsView>
   readonly events: NodeEvents
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { advertContent } from './advert-content'
 import { EarningsService } from './earnings/earnings-service'
 import { advertPrice } from './earnings/prices'
+import { updatePrices } from './earnings/price-settings'
 import { createMetrics } from './api/metrics'
 import { settingsView } from './api/settings-view'
 import { ApiFilePublisher } from './api-file'
@@ -171,6 +172,11 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
     settings: async () => settingsView(config, status()),
     earnings: async (query) => earnings.summary(query),
     verifyEarnings: async () => earnings.verify(),
+    setPrices: async (update) => {
+      await updatePrices(config, update)
+      await advertiser.refresh()
+      return settingsView(config, status())
+    },
     events
   }
   const api = createNodeApi({ config, control, router, metrics, logger, rendererDir })

@@ -40,6 +40,9 @@ export function createIpcDispatcher(control: NodeControl, options: { logger?: Lo
       case 'earnings:verify':
         if (control.verifyEarnings === undefined) throw noEarnings()
         return control.verifyEarnings()
+      case 'prices:set':
+        if (control.setPrices === undefined) throw Object.assign(new Error('This node cannot change its prices here'), { code: 'not_supported', status: 501 })
+        return control.setPrices(call.args)
     }
   }
 

@@ -20,6 +20,9 @@ export function settingsView(config: Config, status?: Pick<StatusResponse, 'apiU
     models: config.models,
     pauseStopsRuntime: config.pauseStopsRuntime,
     pricePerMillionTokens: config.pricePerMillionTokens,
+    prices: config.prices,
+    priceUnit: config.priceUnit,
+    maxPrice: config.maxPrice,
     maxConcurrentJobs: config.maxConcurrentJobs
   }
 }
