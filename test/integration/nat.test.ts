@@ -202,10 +202,11 @@ describe.skipIf(!isRoot)('a provider and a router behind two NATs', () => {
     expect(peer.models).toContain('meshwork-tiny')
     const chat = nodeIn(router.ns, join(SCRIPTS, 'openai-chat.mjs'), [`${router.apiUrl}/v1`, 'meshwork-tiny'], 90_000)
     const answer = JSON.parse(
-      await chat.catch((err: Error) => {
-        throw new Error(
-          `${err.message}\nrouter log:\n${router.logs().slice(-4000)}\nprovider log:\n${provider.logs().slice(-3000)}`
-        )
+      await chat.catch(async (err: Error) => {
+        const [seen] = await getJson(router, '/api/peers?all=1').catch(() => [undefined])
+        const peers = seen?.peers?.map((p: Record<string, unknown>) => ({ ...p, advert: undefined }))
+        const logs = `router log:\n${router.logs().slice(-4000)}\nprovider log:\n${provider.logs().slice(-3000)}`
+        throw new Error(`${err.message}\nrouter's peers: ${JSON.stringify(peers)}\n${logs}`)
       })
     )
     expect(answer.provider).toBe(provider.peerId)
