@@ -68,8 +68,8 @@ afterAll(async () => {
 
 describe('hostile providers', () => {
   it('a provider that refuses every job with a 401 is failed over and ejected, not passed to the client', async () => {
-    // eslint-disable-next-line require-yield
     const refuser = await startHostile(
+      // eslint-disable-next-line require-yield
       hostileRuntime(f.model, async function* () {
         throw new InferError('invalid_request', 'unauthorized', 401)
       })
