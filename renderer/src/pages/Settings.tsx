@@ -1,3 +1,4 @@
+import { PriceSettings } from '../components/PriceSettings'
 import { Badge, Card, Field, Notice } from '../components/ui'
 import { num } from '../format'
 import { useApp } from '../hooks'
@@ -8,7 +9,7 @@ export function Settings() {
   const status = useApp((s) => s.status)
   return (
     <div className="page">
-      <Notice tone="info" title="Settings are read-only here for now">
+      <Notice tone="info" title="Prices can be set below; other settings are read-only here for now">
         Change them in <code>config.json</code> in the data directory or with <code>meshwork start</code> flags, then restart the node.
       </Notice>
       <Notice tone="warn" title="Your prompts are readable by the peer that serves them" testId="privacy-notice">
@@ -47,7 +48,9 @@ export function Settings() {
                 </Field>
               ) : null}
               <Field label="Models">{settings.models.join(', ')}</Field>
-              <Field label="Price">{num(settings.pricePerMillionTokens, 2)} per million tokens</Field>
+              <Field label="Price">
+                {num(settings.pricePerMillionTokens, 2)} {settings.priceUnit ?? 'credits'} per million tokens{Object.keys(settings.prices ?? {}).length > 0 ? ', per model below' : ''}
+              </Field>
               <Field label="Parallel jobs">{settings.maxConcurrentJobs}</Field>
               <Field label="On pause">{settings.pauseStopsRuntime ? 'stop the runtime to free the GPU' : 'keep the runtime loaded'}</Field>
               <Field label="Data directory" mono>
@@ -55,6 +58,7 @@ export function Settings() {
               </Field>
             </dl>
           </Card>
+          <PriceSettings key={JSON.stringify([settings.prices, settings.pricePerMillionTokens, settings.priceUnit])} settings={settings} />
         </div>
       ) : status ? (
         <Card title="Network">
