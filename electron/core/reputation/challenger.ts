@@ -35,6 +35,7 @@ export interface ChallengerInit {
 export class Challenger {
   private readonly due = new Set<string>()
   private readonly probes = new Map<string, { at: number; backoffMs: number }>()
+  private readonly lastAt = new Map<string, number>()
   private readonly log: Logger
   private timer?: ReturnType<typeof setInterval>
   private busy = false
@@ -65,16 +66,18 @@ export class Challenger {
     return this.probes.get(peerId)?.at
   }
 
-  /** One challenge at a time: first sight, then a speed in doubt, then sampled traffic, then due probes. */
+  /** One challenge at a time: first sight, then sampled traffic, then a speed in doubt, then due probes. */
   async tick(): Promise<ChallengeVerdict | undefined> {
     if (this.busy) return undefined
     const targets = this.init.targets().filter((t) => t.peerId !== this.init.self)
     const now = Date.now()
+    // no provider is challenged twice within a few ticks, so one cannot starve the others
+    const rested = targets.filter((t) => now - (this.lastAt.get(t.peerId) ?? 0) >= 4 * (this.init.tickMs ?? 5_000))
     const next =
       targets.find((t) => !this.init.engine.challenged(t.peerId)) ??
-      targets.find((t) => this.init.engine.speedSuspect(t.peerId)) ??
-      targets.find((t) => this.due.has(t.peerId) && this.init.engine.excludedReason(t.peerId) === undefined) ??
-      targets.find((t) => this.init.engine.excludedReason(t.peerId) !== undefined && (this.probes.get(t.peerId)?.at ?? 0) <= now)
+      rested.find((t) => this.due.has(t.peerId) && this.init.engine.excludedReason(t.peerId) === undefined) ??
+      rested.find((t) => this.init.engine.speedSuspect(t.peerId)) ??
+      rested.find((t) => this.init.engine.excludedReason(t.peerId) !== undefined && (this.probes.get(t.peerId)?.at ?? 0) <= now)
     if (next === undefined) return undefined
     this.due.delete(next.peerId)
     return this.challenge(next, targets)
@@ -82,6 +85,7 @@ export class Challenger {
 
   async challenge(target: ChallengeTarget, others: ChallengeTarget[] = this.init.targets()): Promise<ChallengeVerdict> {
     this.busy = true
+    this.lastAt.set(target.peerId, Date.now())
     try {
       const maxTokens = this.init.maxTokens ?? 48
       const frame = challengeFrame(target.model, maxTokens)

@@ -103,7 +103,9 @@ export class TrustEngine {
   speedSuspect(peerId: string): boolean {
     const last = this.peers.get(peerId)?.speedSamples.at(-1)
     const advert = this.options.advertSpeed?.(peerId)
-    return last !== undefined && advert !== undefined && last < advert / SPEED_LIE_FACTOR && this.excludedReason(peerId) === undefined
+    if (last === undefined || advert === undefined || advert <= 0 || this.excludedReason(peerId) !== undefined) return false
+    const others = this.othersSpeedRatio(peerId)
+    return last / advert < Math.min(1, others ?? 1) / SPEED_LIE_FACTOR
   }
 
   /** True once the provider's output matched a reference in a challenge. */

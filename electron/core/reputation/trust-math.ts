@@ -23,7 +23,7 @@ export interface TrustParams {
   threshold: number
   /** Evidence units one reporter may move about one subject. */
   reporterCap: number
-  /** Extra negative units a "caught lying" flag carries (within the cap). */
+  /** Extra negative units a "caught lying" flag carries, beyond the cap: a verified lie outweighs a pleasant past. */
   caughtMass: number
   /** All gossip together about one subject counts for at most this many units. */
   gossipCap: number
@@ -39,7 +39,7 @@ export const DEFAULT_TRUST_PARAMS: TrustParams = {
   priorNegative: 1.5,
   threshold: 0.25,
   reporterCap: 4,
-  caughtMass: 2,
+  caughtMass: 1.5,
   gossipCap: 16,
   directHalf: 6,
   unknownReporterWeight: 0.25,
@@ -83,11 +83,11 @@ export function agreement(reporter: string, input: TrustInput, p: TrustParams): 
   return (1 + sum) / (2 + n)
 }
 
+/** A reporter's evidence scaled to the cap; a "caught lying" claim adds its own units on top. */
 function clip(r: Report, p: TrustParams): Mass {
-  const negative = r.negative + (r.caught ? p.caughtMass : 0)
-  const total = r.positive + negative
+  const total = r.positive + r.negative
   const scale = total > p.reporterCap ? p.reporterCap / total : 1
-  return { positive: r.positive * scale, negative: negative * scale }
+  return { positive: r.positive * scale, negative: r.negative * scale + (r.caught ? p.caughtMass : 0) }
 }
 
 export function computeTrust(input: TrustInput, p: TrustParams = DEFAULT_TRUST_PARAMS): TrustResult {

@@ -50,7 +50,7 @@ function setup(behaviours: Record<string, Behaviour>, adverts: Record<string, nu
   const store = new ObservationStore(join(dir, 'r.sqlite'))
   const engine = new TrustEngine({ self: 'me', store, advertSpeed: (p) => adverts[p] })
   const targets: ChallengeTarget[] = Object.keys(behaviours).map((peerId) => ({ peerId, model: 'm', sha256: SHA }))
-  const challenger = new Challenger({ self: 'me', engine, transport: transport(behaviours), targets: () => targets, logger: createLogger('t', { level: 'error' }), maxTokens: 24, probeBaseMs: 60_000 })
+  const challenger = new Challenger({ self: 'me', engine, transport: transport(behaviours), targets: () => targets, logger: createLogger('t', { level: 'error' }), maxTokens: 24, probeBaseMs: 60_000, tickMs: 1 })
   return { engine, challenger, targets, store, dir }
 }
 
