@@ -218,6 +218,17 @@ describe.skipIf(!isRoot)('a provider and a router behind two NATs', () => {
     expect(status.reachability.status).toBe('private')
     const [served] = await getJson(provider, '/api/status')
     expect(served.stats.served).toBeGreaterThanOrEqual(1)
+    // the consumer countersigns the provider's receipt over the same relayed connection
+    await until(
+      'a countersigned receipt in the provider’s ledger',
+      async () => {
+        const [earnings] = await getJson(provider, '/api/earnings')
+        return earnings.recent.find(
+          (r: { role: string; consumerSigValid: boolean }) => r.role === 'earned' && r.consumerSigValid
+        )
+      },
+      30_000
+    )
   })
 
   it('a provider whose owner forwards a port and announces it is reached directly', async () => {

@@ -35,7 +35,7 @@ export interface SettledAttempt {
 export interface ConsumerAccountingInit {
   ledger: Ledger
   signer: Signer
-  libp2p?: Pick<Libp2p, 'dialProtocol'>
+  libp2p?: Pick<Libp2p, 'dialProtocol' | 'getConnections'>
   /** The price a provider advertises for a model right now (undefined: not known). */
   advertisedPrice(peerId: string, model: string): ModelPrice | undefined
   /** The sha256 a provider advertises for a model (for receipts of jobs cut short before accept). */
@@ -162,7 +162,7 @@ export class ConsumerAccounting {
    * One offer, tried again a little later when the provider is unreachable or has not yet noted the
    * job cut short (a consumer that gave up on a stalled stream can be faster than the provider).
    */
-  private async exchange(libp2p: Pick<Libp2p, 'dialProtocol'>, signed: SignedReceipt): Promise<ReceiptAnswer> {
+  private async exchange(libp2p: Pick<Libp2p, 'dialProtocol' | 'getConnections'>, signed: SignedReceipt): Promise<ReceiptAnswer> {
     const provider = peerIdFromString(signed.receipt.provider)
     for (let i = 0; ; i++) {
       const last = i === OFFER_RETRY_MS.length

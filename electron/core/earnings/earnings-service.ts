@@ -26,7 +26,7 @@ export interface EarningsInit {
 }
 
 export interface EarningsComponents {
-  libp2p?: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
+  libp2p?: Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'getConnections'>
 }
 
 /**

@@ -10,6 +10,7 @@ import {
 } from '../../../shared/receipt'
 import type { Logger } from '../util/logger'
 import type { AbortOptions } from '../util/startable'
+import { openStreamTo } from '../p2p/reachability-connection'
 import { ReceiptRejectedError } from './receipts'
 
 const TIMEOUT_MS = 5_000
@@ -71,13 +72,14 @@ export async function handleReceiptProtocol(
 
 /** Offers `signed` to its provider and returns the answer. */
 export async function offerReceipt(
-  libp2p: Pick<Libp2p, 'dialProtocol'>,
+  libp2p: Pick<Libp2p, 'dialProtocol' | 'getConnections'>,
   provider: PeerId,
   signed: SignedReceipt,
   options: AbortOptions = {}
 ): Promise<ReceiptAnswer> {
   const signal = options.signal ?? AbortSignal.timeout(TIMEOUT_MS)
-  const stream = await libp2p.dialProtocol(provider, RECEIPT_PROTOCOL, { signal })
+  // over the relayed connection the job ran on, when that is how the provider is reached
+  const stream = await openStreamTo(libp2p, provider, RECEIPT_PROTOCOL, { signal })
   try {
     const lp = lpStream(stream, { maxDataLength: MAX_RECEIPT_BYTES })
     await lp.write(encode({ type: 'offer', signed }), { signal })
