@@ -215,6 +215,9 @@ describe.skipIf(!isRoot)('a provider and a router behind two NATs', () => {
     const [{ peers }, status] = await getJson(router, '/api/peers', '/api/status')
     const seen = peers.find((p: { peerId: string }) => p.peerId === provider.peerId)
     expect(seen.connection).toBe('relayed')
+    expect(seen.rttMs).toBeGreaterThan(0) // measured over the relay
+    // streams share the relayed connection: the router holds about one per peer, not one per stream
+    expect(status.connections).toBeLessThanOrEqual(4)
     expect(status.reachability.status).toBe('private')
     const [served] = await getJson(provider, '/api/status')
     expect(served.stats.served).toBeGreaterThanOrEqual(1)

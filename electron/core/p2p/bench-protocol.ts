@@ -1,6 +1,7 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { MeshworkError } from '../util/errors'
 import type { AbortOptions } from '../util/startable'
+import { connectionKind, openStreamTo, pingOver, type StreamOpener } from './reachability-connection'
 
 /**
  * `/meshwork/bench/1.0.0` — link probe. The prober sends a 4-byte big-endian length L, then L bytes,
@@ -44,6 +45,8 @@ export interface BenchLibp2p {
   ): Promise<void>
   unhandle(protocol: string): Promise<void>
   dialProtocol(peer: PeerId, protocol: string, options?: AbortOptions & { runOnLimitedConnection?: boolean }): Promise<Stream>
+  /** When given, a peer reached only through a relay is probed over that relayed connection. */
+  getConnections?(peer?: PeerId): Connection[]
   services: { ping?: { ping(peer: PeerId, options?: AbortOptions): Promise<number> } }
 }
 
@@ -180,10 +183,22 @@ const outboundActive = new WeakMap<object, number>()
 const MAX_OUTBOUND = 2
 const MAX_PROBE_BYTES = 16 * 1024 * 1024
 
+function relayedOnly(libp2p: BenchLibp2p, peer: PeerId): boolean {
+  return libp2p.getConnections !== undefined && connectionKind(opener(libp2p), peer) === 'relayed'
+}
+
+function opener(libp2p: BenchLibp2p): StreamOpener {
+  return { getConnections: (p) => libp2p.getConnections?.(p) ?? [], dialProtocol: (p, proto, o) => libp2p.dialProtocol(p, proto, o) }
+}
+
 async function rtt(libp2p: BenchLibp2p, peer: PeerId, pings: number, options: AbortOptions): Promise<number> {
   const samples: number[] = []
   for (let i = 0; i < pings; i++) {
     const started = performance.now()
+    if (relayedOnly(libp2p, peer)) {
+      samples.push(await pingOver(opener(libp2p), peer, options))
+      continue
+    }
     const reported = libp2p.services.ping ? await libp2p.services.ping.ping(peer, options) : undefined
     const measured = performance.now() - started
     // ping reports whole milliseconds (0 on loopback); below 1 ms our own clock says more
@@ -201,7 +216,9 @@ export async function probeLink(libp2p: BenchLibp2p, peer: PeerId, options: Prob
   outboundActive.set(libp2p, active + 1)
   try {
     const rttMs = libp2p.services.ping ? await rtt(libp2p, peer, Math.max(1, options.pings ?? 3), options) : 0
-    const stream = await libp2p.dialProtocol(peer, BENCH_PROTOCOL, { ...options, runOnLimitedConnection: true })
+    const stream = libp2p.getConnections
+      ? await openStreamTo(opener(libp2p), peer, BENCH_PROTOCOL, { signal: options.signal })
+      : await libp2p.dialProtocol(peer, BENCH_PROTOCOL, options)
     let answered = false
     const reply = readReply(stream, () => (answered = true))
     reply.catch(() => {}) // awaited below; a refusal may arrive while we still send

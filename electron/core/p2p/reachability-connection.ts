@@ -1,4 +1,4 @@
-import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { ConnectionKind } from '../../../shared/api'
 import type { InferBody } from '../../../shared/infer'
@@ -97,6 +97,12 @@ export function relayLimitReason(budget: RelayBudget | undefined, need: RelayNee
 
 type StreamOptions = NonNullable<Parameters<Libp2p['dialProtocol']>[2]>
 
+/** What opening a stream needs of a libp2p node (a full node, or a test's narrow one). */
+export interface StreamOpener {
+  getConnections(peer?: PeerId): Connection[]
+  dialProtocol(peer: PeerId, protocol: string, options?: StreamOptions): Promise<Stream>
+}
+
 /**
  * Opens a protocol stream to `peer`, reusing a relayed connection when that is all there is.
  * libp2p's own dial never reuses a limited (relayed) connection: it dials the relay again for a
@@ -104,13 +110,46 @@ type StreamOptions = NonNullable<Parameters<Libp2p['dialProtocol']>[2]>
  * with the peer dialling back. A direct connection, or none, is left to libp2p as usual.
  */
 export async function openStreamTo(
-  libp2p: Pick<Libp2p, 'dialProtocol' | 'getConnections'>,
+  libp2p: StreamOpener,
   peer: PeerId,
   protocol: string,
   options: StreamOptions = {}
-): ReturnType<Libp2p['dialProtocol']> {
+): Promise<Stream> {
   const conns = openConnections(libp2p, peer)
   const relayed = conns.some((c) => !isRelayedConnection(c)) ? undefined : conns[0]
   if (relayed !== undefined) return relayed.newStream(protocol, { ...options, runOnLimitedConnection: true })
   return libp2p.dialProtocol(peer, protocol, { ...options, runOnLimitedConnection: true })
+}
+
+const PING_PROTOCOL = '/ipfs/ping/1.0.0'
+const PING_BYTES = 32
+
+/**
+ * One libp2p ping (32 bytes echoed) over the connection `openStreamTo` picks, in ms by our clock.
+ * libp2p's ping service dials like any other protocol, so toward a peer reached only through a
+ * relay each ping would open one more relayed connection.
+ */
+export async function pingOver(
+  libp2p: StreamOpener,
+  peer: PeerId,
+  options: { signal?: AbortSignal } = {}
+): Promise<number> {
+  const stream = await openStreamTo(libp2p, peer, PING_PROTOCOL, options)
+  try {
+    const payload = crypto.getRandomValues(new Uint8Array(PING_BYTES))
+    const started = performance.now()
+    if (!stream.send(payload)) await stream.onDrain(options)
+    let echoed = 0
+    for await (const piece of stream) {
+      echoed += piece.byteLength
+      if (echoed >= PING_BYTES) break
+    }
+    if (echoed < PING_BYTES) throw new Error('ping answered short')
+    const ms = performance.now() - started
+    await stream.close(options).catch(() => stream.abort(new Error('close failed')))
+    return ms
+  } catch (err) {
+    stream.abort(err instanceof Error ? err : new Error(String(err)))
+    throw err
+  }
 }
