@@ -44,7 +44,11 @@ export interface BenchLibp2p {
     options?: { maxInboundStreams?: number; maxOutboundStreams?: number; runOnLimitedConnection?: boolean }
   ): Promise<void>
   unhandle(protocol: string): Promise<void>
-  dialProtocol(peer: PeerId, protocol: string, options?: AbortOptions & { runOnLimitedConnection?: boolean }): Promise<Stream>
+  dialProtocol(
+    peer: PeerId,
+    protocol: string,
+    options?: AbortOptions & { runOnLimitedConnection?: boolean }
+  ): Promise<Stream>
   /** When given, a peer reached only through a relay is probed over that relayed connection. */
   getConnections?(peer?: PeerId): Connection[]
   services: { ping?: { ping(peer: PeerId, options?: AbortOptions): Promise<number> } }
@@ -163,7 +167,11 @@ export async function registerBenchProtocol(
   }
 
   // relayed links are measured too (the prober sends less over them: the relay's bytes are limited)
-  await libp2p.handle(BENCH_PROTOCOL, handler, { maxInboundStreams: maxConcurrent * 2, maxOutboundStreams: 4, runOnLimitedConnection: true })
+  await libp2p.handle(BENCH_PROTOCOL, handler, {
+    maxInboundStreams: maxConcurrent * 2,
+    maxOutboundStreams: 4,
+    runOnLimitedConnection: true
+  })
   return () => libp2p.unhandle(BENCH_PROTOCOL)
 }
 
@@ -188,7 +196,10 @@ function relayedOnly(libp2p: BenchLibp2p, peer: PeerId): boolean {
 }
 
 function opener(libp2p: BenchLibp2p): StreamOpener {
-  return { getConnections: (p) => libp2p.getConnections?.(p) ?? [], dialProtocol: (p, proto, o) => libp2p.dialProtocol(p, proto, o) }
+  return {
+    getConnections: (p) => libp2p.getConnections?.(p) ?? [],
+    dialProtocol: (p, proto, o) => libp2p.dialProtocol(p, proto, o)
+  }
 }
 
 async function rtt(libp2p: BenchLibp2p, peer: PeerId, pings: number, options: AbortOptions): Promise<number> {
