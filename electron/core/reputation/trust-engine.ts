@@ -188,7 +188,11 @@ export class TrustEngine {
     return speedLie([...(this.peers.get(peerId)?.speedSamples ?? []), sample], this.options.advertSpeed?.(peerId), this.othersSpeedRatio(peerId))
   }
 
-  /** Median of measured / advertised speed over the other providers this node has measured. */
+  /**
+   * Measured / advertised speed of the other providers this node has measured: the lower quartile,
+   * so an honest box is compared with the slower of its peers (load varies), and one liar among
+   * them cannot shield another unless liars are a quarter of them.
+   */
   private othersSpeedRatio(peerId: string): number | undefined {
     const ratios: number[] = []
     for (const [peer, e] of this.peers) {
@@ -198,7 +202,7 @@ export class TrustEngine {
     }
     if (ratios.length === 0) return undefined
     ratios.sort((a, b) => a - b)
-    return ratios[Math.floor(ratios.length / 2)]
+    return ratios[Math.floor((ratios.length - 1) / 4)]
   }
 
   private evidenceOf(peer: string): PeerEvidence {
