@@ -1,6 +1,6 @@
 // `meshwork start` processes for the routing bench (the built CLI, real runtimes, loopback only).
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 
@@ -15,6 +15,9 @@ function findRoot(from: string): string {
 }
 
 export interface BenchNode {
+  /** performance.now() when the process was spawned, and when its API file appeared (node up). */
+  spawnedAt: number
+  upAt: number
   apiUrl: string
   peerId: string
   multiaddr: string
@@ -25,19 +28,50 @@ export interface BenchNode {
 
 const started = new Set<BenchNode>()
 
-export async function startBenchNode(args: string[], bootstrap: string[] = []): Promise<BenchNode> {
+export interface BenchNodeOptions {
+  /** Keep the default advert interval (the routing bench refreshes adverts every second). */
+  defaults?: boolean
+  /** Written to the data dir's config.json. */
+  config?: Record<string, unknown>
+  startTimeoutMs?: number
+}
+
+export async function startBenchNode(
+  args: string[],
+  bootstrap: string[] = [],
+  options: BenchNodeOptions = {}
+): Promise<BenchNode> {
   const cli = join(findRoot(process.cwd()), 'dist/cli.js')
   const dataDir = mkdtempSync(join(tmpdir(), 'meshwork-bench-'))
+  if (options.config) writeFileSync(join(dataDir, 'config.json'), JSON.stringify(options.config))
+  const env: NodeJS.ProcessEnv = { ...process.env, MESHWORK_LOG_LEVEL: 'warn' }
+  if (!options.defaults) env.MESHWORK_ADVERT_INTERVAL_MS = '1000'
+  const spawnedAt = performance.now()
   const proc = spawn(
     process.execPath,
-    [cli, 'start', '--data-dir', dataDir, '--api-port', '0', '--p2p-port', '0', '--p2p-host', '127.0.0.1', '--no-mdns',
-      '--address-scope', 'loopback', ...bootstrap.flatMap((b) => ['--bootstrap', b]), ...args],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MESHWORK_LOG_LEVEL: 'warn', MESHWORK_ADVERT_INTERVAL_MS: '1000' } }
+    [
+      cli,
+      'start',
+      '--data-dir',
+      dataDir,
+      '--api-port',
+      '0',
+      '--p2p-port',
+      '0',
+      '--p2p-host',
+      '127.0.0.1',
+      '--no-mdns',
+      '--address-scope',
+      'loopback',
+      ...bootstrap.flatMap((b) => ['--bootstrap', b]),
+      ...args
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], env }
   )
   let err = ''
   proc.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)))
   const apiFile = join(dataDir, 'api.json')
-  const deadline = Date.now() + 180_000
+  const deadline = Date.now() + (options.startTimeoutMs ?? 180_000)
   while (!existsSync(apiFile)) {
     if (proc.exitCode !== null) throw new Error(`node exited ${proc.exitCode}: ${err}`)
     if (Date.now() > deadline) {
@@ -46,10 +80,13 @@ export async function startBenchNode(args: string[], bootstrap: string[] = []): 
     }
     await new Promise((r) => setTimeout(r, 100))
   }
+  const upAt = performance.now()
   const api = JSON.parse(readFileSync(apiFile, 'utf8')) as { apiUrl: string; peerId: string }
   const get = async (path: string): Promise<any> => (await fetch(api.apiUrl + path)).json()
   const status = await get('/api/status')
   const node: BenchNode = {
+    spawnedAt,
+    upAt,
     apiUrl: api.apiUrl,
     peerId: api.peerId,
     multiaddr: status.multiaddrs[0],
@@ -85,8 +122,12 @@ export async function until(check: () => Promise<boolean>, ms: number): Promise<
 }
 
 /** A provider whose runtime is ready; returns it with the runtime's direct endpoint. */
-export async function startProviderNode(model: string, bootstrap: string[] = []): Promise<BenchNode & { endpoint: string }> {
-  const node = await startBenchNode(['--runtime', 'process', '--model', model], bootstrap)
+export async function startProviderNode(
+  model: string,
+  bootstrap: string[] = [],
+  options: BenchNodeOptions = {}
+): Promise<BenchNode & { endpoint: string }> {
+  const node = await startBenchNode(['--runtime', 'process', '--model', model], bootstrap, options)
   // ready, and its start-up benchmark done (it would compete for the CPU with what we measure)
   await until(async () => {
     const status = await node.get('/api/status')
@@ -103,9 +144,26 @@ export async function startRouterNode(bootstrap: string[], model: string, count:
   return node
 }
 
-export async function waitProviders(node: BenchNode, model: string, count: number): Promise<void> {
-  await until(async () => {
-    const { peers } = await node.get('/api/peers')
-    return peers.filter((p: any) => p.alive && !p.paused && p.advert.models.some((m: any) => m.name === model)).length >= count
-  }, 60_000)
+export async function waitProviders(node: BenchNode, model: string, count: number, ms = 60_000): Promise<void> {
+  await until(async () => (await liveProviders(node, model)).length >= count, ms)
+}
+
+/** Peer ids of the live, unpaused providers of `model` that `node` lists. */
+export async function liveProviders(node: BenchNode, model: string): Promise<string[]> {
+  const { peers } = await node.get('/api/peers')
+  return peers
+    .filter((p: any) => p.alive !== false && !p.paused && p.advert?.models?.some((m: any) => m.name === model))
+    .map((p: any) => p.peerId as string)
+}
+
+/** A provider serving the model an OpenAI-compatible endpoint lists (the bench's fake server), benchmarked. */
+export async function startExternalProvider(
+  endpoint: string,
+  model: string,
+  bootstrap: string[] = [],
+  options: BenchNodeOptions = {}
+): Promise<BenchNode> {
+  const node = await startBenchNode(['--runtime', 'external', '--endpoint', endpoint], bootstrap, options)
+  await until(async () => (await node.get('/api/status')).benchmark?.[model] !== undefined, 60_000)
+  return node
 }

@@ -2,20 +2,11 @@
 // client waits when its provider is SIGKILLed mid-stream. Real `meshwork start` processes on
 // loopback: providers with the process runtime, a router with --no-serve, this process the client.
 import { type BenchNode, startProviderNode, startRouterNode, stopBenchNodes, waitProviders } from './routing-nodes'
-
-type Log = (line: string) => void
+import { type BenchContext, type Log, type Measured, quantile, round } from './stats'
 
 const LATENCY_RUNS = Number(process.env.MESHWORK_BENCH_LATENCY_RUNS ?? 300)
-const THROUGHPUT_RUNS = 3
-const THROUGHPUT_TOKENS = 512
-const FAILOVER_RUNS = 10
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(sorted.length * q) - 1))]
-}
-
-const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits
+const THROUGHPUT_RUNS = 5
+const THROUGHPUT_TOKENS = 1024
 
 async function post(url: string, body: unknown): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
@@ -51,7 +42,10 @@ async function streamTimes(
   return { provider, times }
 }
 
-async function mesh(model: string, providers: number): Promise<{ router: BenchNode; list: Array<BenchNode & { endpoint: string }> }> {
+async function mesh(
+  model: string,
+  providers: number
+): Promise<{ router: BenchNode; list: Array<BenchNode & { endpoint: string }> }> {
   const first = await startProviderNode(model)
   const list = [first]
   for (let i = 1; i < providers; i++) list.push(await startProviderNode(model, [first.multiaddr]))
@@ -59,9 +53,13 @@ async function mesh(model: string, providers: number): Promise<{ router: BenchNo
   return { router, list }
 }
 
-async function addedLatency(log: Log, out: Record<string, number>): Promise<void> {
-  const { router, list } = await mesh('meshwork-tiny', 1)
-  try {
+async function addedLatency(
+  router: BenchNode,
+  list: Array<BenchNode & { endpoint: string }>,
+  log: Log,
+  out: Measured
+): Promise<void> {
+  {
     const body = { model: 'meshwork-tiny', prompt: 'ping', max_tokens: 1, temperature: 0 }
     const direct: number[] = []
     const routed: number[] = []
@@ -81,16 +79,23 @@ async function addedLatency(log: Log, out: Record<string, number>): Promise<void
     out['routing.mesh_ms_p50'] = round(quantile(routed, 0.5))
     out['routing.added_latency_ms_p50'] = round(quantile(routed, 0.5) - quantile(direct, 0.5))
     out['routing.added_latency_ms_p99'] = round(quantile(routed, 0.99) - quantile(direct, 0.99))
-    log(`added latency: p50 ${out['routing.added_latency_ms_p50']} ms, p99 ${out['routing.added_latency_ms_p99']} ms (direct p50 ${out['routing.direct_ms_p50']} ms)`)
-  } finally {
-    await stopBenchNodes()
+    out['routing.overheadP50Ms'] = out['routing.added_latency_ms_p50']
+    out['routing.overheadP99Ms'] = out['routing.added_latency_ms_p99']
+    log(
+      `added latency: p50 ${out['routing.added_latency_ms_p50']} ms, p99 ${out['routing.added_latency_ms_p99']} ms (direct p50 ${out['routing.direct_ms_p50']} ms)`
+    )
   }
 }
 
-async function throughput(log: Log, out: Record<string, number>): Promise<void> {
-  const { router, list } = await mesh('meshwork-small', 1)
-  try {
-    const body = { model: 'meshwork-small', prompt: 'The history of', max_tokens: THROUGHPUT_TOKENS, temperature: 0 }
+/** Streaming meshwork-tiny, the fastest stream: mesh tokens/s over direct tokens/s, alternated. */
+async function throughput(
+  router: BenchNode,
+  list: Array<BenchNode & { endpoint: string }>,
+  log: Log,
+  out: Measured
+): Promise<void> {
+  {
+    const body = { model: 'meshwork-tiny', prompt: 'The history of', max_tokens: THROUGHPUT_TOKENS, temperature: 0 }
     const rate = (times: number[]): number => ((times.length - 1) * 1000) / (times.at(-1)! - times[0])
     const direct: number[] = []
     const routed: number[] = []
@@ -103,18 +108,16 @@ async function throughput(log: Log, out: Record<string, number>): Promise<void> 
     const m = quantile(routed, 0.5)
     out['routing.stream_tokens_per_s_direct'] = round(d, 1)
     out['routing.stream_tokens_per_s_mesh'] = round(m, 1)
-    out['routing.stream_throughput_ratio'] = round(m / d, 3)
-    log(`streaming meshwork-small: direct ${round(d, 1)} tok/s, mesh ${round(m, 1)} tok/s, ratio ${round(m / d, 3)}`)
-  } finally {
-    await stopBenchNodes()
+    out['routing.throughputRatio'] = round(m / d, 3)
+    log(`streaming meshwork-tiny: direct ${round(d, 1)} tok/s, mesh ${round(m, 1)} tok/s, ratio ${round(m / d, 3)}`)
   }
 }
 
-async function failoverGap(log: Log, out: Record<string, number>): Promise<void> {
+async function failoverGap(runs: number, log: Log, out: Measured): Promise<void> {
   const { router, list } = await mesh('meshwork-tiny', 2)
   const clientGaps: number[] = []
   try {
-    for (let i = 0; i < FAILOVER_RUNS; i++) {
+    for (let i = 0; i < runs; i++) {
       const body = { model: 'meshwork-tiny', prompt: `Story number ${i}:`, max_tokens: 1500, temperature: 0 }
       let killedAt = 0
       let victim: BenchNode | undefined
@@ -135,32 +138,34 @@ async function failoverGap(log: Log, out: Record<string, number>): Promise<void>
     }
     out['routing.failover_gap_ms_p50'] = round(quantile(clientGaps, 0.5), 1)
     out['routing.failover_gap_ms_p95'] = round(quantile(clientGaps, 0.95), 1)
+    out['failover.midStreamGapP95Ms'] = out['routing.failover_gap_ms_p95']
     const metrics = await (await fetch(router.apiUrl + '/metrics')).text()
-    const failovers = [...metrics.matchAll(/meshwork_failovers_total\{[^}]*phase="mid_stream"\} (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0)
+    const failovers = [...metrics.matchAll(/meshwork_failovers_total\{[^}]*phase="mid_stream"\} (\d+)/g)].reduce(
+      (n, m) => n + Number(m[1]),
+      0
+    )
     out['routing.failovers_mid_stream'] = failovers
     const sum = /meshwork_failover_gap_seconds_sum ([\d.e+-]+)/.exec(metrics)
     const count = /meshwork_failover_gap_seconds_count (\d+)/.exec(metrics)
-    if (sum && count && Number(count[1]) > 0) out['routing.failover_gap_router_ms_mean'] = round((Number(sum[1]) * 1000) / Number(count[1]), 1)
-    log(`mid-stream failover after SIGKILL (${clientGaps.length} runs): client-seen gap p50 ${out['routing.failover_gap_ms_p50']} ms, p95 ${out['routing.failover_gap_ms_p95']} ms`)
+    if (sum && count && Number(count[1]) > 0)
+      out['routing.failover_gap_router_ms_mean'] = round((Number(sum[1]) * 1000) / Number(count[1]), 1)
+    log(
+      `mid-stream failover after SIGKILL (${clientGaps.length} runs): client-seen gap p50 ${out['routing.failover_gap_ms_p50']} ms, p95 ${out['routing.failover_gap_ms_p95']} ms`
+    )
   } finally {
     await stopBenchNodes()
   }
 }
 
-export async function routingBench(log: Log): Promise<Record<string, number>> {
-  const out: Record<string, number> = {}
-  await addedLatency(log, out)
-  await throughput(log, out)
-  await failoverGap(log, out)
+export async function routingBench(ctx: BenchContext): Promise<Measured> {
+  const out: Measured = {}
+  const { router, list } = await mesh('meshwork-tiny', 1)
+  try {
+    await addedLatency(router, list, ctx.log, out)
+    await throughput(router, list, ctx.log, out)
+  } finally {
+    await stopBenchNodes()
+  }
+  await failoverGap(ctx.full ? 30 : 10, ctx.log, out)
   return out
-}
-
-// `node dist/routing-bench.js` (or any bundle of this file run directly) prints the numbers.
-if (process.argv[1] && /routing(-bench)?\.(m?js|ts)$/.test(process.argv[1])) {
-  routingBench((line) => console.log(line))
-    .then((r) => console.log(JSON.stringify(r, null, 2)))
-    .catch((err) => {
-      console.error(err)
-      process.exitCode = 1
-    })
 }

@@ -1,0 +1,110 @@
+// Load: hundreds of concurrent streams through one router to several providers, each provider's
+// runtime the bench's fake server (so two cores carry it). The same streams straight to the fake
+// servers are the baseline. Counts streams lost (not complete), and the router's added time and memory.
+import { startFakeOpenAI, type FakeOpenAI } from './fake-openai'
+import { rssMB } from './proc-stats'
+import {
+  type BenchNode,
+  liveProviders,
+  startBenchNode,
+  startExternalProvider,
+  stopBenchNodes,
+  until
+} from './routing-nodes'
+import { type BenchContext, type Measured, median, quantile, round } from './stats'
+
+// the node serves its configured model (meshwork-tiny by default) from the fake endpoint
+const MODEL = 'meshwork-tiny'
+const TOKENS = 32
+const TOKEN_GAP_MS = 20
+const PROVIDER_CONFIG = { maxConcurrentJobs: 64, maxQueuedJobs: 1024 }
+
+interface StreamResult {
+  ok: boolean
+  ttftMs: number
+  totalMs: number
+}
+
+/** One streamed completion: complete means HTTP 200, every token, and [DONE]. */
+async function stream(url: string): Promise<StreamResult> {
+  const sent = performance.now()
+  let ttftMs = Number.NaN
+  try {
+    const res = await fetch(url + '/v1/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, prompt: 'load', max_tokens: TOKENS, stream: true }),
+      signal: AbortSignal.timeout(120_000)
+    })
+    if (!res.ok || !res.body) return { ok: false, ttftMs, totalMs: performance.now() - sent }
+    let text = ''
+    for await (const bytes of res.body) {
+      text += Buffer.from(bytes).toString()
+      if (Number.isNaN(ttftMs) && text.includes('"text":" w')) ttftMs = performance.now() - sent
+    }
+    const words = text.match(/ w\d+/g)?.length ?? 0
+    return {
+      ok: words === TOKENS && text.includes('data: [DONE]') && !text.includes('"error"'),
+      ttftMs,
+      totalMs: performance.now() - sent
+    }
+  } catch {
+    return { ok: false, ttftMs, totalMs: performance.now() - sent }
+  }
+}
+
+async function burst(urls: string[], count: number): Promise<StreamResult[]> {
+  return Promise.all(Array.from({ length: count }, (_, i) => stream(urls[i % urls.length])))
+}
+
+export async function loadBench(ctx: BenchContext): Promise<Measured> {
+  const streams = ctx.full ? 1000 : 500
+  const providers = ctx.full ? 16 : 8
+  const fakes: FakeOpenAI[] = []
+  try {
+    for (let i = 0; i < providers; i++) fakes.push(await startFakeOpenAI({ model: MODEL, tokenGapMs: TOKEN_GAP_MS }))
+    const bootstrap = await startBenchNode(['--no-serve'])
+    await Promise.all(
+      fakes.map((f) => startExternalProvider(f.url, MODEL, [bootstrap.multiaddr], { config: PROVIDER_CONFIG }))
+    )
+    const router: BenchNode = await startBenchNode(['--no-serve'], [bootstrap.multiaddr])
+    await until(async () => (await liveProviders(router, MODEL)).length === providers, 60_000)
+
+    await burst([router.apiUrl], 20)
+    const direct = await burst(
+      fakes.map((f) => f.url),
+      streams
+    )
+    const rssBefore = rssMB(router.proc.pid!)
+    let rssPeak = rssBefore
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMB(router.proc.pid!))), 100)
+    const started = performance.now()
+    const mesh = await burst([router.apiUrl], streams)
+    const wallMs = performance.now() - started
+    clearInterval(sampler)
+    const lost = mesh.filter((r) => !r.ok).length
+    const ttft = (rs: StreamResult[]): number[] => rs.filter((r) => r.ok).map((r) => r.ttftMs)
+    const out: Measured = {
+      'load.streams': streams,
+      'load.providers': providers,
+      'load.lost': lost,
+      'load.directLost': direct.filter((r) => !r.ok).length,
+      'load.ttftP50Ms': round(median(ttft(mesh)), 1),
+      'load.ttftP99Ms': round(quantile(ttft(mesh), 0.99), 1),
+      'load.directTtftP99Ms': round(quantile(ttft(direct), 0.99), 1),
+      'load.overheadP99Ms': round(quantile(ttft(mesh), 0.99) - quantile(ttft(direct), 0.99), 1),
+      'load.wallMs': Math.round(wallMs),
+      'load.routerRssMBBefore': round(rssBefore, 1),
+      'load.routerRssMBPeak': round(rssPeak, 1)
+    }
+    ctx.log(
+      `${streams} concurrent streams of ${TOKENS} tokens via 1 router to ${providers} providers: lost ${lost}, ` +
+        `ttft p50 ${out['load.ttftP50Ms']} ms p99 ${out['load.ttftP99Ms']} ms (direct p99 ${out['load.directTtftP99Ms']} ms), ` +
+        `router RSS ${out['load.routerRssMBBefore']} → peak ${out['load.routerRssMBPeak']} MB, all done in ${out['load.wallMs']} ms`
+    )
+    return out
+  } finally {
+    await stopBenchNodes()
+    await Promise.all(fakes.map((f) => f.close()))
+  }
+}

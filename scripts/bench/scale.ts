@@ -1,0 +1,65 @@
+// Idle cost and convergence with many real processes on 127.0.0.1, default settings: two providers
+// (the first is everyone's bootstrap) and N `--no-serve` nodes started together. Measures the time
+// until every node lists both providers, then each node's CPU over 20 s and its RSS.
+import { startFakeOpenAI } from './fake-openai'
+import { cpuPercentOver, rssMB } from './proc-stats'
+import { type BenchNode, liveProviders, startBenchNode, startExternalProvider, stopBenchNodes } from './routing-nodes'
+import { type BenchContext, type Measured, median, round } from './stats'
+
+// the node serves its configured model (meshwork-tiny by default) from the fake endpoint
+const MODEL = 'meshwork-tiny'
+const CPU_WINDOW_MS = 20_000
+
+export async function scaleBench(ctx: BenchContext): Promise<Measured> {
+  const n = ctx.full ? 30 : 10
+  const timeoutMs = ctx.full ? 300_000 : 120_000
+  const fake = await startFakeOpenAI({ model: MODEL })
+  try {
+    const first = await startExternalProvider(fake.url, MODEL, [], { defaults: true })
+    const second = await startExternalProvider(fake.url, MODEL, [first.multiaddr], { defaults: true })
+    const started = performance.now()
+    const nodes: BenchNode[] = await Promise.all(
+      Array.from({ length: n }, () =>
+        startBenchNode(['--no-serve'], [first.multiaddr], { defaults: true, startTimeoutMs: timeoutMs })
+      )
+    )
+    const upMs = performance.now() - started
+    const pending = new Set(nodes)
+    while (pending.size > 0 && performance.now() - started < timeoutMs) {
+      for (const node of [...pending]) {
+        const live = await liveProviders(node, MODEL).catch((): string[] => [])
+        if (live.includes(first.peerId) && live.includes(second.peerId)) pending.delete(node)
+      }
+      if (pending.size > 0) await new Promise((r) => setTimeout(r, 250))
+    }
+    const convergeMs = performance.now() - started
+    const cpu = await cpuPercentOver(
+      nodes.map((node) => node.proc.pid!),
+      CPU_WINDOW_MS
+    )
+    const rss = nodes.map((node) => rssMB(node.proc.pid!))
+    const out: Measured = {
+      [`scale.nodesUpMs${n}`]: Math.round(upMs),
+      [`scale.convergeMs${n}`]: pending.size === 0 ? Math.round(convergeMs) : Number.NaN,
+      [`scale.unconverged${n}`]: pending.size,
+      [`idle.cpuPercentPerNode${n}`]: round(median(cpu), 2),
+      [`idle.cpuPercentPerNodeMax${n}`]: round(Math.max(...cpu), 2),
+      [`idle.rssMBMedian${n}`]: round(median(rss), 1)
+    }
+    if (pending.size > 0)
+      ctx.note(`scale.convergeMs${n}`, `${pending.size}/${n} nodes still missed a provider after ${timeoutMs / 1000} s`)
+    if (n !== 30) {
+      ctx.note('scale.convergeMs30', `default run uses ${n} nodes (scale.convergeMs${n}); 30 with --full`)
+      ctx.note('idle.cpuPercentPerNode30', `default run uses ${n} nodes (idle.cpuPercentPerNode${n}); 30 with --full`)
+    }
+    ctx.log(
+      `${n} --no-serve nodes + 2 providers: all up in ${out[`scale.nodesUpMs${n}`]} ms, every node lists both providers after ` +
+        `${pending.size === 0 ? out[`scale.convergeMs${n}`] + ' ms' : `(${pending.size} never did)`}; idle CPU per node median ` +
+        `${out[`idle.cpuPercentPerNode${n}`]} % (max ${out[`idle.cpuPercentPerNodeMax${n}`]} %), RSS median ${out[`idle.rssMBMedian${n}`]} MB`
+    )
+    return out
+  } finally {
+    await stopBenchNodes()
+    await fake.close()
+  }
+}
