@@ -33,7 +33,8 @@ export function formatPeers(response: PeersResponse): string {
     const line = `${p.peerId}  ${state.padEnd(7)}  ${trust.padStart(5)}  ${p.models.join(',').padEnd(20)}  ${gpu.slice(0, 16).padEnd(16)}  ${speed.padStart(10)}  ${(measured === undefined ? '-' : `${measured.toFixed(0)} tok/s`).padStart(10)}  ${p.rttMs === undefined ? '-' : `${p.rttMs} ms`}  ${p.connection}`
     return p.excludedReason ? [line, `    skipped: ${p.excludedReason}`] : [line]
   })
-  return ['peer id'.padEnd(52) + '  state    trust  models                gpu               advertised    measured  rtt  link', ...rows].join('\n')
+  const header = 'peer id'.padEnd(52) + '  state    trust  models                gpu               advertised    measured  rtt  link'
+  return [header, ...rows].join('\n')
 }
 
 /** Decode speed this node measured itself, from the trust evidence (absent until it has some). */

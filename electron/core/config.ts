@@ -54,7 +54,12 @@ const RelayConfigSchema = z
     /** A relayed connection through this node is cut after this long. */
     limitDurationMs: z.number().int().min(1_000).max(86_400_000).default(300_000),
     /** ...or after this many bytes, both directions together. */
-    limitBytes: z.number().int().min(1024).max(2 ** 40).default(16 * 1024 * 1024),
+    limitBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(2 ** 40)
+      .default(16 * 1024 * 1024),
     /** Relays this node reserves a slot on while it is behind NAT (0: never relayed). */
     reservations: z.number().int().min(0).max(8).default(2)
   })

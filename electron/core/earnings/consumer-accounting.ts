@@ -162,7 +162,10 @@ export class ConsumerAccounting {
    * One offer, tried again a little later when the provider is unreachable or has not yet noted the
    * job cut short (a consumer that gave up on a stalled stream can be faster than the provider).
    */
-  private async exchange(libp2p: Pick<Libp2p, 'dialProtocol' | 'getConnections'>, signed: SignedReceipt): Promise<ReceiptAnswer> {
+  private async exchange(
+    libp2p: Pick<Libp2p, 'dialProtocol' | 'getConnections'>,
+    signed: SignedReceipt
+  ): Promise<ReceiptAnswer> {
     const provider = peerIdFromString(signed.receipt.provider)
     for (let i = 0; ; i++) {
       const last = i === OFFER_RETRY_MS.length
