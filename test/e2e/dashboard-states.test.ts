@@ -102,6 +102,7 @@ describe('dashboard states (fixture node)', () => {
 
     await openPage(page, base, 'settings')
     expect(await page.getByTestId('settings-network').textContent()).toContain('203.0.113.7')
+    expect(await page.getByTestId('settings-prices').textContent()).toContain('meshwork-tiny')
     await screenshot(page, 'fixture-settings')
 
     // the toggle drives the node and reflects its answer

@@ -20,7 +20,9 @@ function maxText(max: MaxPrice | undefined, unit: string): string {
  */
 export function PriceSettings(props: { settings: SettingsView }) {
   const { settings } = props
-  const models = useApp((s) => s.status?.models.map((m) => m.name) ?? [])
+  // select the array itself: a selector that builds a new one each time never settles
+  const served = useApp((s) => s.status?.models)
+  const models = served?.map((m) => m.name) ?? []
   const refreshSettings = useApp((s) => s.refreshSettings)
   const transport = useApp((s) => s.transport)
   const names = [...new Set([...models, ...Object.keys(settings.prices ?? {})])].sort()
