@@ -69,12 +69,18 @@ describe('graceful stop', () => {
     expect(existsSync(join(router.dataDir, 'api.json'))).toBe(false)
   }, 240_000)
 
-  it('a provider told to stop finishes the job it serves (no failover) and takes no new one', async () => {
+  it('a provider told to stop finishes the job it serves (no failover) and refuses a new one', async () => {
     const p = await provider()
     const { client } = await routerFor(p)
     const [run] = await startStreams(client, MODEL, MAX_TOKENS, ['The history of the mesh'])
     await underWay(run)
     const stopping = terminate(p)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(run.ended, 'the job must still run while the new request is made').toBe(false)
+    const refused = await client.completions
+      .create({ model: MODEL, prompt: 'Hello', max_tokens: 4 })
+      .catch((err: { status?: number }) => err)
+    expect(refused).toMatchObject({ status: 503 })
     await run.done
     expect(run.failovers).toBe(0)
     expect(run.chunks).toBeGreaterThan(MAX_TOKENS / 2)
