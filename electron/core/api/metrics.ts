@@ -1,3 +1,4 @@
+import { INFER_ERROR_KINDS } from '../../../shared/infer-error'
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { NodeEventMap, NodeEvents } from '../events'
@@ -20,21 +21,13 @@ export interface MetricsInit {
  * codes and the models the mesh knows get their own label, anything else is 'other', so no client
  * or peer can grow the registry.
  */
-const KNOWN_CODES = new Set(
-  [
-    // from /meshwork/infer/1.0.0 and runtime calls
-    'provider_paused provider_busy runtime_unavailable model_not_served model_mismatch continuation_unsupported',
-    'continuation_mismatch provider_unreachable runtime_unreachable provider_stream_broken provider_stream_ended',
-    'runtime_stream_broken stream_truncated timeout first_token_timeout stall_timeout bad_frame frame_too_large',
-    'bad_runtime_chunk sse_event_too_large wrong_model_identity token_limit_exceeded byte_limit_exceeded',
-    'deadline_exceeded runtime_error runtime_rejected provider_error',
-    // from the API and the router
-    'invalid_request model_not_found no_provider_available price_exceeded retry_budget_exceeded',
-    'client_disconnected cancelled internal_error stream_failed unknown'
-  ]
-    .join(' ')
-    .split(' ')
-)
+const KNOWN_CODES = new Set<string>([
+  // every code that may cross /meshwork/infer/1.0.0 or come from a runtime call
+  ...Object.keys(INFER_ERROR_KINDS),
+  // from the API and the router
+  ...'invalid_request model_not_found no_provider_available price_exceeded retry_budget_exceeded'.split(' '),
+  ...'context_length_exceeded client_disconnected cancelled internal_error stream_failed unknown'.split(' ')
+])
 
 export function codeLabel(code: string | undefined): string {
   const c = code ?? 'unknown'
