@@ -66,11 +66,16 @@ async function main(): Promise<void> {
     if (action === 'open-dashboard') return openDashboard()
     if (action === 'quit') return void app.quit()
     tray.update({ ...trayState, busy: true })
-    await (trayState.mode === 'paused' ? node.control.resume() : node.control.pause()).catch((err) => log.error('toggle failed', { err }))
+    await (trayState.mode === 'paused' ? node.control.resume() : node.control.pause()).catch((err) =>
+      log.error('toggle failed', { err })
+    )
     await refreshTray()
   }
 
-  const tray = createTray({ Tray, Menu, icon, onAction: (a) => void onAction(a).catch((err) => log.error('tray action failed', { err })) }, trayState)
+  const tray = createTray(
+    { Tray, Menu, icon, onAction: (a) => void onAction(a).catch((err) => log.error('tray action failed', { err })) },
+    trayState
+  )
   const unregisterIpc = registerIpc({
     ipcMain,
     control: node.control,
@@ -78,7 +83,8 @@ async function main(): Promise<void> {
     targets: () => (window && !window.isDestroyed() ? [window.webContents] : []),
     logger: log.child('ipc')
   })
-  for (const name of ['status:changed', 'job:served', 'runtime:status'] as const) node.control.events.on(name, () => void refreshTray())
+  for (const name of ['status:changed', 'job:served', 'runtime:status'] as const)
+    node.control.events.on(name, () => void refreshTray())
 
   app.on('second-instance', openDashboard)
   app.on('window-all-closed', () => {
