@@ -58,7 +58,7 @@ export function Settings() {
               </Field>
             </dl>
           </Card>
-          <PriceSettings key={JSON.stringify([settings.prices, settings.pricePerMillionTokens, settings.priceUnit])} settings={settings} />
+          <PriceSettings settings={settings} />
         </div>
       ) : status ? (
         <Card title="Network">
