@@ -60,7 +60,9 @@ export async function runChallenge(transport: ChallengeTransport, peerId: string
     }
   } catch (err) {
     const e = err as { code?: string; kind?: string }
-    run.error = { code: typeof e.code === 'string' ? e.code : 'challenge_failed', ...(typeof e.kind === 'string' ? { kind: e.kind } : {}) }
+    // our own deadline is no proof of a broken stream: a slow answer is judged by the speed rule
+    if (options.signal?.aborted) run.error = { code: 'challenge_timeout', kind: 'timeout' }
+    else run.error = { code: typeof e.code === 'string' ? e.code : 'challenge_failed', ...(typeof e.kind === 'string' ? { kind: e.kind } : {}) }
   }
   if (firstAt !== undefined) run.ttftMs = firstAt - started
   const decoded = run.idsKnown ? run.tokenIds.length : run.completionTokens
@@ -101,7 +103,7 @@ const HONEST_REFUSALS = new Set(['provider_paused', 'provider_busy'])
 export function judgeRun(run: ChallengeRun, maxTokens: number): { verdict: ChallengeVerdict; detail: string; honestRefusal?: boolean } {
   if (run.error !== undefined) {
     if (run.error.kind === 'refused') return { verdict: 'refused', detail: run.error.code, honestRefusal: HONEST_REFUSALS.has(run.error.code) }
-    if (run.tokenIds.length > 0 || run.text !== '') return { verdict: 'truncated', detail: `stream broke after ${run.completionTokens} tokens (${run.error.code})` }
+    if (run.error.kind !== 'timeout' && (run.tokenIds.length > 0 || run.text !== '')) return { verdict: 'truncated', detail: `stream broke after ${run.completionTokens} tokens (${run.error.code})` }
     return { verdict: 'failed', detail: run.error.code }
   }
   // it said it stopped because of the length limit but delivered fewer tokens

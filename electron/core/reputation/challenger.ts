@@ -66,7 +66,7 @@ export class Challenger {
     return this.probes.get(peerId)?.at
   }
 
-  /** One challenge at a time: first sight, then sampled traffic, then a speed in doubt, then due probes. */
+  /** One challenge at a time: first sight, then a speed in doubt, then sampled traffic, then due probes. */
   async tick(): Promise<ChallengeVerdict | undefined> {
     if (this.busy) return undefined
     const targets = this.init.targets().filter((t) => t.peerId !== this.init.self)
@@ -75,8 +75,8 @@ export class Challenger {
     const rested = targets.filter((t) => now - (this.lastAt.get(t.peerId) ?? 0) >= 4 * (this.init.tickMs ?? 5_000))
     const next =
       targets.find((t) => !this.init.engine.challenged(t.peerId)) ??
-      rested.find((t) => this.due.has(t.peerId) && this.init.engine.excludedReason(t.peerId) === undefined) ??
       rested.find((t) => this.init.engine.speedSuspect(t.peerId)) ??
+      rested.find((t) => this.due.has(t.peerId) && this.init.engine.excludedReason(t.peerId) === undefined) ??
       rested.find((t) => this.init.engine.excludedReason(t.peerId) !== undefined && (this.probes.get(t.peerId)?.at ?? 0) <= now)
     if (next === undefined) return undefined
     this.due.delete(next.peerId)
@@ -96,7 +96,10 @@ export class Challenger {
       const refRuns = await Promise.all(references.map((t) => runChallenge(this.init.transport, t.peerId, frame, { signal })))
       const refs = references.map((r, i) => ({ ...r, run: refRuns[i] })).filter((r) => r.run.error === undefined && r.run.completionTokens > 0)
       const judged = this.judge(target, run, maxTokens, refs)
-      this.init.engine.noteChallenge(target.peerId, judged.verdict, judged.detail, { tokensPerSecond: run.tokensPerSecond, ttftMs: run.ttftMs, weight: judged.weight, crossChecked: judged.crossChecked })
+      // only a complete answer's speed is a sample (a broken stream's last batch says nothing)
+      const complete = judged.verdict === 'pass' || judged.verdict === 'slow' || judged.verdict === 'mismatch'
+      const sample = complete && run.completionTokens >= 16 ? { tokensPerSecond: run.tokensPerSecond } : {}
+      this.init.engine.noteChallenge(target.peerId, judged.verdict, judged.detail, { ...sample, ttftMs: run.ttftMs, weight: judged.weight, crossChecked: judged.crossChecked })
       this.scheduleProbe(target.peerId)
       this.log.info('challenge judged', { provider: target.peerId, verdict: judged.verdict, detail: judged.detail, tps: run.tokensPerSecond?.toFixed(1), references: references.map((r) => r.peerId) })
       return judged.verdict

@@ -28,6 +28,10 @@ export class DecayedSum {
     this.at = Math.max(this.at, at)
   }
 
+  reset(): void {
+    this.value = 0
+  }
+
   valueAt(now: number, halfLifeMs: number): number {
     if (this.value === 0) return 0
     return this.value * 2 ** (-Math.max(0, now - this.at) / halfLifeMs)
@@ -79,6 +83,8 @@ export class PeerEvidence {
       this.lastChallenge = { at: o.at, verdict: o.verdict, ...(o.detail ? { detail: o.detail } : {}) }
       if (o.verdict === 'slow') this.freshSpeedSamples = 0
       if (o.verdict !== 'pass' && o.verdict !== 'refused') this.caughtAt = o.at
+      // a proven lie forfeits the credit earned before it: answering is not answering honestly
+      if (o.verdict === 'mismatch' || o.verdict === 'slow') this.positive.reset()
     }
   }
 }

@@ -65,6 +65,14 @@ describe('verification challenges', () => {
     expect(engine.trust('h1')).toBeGreaterThan(0.5)
   })
 
+  it('lets a proven lie forfeit the credit of jobs that merely answered', async () => {
+    const { engine, challenger, targets } = setup({ garbage: 'garbage', h1: 'honest', h2: 'honest' })
+    for (let i = 0; i < 30; i++) engine.noteAttempt({ provider: 'garbage', local: false, kind: 'ok', tokens: 32 })
+    expect(engine.trust('garbage')).toBeGreaterThan(0.9)
+    expect(await challenger.challenge(targets[0])).toBe('mismatch')
+    expect(engine.excludedReason('garbage')).toBeDefined()
+  })
+
   it('does not condemn anyone on one unverified reference that disagrees', async () => {
     const { engine, challenger, targets } = setup({ garbage: 'garbage', h1: 'honest' })
     expect(await challenger.challenge(targets[0])).toBe('pass')
