@@ -219,6 +219,24 @@ describe('earnings in a real mesh', () => {
       await cheapA.post('/api/pause')
       await page.getByTestId('earnings-paused').waitFor({ timeout: 15_000 })
       await screenshot(page, 'earnings-provider-paused')
+
+      // a new price set in Settings reaches the consumer in the provider's signed advert
+      await openPage(page, cheapA.apiUrl, 'settings')
+      await page.getByLabel(`${MODEL} completion price`).fill('3')
+      await page.getByRole('button', { name: 'Save prices' }).click()
+      await page.getByText('Saved: peers see the new prices').waitFor({ timeout: 15_000 })
+      await screenshot(page, 'settings-prices')
+      const advertised = async (): Promise<unknown> =>
+        (await router.get('/api/peers?all=1')).peers.find((p: any) => p.peerId === cheapA.peerId)?.advert.price
+          .models?.[MODEL]
+      await waitFor(
+        async () => JSON.stringify(await advertised()) === JSON.stringify({ prompt: 1, completion: 3 }),
+        20_000,
+        {
+          what: 'the new price in the advert',
+          state: async () => JSON.stringify(await advertised())
+        }
+      )
     } finally {
       await browser.close()
     }
