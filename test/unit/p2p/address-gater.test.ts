@@ -62,3 +62,27 @@ describe('the dial gater refuses what the address scope excludes', () => {
     expect(await gater.denyDialMultiaddr?.(multiaddr('/ip4/1.1.1.1/tcp/80'))).toBe(false)
   })
 })
+
+describe('the node refuses the dial itself', () => {
+  it('a libp2p node in public scope never opens a socket to cloud metadata or loopback', async () => {
+    const { generateKeyPair } = await import('@libp2p/crypto/keys')
+    const { loadConfig } = await import('../../../electron/core/config')
+    const { createMeshLibp2p } = await import('../../../electron/core/p2p/libp2p')
+    const config = loadConfig(
+      { dataDir: '/nonexistent-unused', p2pHost: '127.0.0.1', p2pPort: 0, mdns: false, addressScope: 'public' },
+      {}
+    )
+    const node = await createMeshLibp2p(await generateKeyPair('Ed25519'), config)
+    await node.start()
+    try {
+      const target = '/p2p/12D3KooWGRUVh8xwqhr6s7fNQJKiNnNydNVHoPUVF6KaXmcsDwGN'
+      for (const host of ['/ip4/169.254.169.254/tcp/80', '/ip4/127.0.0.1/tcp/4001', '/ip4/10.0.0.1/tcp/4001']) {
+        await expect(node.dial(multiaddr(host + target), { signal: AbortSignal.timeout(5_000) })).rejects.toThrow(
+          /denied|gater/i
+        )
+      }
+    } finally {
+      await node.stop()
+    }
+  })
+})
