@@ -16,6 +16,8 @@ export interface AttemptOutcome {
   failure?: Exclude<InferFailureKind, 'refused' | 'client'>
   /** Tokens this provider delivered in this attempt (ids, or deltas where the runtime gives none). */
   tokens: number
+  /** The prompt as this provider evaluated it (its first delta's prompt ids), when it said. */
+  promptTokens?: number
   /** Attempt duration by our clock. */
   ms: number
   ttftMs?: number
@@ -37,11 +39,35 @@ export interface NodeEventMap {
   'runtime:log': [{ line: string; stream: 'stdout' | 'stderr' }]
   'request:started': [{ id: string; model: string; stream: boolean }]
   'request:attempt': [{ id: string; provider: string; attempt: number; continuation: boolean }]
-  'request:failover': [{ id: string; from: string; to?: string; reason: string; emittedTokens: number; gapMs?: number; approximate?: boolean }]
-  'request:finished': [{ id: string; providers: string[]; failovers: number; ok: boolean; error?: string; latencyMs: number; promptTokens?: number; completionTokens?: number; ttftMs?: number }]
+  'request:failover': [
+    {
+      id: string
+      from: string
+      to?: string
+      reason: string
+      emittedTokens: number
+      gapMs?: number
+      approximate?: boolean
+    }
+  ]
+  'request:finished': [
+    {
+      id: string
+      providers: string[]
+      failovers: number
+      ok: boolean
+      error?: string
+      latencyMs: number
+      promptTokens?: number
+      completionTokens?: number
+      ttftMs?: number
+    }
+  ]
   /** One attempt of a routed request on one provider, settled (direct evidence for trust, receipts). */
   'attempt:settled': [AttemptOutcome]
-  'job:served': [{ id: string; model: string; consumer: string; promptTokens: number; completionTokens: number; ok: boolean }]
+  'job:served': [
+    { id: string; model: string; consumer: string; promptTokens: number; completionTokens: number; ok: boolean }
+  ]
   'benchmark:progress': [ProgressEvent]
 }
 

@@ -43,7 +43,13 @@ export async function* runAttempt(
   const started = performance.now()
   const continuation = state.received
   const timer = new AttemptTimer(ctx.timeouts, ctx.pace, ctx.signal, continuation ? state.receivedIds.length : 0)
-  const tally = { tokens: 0, idsKnown: true, firstAt: undefined as number | undefined, lastAt: 0 }
+  const tally = {
+    tokens: 0,
+    idsKnown: true,
+    promptTokens: undefined as number | undefined,
+    firstAt: undefined as number | undefined,
+    lastAt: 0
+  }
   const outcome = (kind: AttemptOutcome['kind'], extra: Partial<AttemptOutcome> = {}): AttemptOutcome => ({
     requestId: ctx.id,
     provider: candidate.peerId,
@@ -52,6 +58,7 @@ export async function* runAttempt(
     sha256: candidate.sha256,
     kind,
     tokens: tally.tokens,
+    promptTokens: tally.promptTokens,
     ms: performance.now() - started,
     continuation,
     ttftMs: tally.firstAt === undefined ? undefined : tally.firstAt - started,
@@ -84,6 +91,7 @@ export async function* runAttempt(
         ctx.onFirstToken(candidate, now)
       } else if (hasContent) timer.tokenArrived(now - ctx.lastDeltaAt)
       if (hasContent) ctx.lastDeltaAt = tally.lastAt = now
+      tally.promptTokens ??= event.promptTokenIds?.length
       if (event.tokenIds) tally.tokens += event.tokenIds.length
       else if (event.text !== '') {
         tally.tokens++

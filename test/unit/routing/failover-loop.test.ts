@@ -18,6 +18,7 @@ describe('the failover loop', () => {
       ['b', 'ok', 4]
     ])
     expect(router.records.get('a').failures).toBe(1)
+    expect(outcomes.map((o) => o.promptTokens)).toEqual([2, 2])
   })
 
   it('fails over a stalled stream by its stall timeout', async () => {
