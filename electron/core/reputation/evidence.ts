@@ -83,6 +83,7 @@ export class PeerEvidence {
       this.lastChallenge = { at: o.at, verdict: o.verdict, ...(o.detail ? { detail: o.detail } : {}) }
       if (o.verdict === 'slow') this.freshSpeedSamples = 0
       if (o.verdict !== 'pass' && o.verdict !== 'refused') this.caughtAt = o.at
+      if (o.verdict === 'pass') this.caughtAt = undefined
       // a proven lie forfeits the credit earned before it: answering is not answering honestly
       if (o.verdict === 'mismatch' || o.verdict === 'slow') this.positive.reset()
     }

@@ -223,7 +223,8 @@ export class TrustEngine {
       const decay = 2 ** (-Math.max(0, now - r.at) / this.halfLifeMs)
       return { reporter: r.reporter, subject: r.peer, positive: r.positive * decay, negative: r.negative * decay, caught: r.caught === true }
     })
-    this.result = computeTrust({ self: this.options.self, preTrusted: this.preTrusted, direct, reports }, this.params)
+    const caught = new Set([...this.peers].filter(([, e]) => e.caughtAt !== undefined && now - e.caughtAt < this.halfLifeMs).map(([peer]) => peer))
+    this.result = computeTrust({ self: this.options.self, preTrusted: this.preTrusted, direct, reports, caught }, this.params)
     this.resultAt = now
     return this.result
   }

@@ -52,6 +52,8 @@ export interface TrustInput {
   preTrusted: ReadonlySet<string>
   direct: ReadonlyMap<string, Mass>
   reports: readonly Report[]
+  /** Providers this node itself caught lying (and has not seen pass since): praise of them is ignored. */
+  caught?: ReadonlySet<string>
 }
 
 export interface GossipView extends Mass {
@@ -117,7 +119,8 @@ export function computeTrust(input: TrustInput, p: TrustParams = DEFAULT_TRUST_P
       if (w <= 0) continue
       const m = clip(r, p)
       const g = gossip.get(r.subject) ?? { positive: 0, negative: 0, reporters: 0, caughtBy: 0 }
-      g.positive += w * m.positive
+      // what this node proved itself is not outvoted by others' praise
+      if (!input.caught?.has(r.subject)) g.positive += w * m.positive
       g.negative += w * m.negative
       g.reporters++
       if (r.caught) g.caughtBy++

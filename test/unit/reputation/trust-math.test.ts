@@ -52,6 +52,14 @@ describe('trust math', () => {
     expect(r.gossip.get('x')).toBeUndefined()
   })
 
+  it('ignores praise of a provider this node caught lying itself', () => {
+    const direct = new Map<string, Mass>([['liar', { positive: 0, negative: 7 }]])
+    const reports: Report[] = Array.from({ length: 6 }, (_, i) => ({ reporter: `r${i}`, subject: 'liar', positive: 4, negative: 0, caught: false }))
+    const input = { self: 'me', preTrusted: new Set(['r0', 'r1', 'r2']), direct, reports }
+    expect(computeTrust(input).trust.get('liar')!).toBeGreaterThan(P.threshold)
+    expect(computeTrust({ ...input, caught: new Set(['liar']) }).trust.get('liar')!).toBeLessThan(P.threshold)
+  })
+
   it('puts direct experience first: gossip cannot overturn a long record', () => {
     const direct = new Map<string, Mass>([['p', { positive: 40, negative: 0 }]])
     const reports: Report[] = Array.from({ length: 20 }, (_, i) => ({ reporter: `s${i}`, subject: 'p', positive: 0, negative: 4, caught: true }))
