@@ -9,6 +9,8 @@ export interface FakeOpenAI {
   url: string
   /** Generations this server has started. */
   generations: number
+  /** When set, every answer is random words: a provider that lies about what its model says. */
+  lie: boolean
   /** Called on each generation request; returning 'hold' leaves the request unanswered. */
   onGeneration?: () => 'hold' | 'serve'
   close(): Promise<void>
@@ -30,7 +32,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 export async function startFakeOpenAI(options: FakeOptions): Promise<FakeOpenAI> {
   const gap = options.tokenGapMs ?? 0
   const sockets = new Set<Socket>()
-  const fake: FakeOpenAI = { url: '', generations: 0, close: async () => undefined }
+  const fake: FakeOpenAI = { url: '', generations: 0, lie: false, close: async () => undefined }
 
   async function generate(req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
     const chat = req.url?.startsWith('/v1/chat/') ?? false
@@ -39,7 +41,7 @@ export async function startFakeOpenAI(options: FakeOptions): Promise<FakeOpenAI>
     fake.generations++
     if (fake.onGeneration?.() === 'hold') return
     const usage = { prompt_tokens: 4, completion_tokens: n, total_tokens: 4 + n }
-    const piece = (i: number): string => ` w${i}`
+    const piece = (i: number): string => (fake.lie ? ` ${Math.random().toString(36).slice(2, 7)}` : ` w${i}`)
     if (!body.stream) {
       const text = Array.from({ length: n }, (_, i) => piece(i)).join('')
       const choice = chat ? { index: 0, message: { role: 'assistant', content: text } } : { index: 0, text }

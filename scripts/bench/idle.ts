@@ -1,10 +1,24 @@
 // Idle cost of one node: RSS and CPU of a headless router (`--no-serve`) and of a provider serving
 // a model (process runtime, meshwork-tiny) after they have settled, default settings.
 import { cpuPercentOver, rssMB } from './proc-stats'
-import { startBenchNode, startProviderNode, stopBenchNodes } from './routing-nodes'
+import { type BenchNode, startBenchNode, startProviderNode, stopBenchNodes } from './routing-nodes'
 import { type BenchContext, type Measured, round } from './stats'
 
 const SETTLE_MS = 20_000
+
+/** Where a node's memory goes, from its own /metrics (prom-client's process metrics), in MB. */
+async function heapOf(node: BenchNode): Promise<{ heapUsed: number; heapTotal: number; external: number }> {
+  const text = await (await fetch(node.apiUrl + '/metrics')).text()
+  const mb = (name: string): number => {
+    const match = new RegExp(`^meshwork_process_${name} ([\\d.e+]+)`, 'm').exec(text)
+    return match ? round(Number(match[1]) / 2 ** 20, 1) : Number.NaN
+  }
+  return {
+    heapUsed: mb('nodejs_heap_size_used_bytes'),
+    heapTotal: mb('nodejs_heap_size_total_bytes'),
+    external: mb('nodejs_external_memory_bytes')
+  }
+}
 
 export async function idleBench(ctx: BenchContext): Promise<Measured> {
   try {
@@ -12,7 +26,11 @@ export async function idleBench(ctx: BenchContext): Promise<Measured> {
     const router = await startBenchNode(['--no-serve'], [provider.multiaddr], { defaults: true })
     await new Promise((r) => setTimeout(r, SETTLE_MS))
     const [routerCpu, providerCpu] = await cpuPercentOver([router.proc.pid!, provider.proc.pid!], 10_000)
+    const heap = await heapOf(router)
     const out: Measured = {
+      'idle.heapUsedMB': heap.heapUsed,
+      'idle.heapTotalMB': heap.heapTotal,
+      'idle.externalMB': heap.external,
       'idle.rssMB': round(rssMB(router.proc.pid!), 1),
       'idle.rssMBServing': round(rssMB(provider.proc.pid!), 1),
       'idle.cpuPercentRouter': round(routerCpu, 2),
@@ -20,7 +38,8 @@ export async function idleBench(ctx: BenchContext): Promise<Measured> {
     }
     ctx.log(
       `idle after ${SETTLE_MS / 1000} s: --no-serve node ${out['idle.rssMB']} MB RSS, ${out['idle.cpuPercentRouter']} % CPU; ` +
-        `serving node (worker process not counted) ${out['idle.rssMBServing']} MB, ${out['idle.cpuPercentProvider']} % CPU`
+        `serving node (worker process not counted) ${out['idle.rssMBServing']} MB, ${out['idle.cpuPercentProvider']} % CPU; ` +
+        `--no-serve heap ${heap.heapUsed} MB used of ${heap.heapTotal} MB, external ${heap.external} MB`
     )
     return out
   } finally {

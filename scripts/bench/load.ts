@@ -15,12 +15,14 @@ import { type BenchContext, type Measured, median, quantile, round } from './sta
 
 // the node serves its configured model (meshwork-tiny by default) from the fake endpoint
 const MODEL = 'meshwork-tiny'
-const TOKENS = 32
+const TOKENS = 16
 const TOKEN_GAP_MS = 20
 const PROVIDER_CONFIG = { maxConcurrentJobs: 64, maxQueuedJobs: 1024 }
 
 interface StreamResult {
   ok: boolean
+  /** Why a stream counts as lost: `http <status>`, `error event`, `short`, or the thrown error's name. */
+  lostWhy?: string
   ttftMs: number
   totalMs: number
 }
@@ -36,7 +38,10 @@ async function stream(url: string): Promise<StreamResult> {
       body: JSON.stringify({ model: MODEL, prompt: 'load', max_tokens: TOKENS, stream: true }),
       signal: AbortSignal.timeout(120_000)
     })
-    if (!res.ok || !res.body) return { ok: false, ttftMs, totalMs: performance.now() - sent }
+    if (!res.ok || !res.body) {
+      await res.arrayBuffer().catch(() => undefined)
+      return { ok: false, lostWhy: `http ${res.status}`, ttftMs, totalMs: performance.now() - sent }
+    }
     let text = ''
     for await (const bytes of res.body) {
       text += Buffer.from(bytes).toString()
@@ -83,6 +88,9 @@ export async function loadBench(ctx: BenchContext): Promise<Measured> {
     const wallMs = performance.now() - started
     clearInterval(sampler)
     const lost = mesh.filter((r) => !r.ok).length
+    const why = new Map<string, number>()
+    for (const r of mesh) if (!r.ok) why.set(r.lostWhy || 'unknown', (why.get(r.lostWhy || 'unknown') ?? 0) + 1)
+    if (lost > 0) ctx.note('load.lost', `lost streams by cause: ${[...why].map(([k, n]) => `${k} ×${n}`).join(', ')}`)
     const ttft = (rs: StreamResult[]): number[] => rs.filter((r) => r.ok).map((r) => r.ttftMs)
     const out: Measured = {
       'load.streams': streams,
