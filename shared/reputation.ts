@@ -73,6 +73,8 @@ export type TrustEvidence = {
     caughtBy: number
     /** Weight this node gives the peer's own reports (0..1). */
     reporterWeight: number
+    /** Its summaries this node dropped (forged, replayed, oversized, malformed, out of window, too fast). */
+    droppedFromIt?: number
   }
   /** One sentence: why the trust is what it is. */
   why: string

@@ -76,6 +76,8 @@ export class Challenger {
     const next =
       targets.find((t) => !this.init.engine.challenged(t.peerId)) ??
       rested.find((t) => this.init.engine.speedSuspect(t.peerId)) ??
+      // a first check that had no reference to compare with is repeated (a few times) once there is one
+      rested.find((t) => !this.init.engine.crossChecked(t.peerId) && this.init.engine.challengesSent(t.peerId) < 3 && this.references(t, targets).length > 0 && this.init.engine.excludedReason(t.peerId) === undefined) ??
       rested.find((t) => this.due.has(t.peerId) && this.init.engine.excludedReason(t.peerId) === undefined) ??
       rested.find((t) => this.init.engine.excludedReason(t.peerId) !== undefined && (this.probes.get(t.peerId)?.at ?? 0) <= now)
     if (next === undefined) return undefined

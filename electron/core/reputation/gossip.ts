@@ -46,6 +46,8 @@ export class ReputationGossip {
   readonly counters: GossipCounters = { published: 0, accepted: 0, dropped: Object.fromEntries(GOSSIP_DROP_REASONS.map((r) => [r, 0])) as Record<GossipDropReason, number> }
   private readonly seqs: Map<string, number>
   private readonly lastAcceptedAt = new Map<string, number>()
+  /** Summaries dropped per sender (bounded), shown in that peer's evidence. */
+  private readonly droppedFrom = new Map<string, number>()
   private readonly now: () => number
   private timer?: ReturnType<typeof setTimeout>
   private seq = 0
@@ -73,6 +75,11 @@ export class ReputationGossip {
     this.pubsub.topicValidators.delete(REPUTATION_TOPIC)
   }
 
+  /** How many of this sender's summaries were dropped. */
+  droppedFromPeer(peerId: string): number {
+    return this.droppedFrom.get(peerId) ?? 0
+  }
+
   /** Publishes a summary now (also called by the timer). */
   async publish(): Promise<boolean> {
     const subjects = this.init.sink.summary(MAX_REPORT_SUBJECTS)
@@ -92,6 +99,10 @@ export class ReputationGossip {
     const verdict = this.check(message)
     if (verdict === 'accept') return TopicValidatorResult.Accept
     this.counters.dropped[verdict]++
+    if (message.type === 'signed') {
+      const from = message.from.toString()
+      if (this.droppedFrom.size < 4_096 || this.droppedFrom.has(from)) this.droppedFrom.set(from, (this.droppedFrom.get(from) ?? 0) + 1)
+    }
     this.init.logger.debug('reputation gossip dropped', { reason: verdict, from: message.type === 'signed' ? message.from.toString() : undefined })
     // what could be an honest duplicate or clock drift is ignored; what is invalid penalises the sender
     return verdict === 'replay' || verdict === 'stale' || verdict === 'future' || verdict === 'rate' ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject

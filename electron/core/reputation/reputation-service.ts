@@ -106,7 +106,8 @@ export class ReputationService implements Startable {
   evidence(peerId: string): TrustEvidence {
     const e = this.engine.evidence(peerId)
     const nextProbeAt = this.challenger.nextProbeAt(peerId)
-    return nextProbeAt === undefined ? e : { ...e, challenges: { ...e.challenges, nextProbeAt } }
+    const gossip = { ...e.gossip, droppedFromIt: this.gossip.droppedFromPeer(peerId) }
+    return { ...e, gossip, ...(nextProbeAt === undefined ? {} : { challenges: { ...e.challenges, nextProbeAt } }) }
   }
 
   /** Direct evidence from the router's attempts ('attempt:settled'). */

@@ -108,6 +108,10 @@ export class TrustEngine {
     return last / advert < Math.min(1, others ?? 1) / SPEED_LIE_FACTOR
   }
 
+  challengesSent(peerId: string): number {
+    return this.peers.get(peerId)?.challengesSent ?? 0
+  }
+
   /** True once the provider's output matched a reference in a challenge. */
   crossChecked(peerId: string): boolean {
     return (this.peers.get(peerId)?.crossCheckedPasses ?? 0) > 0

@@ -21,7 +21,9 @@ export function trustSummary(peer: PeerView): string | undefined {
   if (e === undefined) {
     // a flat record of this node's own outcomes (a trust source without challenges or gossip)
     const { successes, failures } = peer.trustEvidence
-    return typeof successes === 'number' && typeof failures === 'number' ? `${successes} ok · ${failures} failed` : undefined
+    return typeof successes === 'number' && typeof failures === 'number'
+      ? `${successes} ok · ${failures} failed`
+      : undefined
   }
   const failed = Object.entries(e.direct.failures)
     .filter(([k]) => k !== 'refused')
@@ -66,6 +68,7 @@ export function PeerTrustDetail({ peer }: { peer: PeerView }) {
         <li>
           Gossip: {e.gossip.reporters} peers report on it, {e.gossip.caughtBy} caught it lying; their evidence{' '}
           {e.gossip.positive} for, {e.gossip.negative} against
+          {e.gossip.droppedFromIt ? `; ${e.gossip.droppedFromIt} of its own summaries dropped as invalid` : ''}
         </li>
       </ul>
     </div>

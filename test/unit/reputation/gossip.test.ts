@@ -108,6 +108,8 @@ describe('reputation gossip between real libp2p nodes', () => {
     await pub(report(rogue, { seq: Date.now() + 1 }))
     await dropped('rate', 1)
     expect(gossip.counters.accepted).toBe(3)
+    // forged, 2 malformed, oversized, stale, future, self, rate: counted against the sender
+    expect(gossip.droppedFromPeer(rogue.peerId.toString())).toBe(8)
     await waitFor(() => scoreOf(receiver, rogue) < 0, 5_000, { what: 'a negative gossipsub score for the rogue' })
     expect(scoreOf(receiver, honest)).toBeGreaterThanOrEqual(0)
   })
