@@ -1,6 +1,6 @@
 // `meshwork start` processes for the routing bench (the built CLI, real runtimes, loopback only).
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 
@@ -18,6 +18,7 @@ export interface BenchNode {
   /** performance.now() when the process was spawned, and when its API file appeared (node up). */
   spawnedAt: number
   upAt: number
+  dataDir: string
   apiUrl: string
   peerId: string
   multiaddr: string
@@ -87,6 +88,7 @@ export async function startBenchNode(
   const node: BenchNode = {
     spawnedAt,
     upAt,
+    dataDir,
     apiUrl: api.apiUrl,
     peerId: api.peerId,
     multiaddr: status.multiaddrs[0],
@@ -121,12 +123,27 @@ export async function until(check: () => Promise<boolean>, ms: number): Promise<
   }
 }
 
-/** A provider whose runtime is ready; returns it with the runtime's direct endpoint. */
+/** The newest launch token of the worker a node runs (`<dataDir>/run/worker-*\/secret/token`). */
+function workerToken(dataDir: string): string {
+  const run = join(dataDir, 'run')
+  const files = readdirSync(run)
+    .filter((name) => name.startsWith('worker-'))
+    .map((name) => join(run, name, 'secret', 'token'))
+    .filter((file) => existsSync(file))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)
+  if (files.length === 0) throw new Error(`no worker launch token under ${run}`)
+  return readFileSync(files[0], 'utf8').trim()
+}
+
+/**
+ * A provider whose runtime is ready; returns it with the runtime's direct endpoint and the headers
+ * a direct call needs (the worker answers only with its launch token).
+ */
 export async function startProviderNode(
   model: string,
   bootstrap: string[] = [],
   options: BenchNodeOptions = {}
-): Promise<BenchNode & { endpoint: string }> {
+): Promise<BenchNode & { endpoint: string; endpointHeaders: Record<string, string> }> {
   const node = await startBenchNode(['--runtime', 'process', '--model', model], bootstrap, options)
   // ready, and its start-up benchmark done (it would compete for the CPU with what we measure)
   await until(async () => {
@@ -134,7 +151,7 @@ export async function startProviderNode(
     return status.runtime.state === 'ready' && status.benchmark[model] !== undefined
   }, 180_000)
   const endpoint = (await node.get('/api/status')).runtime.endpoint as string
-  return Object.assign(node, { endpoint })
+  return Object.assign(node, { endpoint, endpointHeaders: { authorization: `Bearer ${workerToken(node.dataDir)}` } })
 }
 
 /** A router (no runtime) that sees `count` live providers of `model`. */

@@ -8,17 +8,31 @@ const LATENCY_RUNS = Number(process.env.MESHWORK_BENCH_LATENCY_RUNS ?? 300)
 const THROUGHPUT_RUNS = 5
 const THROUGHPUT_TOKENS = 1024
 
-async function post(url: string, body: unknown): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+type Provider = BenchNode & { endpoint: string; endpointHeaders: Record<string, string> }
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body)
+  })
+}
+
+/** One non-streamed completion, read to the end; a failed one must not be timed as if it were fast. */
+async function complete(url: string, body: unknown, headers: Record<string, string> = {}): Promise<void> {
+  const res = await post(url, body, headers)
+  const text = await res.text()
+  if (!res.ok) throw new Error(`completion failed: ${res.status} ${text.slice(0, 300)}`)
 }
 
 /** Streams a completion; returns who served it and the arrival time (ms) of every chunk with text. */
 async function streamTimes(
   url: string,
   body: Record<string, unknown>,
-  onChunk?: (n: number, provider: string) => void
+  onChunk?: (n: number, provider: string) => void,
+  headers: Record<string, string> = {}
 ): Promise<{ provider: string; times: number[] }> {
-  const res = await post(url, { ...body, stream: true })
+  const res = await post(url, { ...body, stream: true }, headers)
   if (!res.ok || !res.body) throw new Error(`stream failed: ${res.status} ${await res.text()}`)
   const provider = res.headers.get('x-meshwork-provider') ?? ''
   const times: number[] = []
@@ -42,10 +56,7 @@ async function streamTimes(
   return { provider, times }
 }
 
-async function mesh(
-  model: string,
-  providers: number
-): Promise<{ router: BenchNode; list: Array<BenchNode & { endpoint: string }> }> {
+async function mesh(model: string, providers: number): Promise<{ router: BenchNode; list: Provider[] }> {
   const first = await startProviderNode(model)
   const list = [first]
   for (let i = 1; i < providers; i++) list.push(await startProviderNode(model, [first.multiaddr]))
@@ -53,26 +64,21 @@ async function mesh(
   return { router, list }
 }
 
-async function addedLatency(
-  router: BenchNode,
-  list: Array<BenchNode & { endpoint: string }>,
-  log: Log,
-  out: Measured
-): Promise<void> {
+async function addedLatency(router: BenchNode, list: Provider[], log: Log, out: Measured): Promise<void> {
   {
     const body = { model: 'meshwork-tiny', prompt: 'ping', max_tokens: 1, temperature: 0 }
     const direct: number[] = []
     const routed: number[] = []
     for (let i = 0; i < 20; i++) {
-      await (await post(list[0].endpoint + '/v1/completions', body)).json()
-      await (await post(router.apiUrl + '/v1/completions', body)).json()
+      await complete(list[0].endpoint + '/v1/completions', body, list[0].endpointHeaders)
+      await complete(router.apiUrl + '/v1/completions', body)
     }
     for (let i = 0; i < LATENCY_RUNS; i++) {
       let t = performance.now()
-      await (await post(list[0].endpoint + '/v1/completions', body)).json()
+      await complete(list[0].endpoint + '/v1/completions', body, list[0].endpointHeaders)
       direct.push(performance.now() - t)
       t = performance.now()
-      await (await post(router.apiUrl + '/v1/completions', body)).json()
+      await complete(router.apiUrl + '/v1/completions', body)
       routed.push(performance.now() - t)
     }
     out['routing.direct_ms_p50'] = round(quantile(direct, 0.5))
@@ -88,20 +94,22 @@ async function addedLatency(
 }
 
 /** Streaming meshwork-tiny, the fastest stream: mesh tokens/s over direct tokens/s, alternated. */
-async function throughput(
-  router: BenchNode,
-  list: Array<BenchNode & { endpoint: string }>,
-  log: Log,
-  out: Measured
-): Promise<void> {
+async function throughput(router: BenchNode, list: Provider[], log: Log, out: Measured): Promise<void> {
   {
     const body = { model: 'meshwork-tiny', prompt: 'The history of', max_tokens: THROUGHPUT_TOKENS, temperature: 0 }
     const rate = (times: number[]): number => ((times.length - 1) * 1000) / (times.at(-1)! - times[0])
     const direct: number[] = []
     const routed: number[] = []
-    await streamTimes(list[0].endpoint + '/v1/completions', { ...body, max_tokens: 16 })
+    await streamTimes(
+      list[0].endpoint + '/v1/completions',
+      { ...body, max_tokens: 16 },
+      undefined,
+      list[0].endpointHeaders
+    )
     for (let i = 0; i < THROUGHPUT_RUNS; i++) {
-      direct.push(rate((await streamTimes(list[0].endpoint + '/v1/completions', body)).times))
+      direct.push(
+        rate((await streamTimes(list[0].endpoint + '/v1/completions', body, undefined, list[0].endpointHeaders)).times)
+      )
       routed.push(rate((await streamTimes(router.apiUrl + '/v1/completions', body)).times))
     }
     const d = quantile(direct, 0.5)
