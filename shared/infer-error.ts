@@ -6,7 +6,8 @@ import { MeshworkError } from './errors'
  * model) skips the provider for a moment without blame; every other kind is the provider's failure,
  * counted against it. `client` is only ever raised by the consumer itself, for a request it checked.
  */
-export type InferFailureKind = 'connect' | 'closed' | 'timeout' | 'refused' | 'runtime' | 'protocol' | 'limit' | 'client'
+export type InferFailureKind =
+  'connect' | 'closed' | 'timeout' | 'refused' | 'runtime' | 'protocol' | 'limit' | 'client'
 
 /** Every code that may cross `/meshwork/infer/1.0.0` or come out of a runtime call, with its kind. */
 export const INFER_ERROR_KINDS = {

@@ -27,7 +27,9 @@ export async function* openInfer(
   let finished = false
   try {
     await sendFrame(stream, request, options).catch((err) => {
-      throw new InferError('provider_stream_broken', `sending the request failed: ${(err as Error).message}`, 502, { cause: err })
+      throw new InferError('provider_stream_broken', `sending the request failed: ${(err as Error).message}`, 502, {
+        cause: err
+      })
     })
     for (;;) {
       let frame: ResponseFrame | undefined
@@ -37,7 +39,8 @@ export async function* openInfer(
         if (options.signal?.aborted) throw options.signal.reason
         throw toInferError(err)
       }
-      if (frame === undefined) throw new InferError('provider_stream_ended', 'the provider closed the stream before the final frame')
+      if (frame === undefined)
+        throw new InferError('provider_stream_ended', 'the provider closed the stream before the final frame')
       if (frame.type === 'error') throw new InferError(frame.code, `provider: ${frame.message}`, frame.status ?? 502)
       if (frame.type === 'final') finished = true
       yield frame
@@ -62,6 +65,8 @@ async function dial(libp2p: Pick<Libp2p, 'dialProtocol'>, peer: PeerId, options:
     })
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason
-    throw new InferError('provider_unreachable', `cannot open an infer stream: ${(err as Error).message}`, 503, { cause: err })
+    throw new InferError('provider_unreachable', `cannot open an infer stream: ${(err as Error).message}`, 503, {
+      cause: err
+    })
   }
 }

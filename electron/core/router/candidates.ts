@@ -37,7 +37,10 @@ export function remoteCandidates(peers: PeerTable, model: string, selfId?: strin
   return peers
     .candidates(model)
     .filter((entry) => entry.peerId !== selfId)
-    .map((entry) => ({ ...fromAdvert(entry.peerId, entry.advert, model, entry.rttMs), throughputMbps: entry.throughputMbps }))
+    .map((entry) => ({
+      ...fromAdvert(entry.peerId, entry.advert, model, entry.rttMs),
+      throughputMbps: entry.throughputMbps
+    }))
 }
 
 function fromAdvert(peerId: string, advert: Advert, model: string, rttMs?: number): Candidate {

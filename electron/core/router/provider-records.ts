@@ -30,7 +30,13 @@ export interface RecordsOptions {
 }
 
 const ALPHA = 0.3
-const EMPTY: Readonly<ProviderRecord> = Object.freeze({ successes: 0, failures: 0, timeouts: 0, consecutiveFailures: 0, ejectedUntil: 0 })
+const EMPTY: Readonly<ProviderRecord> = Object.freeze({
+  successes: 0,
+  failures: 0,
+  timeouts: 0,
+  consecutiveFailures: 0,
+  ejectedUntil: 0
+})
 
 export class ProviderRecords {
   private readonly records = new Map<string, ProviderRecord>()
@@ -75,9 +81,13 @@ export class ProviderRecords {
   /** Speed samples without a verdict. */
   observe(peerId: string, sample: { ttftMs?: number; tokensPerSecond?: number }): void {
     const r = this.touch(peerId)
-    if (sample.ttftMs !== undefined) r.ttftMs = r.ttftMs === undefined ? sample.ttftMs : r.ttftMs + ALPHA * (sample.ttftMs - r.ttftMs)
+    if (sample.ttftMs !== undefined)
+      r.ttftMs = r.ttftMs === undefined ? sample.ttftMs : r.ttftMs + ALPHA * (sample.ttftMs - r.ttftMs)
     if (sample.tokensPerSecond !== undefined && Number.isFinite(sample.tokensPerSecond)) {
-      r.tokensPerSecond = r.tokensPerSecond === undefined ? sample.tokensPerSecond : r.tokensPerSecond + ALPHA * (sample.tokensPerSecond - r.tokensPerSecond)
+      r.tokensPerSecond =
+        r.tokensPerSecond === undefined
+          ? sample.tokensPerSecond
+          : r.tokensPerSecond + ALPHA * (sample.tokensPerSecond - r.tokensPerSecond)
     }
   }
 

@@ -30,8 +30,10 @@ export function score(c: Candidate, records: ProviderRecords, inflight: number, 
   const ttft = record.ttftMs ?? c.ttftMs ?? DEFAULT_TTFT_MS
   const queue = Math.max(c.advertQueue, inflight)
   const stretch = 1 + queue / c.capacity
-  const transferMs = c.throughputMbps !== undefined && c.throughputMbps > 0 ? (TYPICAL_BYTES * 8) / (c.throughputMbps * 1000) : 0
-  const baseMs = (c.rttMs ?? DEFAULT_RTT_MS) + transferMs + ttft * stretch + (1000 * TYPICAL_TOKENS * stretch) / Math.max(tps, 0.1)
+  const transferMs =
+    c.throughputMbps !== undefined && c.throughputMbps > 0 ? (TYPICAL_BYTES * 8) / (c.throughputMbps * 1000) : 0
+  const baseMs =
+    (c.rttMs ?? DEFAULT_RTT_MS) + transferMs + ttft * stretch + (1000 * TYPICAL_TOKENS * stretch) / Math.max(tps, 0.1)
   const expectedMs = c.connection === 'relayed' ? baseMs * RELAYED_PENALTY : baseMs
   return Math.max(0.01, trust ?? reliability(records, c.peerId)) / expectedMs
 }

@@ -13,7 +13,11 @@ export type AttemptEvent = AcceptFrame | DeltaFrame | FinalFrame
 
 /** How the router reaches a provider: injected, so the failover loop can be tested with scripts. */
 export interface ProviderTransport {
-  open(candidate: Candidate, frame: RequestFrame, options: AbortOptions & { connectTimeoutMs?: number }): AsyncIterable<AttemptEvent>
+  open(
+    candidate: Candidate,
+    frame: RequestFrame,
+    options: AbortOptions & { connectTimeoutMs?: number }
+  ): AsyncIterable<AttemptEvent>
   /** Whether the provider still has a connection (a broken stream on a live connection is not death). */
   connected?(peerId: string): boolean
   /** Direct, relayed or no connection to the provider now. */
@@ -34,7 +38,11 @@ export class MeshTransport implements ProviderTransport {
     this.dialer = libp2p ? new InferDialer(libp2p) : undefined
   }
 
-  open(candidate: Candidate, frame: RequestFrame, options: AbortOptions & { connectTimeoutMs?: number }): AsyncIterable<AttemptEvent> {
+  open(
+    candidate: Candidate,
+    frame: RequestFrame,
+    options: AbortOptions & { connectTimeoutMs?: number }
+  ): AsyncIterable<AttemptEvent> {
     if (candidate.local) return this.openLocal(frame, options)
     if (this.dialer === undefined) throw new InferError('provider_unreachable', 'this node has no p2p stack', 503)
     return trustNoClientErrors(openInfer(this.dialer, peerIdFromString(candidate.peerId), frame, options))
@@ -67,7 +75,8 @@ export class MeshTransport implements ProviderTransport {
       yield* runtime.stream(frame.call, options)
     } catch (err) {
       const e = toInferError(err)
-      if (e.code === 'runtime_rejected' && e.status >= 400 && e.status < 500) throw new InferError('invalid_request', e.message, 400, { cause: e })
+      if (e.code === 'runtime_rejected' && e.status >= 400 && e.status < 500)
+        throw new InferError('invalid_request', e.message, 400, { cause: e })
       throw e
     }
   }

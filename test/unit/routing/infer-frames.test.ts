@@ -58,7 +58,11 @@ describe('infer frames', () => {
   })
 
   it('validates request frames with the OpenAI body schema', () => {
-    const ok = { type: 'request', id: 'r1', call: { api: 'completions', body: { model: 'meshwork-tiny', prompt: [1, 2, 3], replay_tokens: 2 } } }
+    const ok = {
+      type: 'request',
+      id: 'r1',
+      call: { api: 'completions', body: { model: 'meshwork-tiny', prompt: [1, 2, 3], replay_tokens: 2 } }
+    }
     expect(new FrameDecoder(RequestFrameSchema, 1024).push(encodeFrame(ok))).toHaveLength(1)
     const bad = { type: 'request', id: 'r1', call: { api: 'chat', body: { model: 'meshwork-tiny', messages: [] } } }
     expect(() => new FrameDecoder(RequestFrameSchema, 1024).push(encodeFrame(bad))).toThrow(/messages/)

@@ -8,23 +8,34 @@ import { StreamState } from '../../../electron/core/router/stream-state'
 import { AttemptTimer, DEFAULT_TIMEOUTS } from '../../../electron/core/router/timeouts'
 
 const cand = (peerId: string, tps: number, extra: Partial<Candidate> = {}): Candidate => ({
-  peerId, local: false, decodeTokensPerSecond: tps, ttftMs: 100, rttMs: 5, advertQueue: 0, capacity: 2, ...extra
+  peerId,
+  local: false,
+  decodeTokensPerSecond: tps,
+  ttftMs: 100,
+  rttMs: 5,
+  advertQueue: 0,
+  capacity: 2,
+  ...extra
 })
 
 /** Deterministic PRNG so the distribution checks do not depend on luck. */
 function lcg(seed: number): () => number {
   let s = seed
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32)
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32
 }
 
 describe('scoring', () => {
   it('prefers faster, closer, less loaded and more reliable providers', () => {
     const records = new ProviderRecords()
     expect(score(cand('a', 300), records, 0)).toBeGreaterThan(score(cand('b', 30), records, 0))
-    expect(score(cand('a', 100, { rttMs: 5 }), records, 0)).toBeGreaterThan(score(cand('b', 100, { rttMs: 400 }), records, 0))
+    expect(score(cand('a', 100, { rttMs: 5 }), records, 0)).toBeGreaterThan(
+      score(cand('b', 100, { rttMs: 400 }), records, 0)
+    )
     expect(score(cand('a', 100), records, 0)).toBeGreaterThan(score(cand('b', 100, { advertQueue: 6 }), records, 0))
     expect(score(cand('a', 100), records, 0)).toBeGreaterThan(score(cand('a', 100), records, 4))
-    expect(score(cand('a', 100, { throughputMbps: 1000 }), records, 0)).toBeGreaterThan(score(cand('b', 100, { throughputMbps: 0.5 }), records, 0))
+    expect(score(cand('a', 100, { throughputMbps: 1000 }), records, 0)).toBeGreaterThan(
+      score(cand('b', 100, { throughputMbps: 0.5 }), records, 0)
+    )
     records.failure('b', 'timeout', 'stall_timeout')
     records.success('a')
     expect(score(cand('a', 100), records, 0)).toBeGreaterThan(score(cand('b', 100), records, 0))
@@ -119,12 +130,18 @@ describe('stop filter', () => {
 
 describe('continuation', () => {
   it('continues a chat stream as a token-exact completion of prompt ids + emitted ids', () => {
-    const state = new StreamState({ api: 'chat', body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10, temperature: 0, stop: ['zz'] } })
+    const state = new StreamState({
+      api: 'chat',
+      body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10, temperature: 0, stop: ['zz'] }
+    })
     expect(state.nextCall()).toBe(state.call)
     state.absorb({ type: 'delta', text: 'ab', tokenIds: [5, 6], promptTokenIds: [1, 2, 3] })
     state.absorb({ type: 'delta', text: 'c', tokenIds: [7] })
     const next = state.nextCall()
-    expect(next).toMatchObject({ api: 'completions', body: { model: 'm', prompt: [1, 2, 3, 5, 6, 7], replay_tokens: 3, max_tokens: 7, temperature: 0, stop: ['zz'] } })
+    expect(next).toMatchObject({
+      api: 'completions',
+      body: { model: 'm', prompt: [1, 2, 3, 5, 6, 7], replay_tokens: 3, max_tokens: 7, temperature: 0, stop: ['zz'] }
+    })
     for (let i = 0; i < 7; i++) state.absorb({ type: 'delta', text: 'x', tokenIds: [9] })
     expect(state.nextCall()).toBe('length')
     expect(state.usage(undefined)).toEqual({ prompt_tokens: 3, completion_tokens: 10, total_tokens: 13 })
@@ -155,7 +172,12 @@ describe('stall timer', () => {
   })
 
   it('aborts its signal with a timeout reason', async () => {
-    const timer = new AttemptTimer({ ...DEFAULT_TIMEOUTS, firstTokenMs: 20 }, { gapMs: undefined }, new AbortController().signal, 0)
+    const timer = new AttemptTimer(
+      { ...DEFAULT_TIMEOUTS, firstTokenMs: 20 },
+      { gapMs: undefined },
+      new AbortController().signal,
+      0
+    )
     await new Promise((r) => timer.signal.addEventListener('abort', r))
     expect(timer.reason?.code).toBe('first_token_timeout')
   })

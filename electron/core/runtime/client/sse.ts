@@ -9,7 +9,10 @@ export const MAX_SSE_EVENT_CHARS = 4 * 1024 * 1024
  * batch per read, so a caller can merge what is already waiting. `[DONE]` is passed through.
  * A broken body throws `runtime_stream_broken`; an event over the bound `sse_event_too_large`.
  */
-export async function* sseBatches(body: ReadableStream<Uint8Array>, options: AbortOptions & { maxEventChars?: number } = {}): AsyncGenerator<string[]> {
+export async function* sseBatches(
+  body: ReadableStream<Uint8Array>,
+  options: AbortOptions & { maxEventChars?: number } = {}
+): AsyncGenerator<string[]> {
   const max = options.maxEventChars ?? MAX_SSE_EVENT_CHARS
   const decoder = new TextDecoder()
   const reader = body.getReader()
@@ -21,7 +24,9 @@ export async function* sseBatches(body: ReadableStream<Uint8Array>, options: Abo
         result = await reader.read()
       } catch (err) {
         if (options.signal?.aborted) throw options.signal.reason
-        throw new InferError('runtime_stream_broken', `runtime stream broke: ${(err as Error).message}`, 502, { cause: err })
+        throw new InferError('runtime_stream_broken', `runtime stream broke: ${(err as Error).message}`, 502, {
+          cause: err
+        })
       }
       if (result.done) break
       buffer += decoder.decode(result.value, { stream: true })
@@ -36,7 +41,8 @@ export async function* sseBatches(body: ReadableStream<Uint8Array>, options: Abo
       }
       buffer = buffer.slice(consumed)
       if (batch.length > 0) yield batch
-      if (buffer.length > max) throw new InferError('sse_event_too_large', `runtime sent an event over ${max} characters`)
+      if (buffer.length > max)
+        throw new InferError('sse_event_too_large', `runtime sent an event over ${max} characters`)
     }
   } finally {
     reader.cancel().catch(() => {})
