@@ -144,7 +144,8 @@ export class Challenger {
     const engine = this.init.engine
     const same = others
       .filter((o) => o.peerId !== target.peerId && o.model === target.model && o.sha256 === target.sha256 && engine.excludedReason(o.peerId) === undefined)
-      .sort((a, b) => Number(engine.crossChecked(b.peerId)) - Number(engine.crossChecked(a.peerId)) || engine.trust(b.peerId) - engine.trust(a.peerId))
+      // cross-checked ones first, the fastest of them (a slow reference would slow every check)
+      .sort((a, b) => Number(engine.crossChecked(b.peerId)) - Number(engine.crossChecked(a.peerId)) || engine.measuredSpeed(b.peerId) - engine.measuredSpeed(a.peerId))
     const best = same[0]
     if (best !== undefined && engine.crossChecked(best.peerId) && engine.trust(best.peerId) >= 0.5) return [{ peerId: best.peerId, local: false, trusted: true }]
     return same.slice(0, 2).map((o) => ({ peerId: o.peerId, local: false, trusted: false }))

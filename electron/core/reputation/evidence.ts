@@ -17,6 +17,8 @@ const SPEED_WINDOW = 8
 export const SPEED_MIN_SAMPLES = 3
 /** Measured below advert / this over every recent sample: the advert is a lie. */
 export const SPEED_LIE_FACTOR = 3
+/** The factor when no other provider has been measured to compare with. */
+export const SPEED_LIE_FACTOR_ALONE = 10
 
 /** A sum of weights that halves every `halfLifeMs` (exponential time decay composes, so one number suffices). */
 export class DecayedSum {
@@ -101,7 +103,8 @@ export function speedLie(samples: readonly number[], advertTokensPerSecond: numb
   if (samples.length < SPEED_MIN_SAMPLES) return false
   const ratio = bestRecent(samples) / advertTokensPerSecond
   if (ratio >= 1 / SPEED_LIE_FACTOR) return false
-  return othersRatio === undefined || ratio < othersRatio / SPEED_LIE_FACTOR
+  // with no other provider to compare with, this node cannot tell its own load from a lie: only a gross one counts
+  return othersRatio === undefined ? ratio < 1 / SPEED_LIE_FACTOR_ALONE : ratio < othersRatio / SPEED_LIE_FACTOR
 }
 
 /** The best of the last SPEED_MIN_SAMPLES samples. */

@@ -108,6 +108,11 @@ export class TrustEngine {
     return last / advert < Math.min(1, others ?? 1) / SPEED_LIE_FACTOR
   }
 
+  /** Smoothed decode speed by this node's clock (0 when unknown). */
+  measuredSpeed(peerId: string): number {
+    return this.peers.get(peerId)?.tokensPerSecond ?? 0
+  }
+
   challengesSent(peerId: string): number {
     return this.peers.get(peerId)?.challengesSent ?? 0
   }

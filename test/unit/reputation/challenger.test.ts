@@ -91,7 +91,7 @@ describe('verification challenges', () => {
   })
 
   it('calls an advert a lie after three samples below a third of it, but not a busy honest box', async () => {
-    const { engine, challenger, targets } = setup({ liar: 'honest', busyHonest: 'slow' }, { liar: 5_000, busyHonest: 150 })
+    const { engine, challenger, targets } = setup({ liar: 'honest', busyHonest: 'slow' }, { liar: 50_000, busyHonest: 150 })
     const verdicts = []
     for (let i = 0; i < 3; i++) verdicts.push(await challenger.challenge(targets[0]))
     expect(verdicts).toEqual(['pass', 'pass', 'slow'])
@@ -101,7 +101,7 @@ describe('verification challenges', () => {
   })
 
   it('follows a speed in doubt with more challenges until the rule decides', async () => {
-    const { engine, challenger } = setup({ h1: 'honest', liar: 'honest' }, { liar: 5_000 })
+    const { engine, challenger } = setup({ h1: 'honest', liar: 'honest' }, { liar: 50_000 })
     const verdicts = []
     for (let i = 0; i < 5; i++) verdicts.push(await challenger.tick())
     // first sight of both, then the liar twice more (its speed is in doubt), then nothing is due

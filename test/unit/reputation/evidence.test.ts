@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest'
 import { DecayedSum, speedLie } from '../../../electron/core/reputation/evidence'
 
 describe('speed rule', () => {
-  it('needs three samples, all below a third of the advert', () => {
-    expect(speedLie([10, 10], 100)).toBe(false)
-    expect(speedLie([10, 10, 10], 100)).toBe(true)
+  it('needs three samples, all below a third of the advert (of a tenth, with nobody to compare with)', () => {
+    expect(speedLie([10, 10], 100, 1)).toBe(false)
+    expect(speedLie([10, 10, 10], 100, 1)).toBe(true)
     // one good sample among them: a busy honest box, not a liar
-    expect(speedLie([10, 80, 10], 100)).toBe(false)
-    expect(speedLie([10, 10, 10], undefined)).toBe(false)
+    expect(speedLie([10, 80, 10], 100, 1)).toBe(false)
+    expect(speedLie([10, 10, 10], undefined, 1)).toBe(false)
+    expect(speedLie([20, 20, 20], 100)).toBe(false)
+    expect(speedLie([5, 5, 5], 100)).toBe(true)
   })
 
   it('does not blame a provider for what slows every provider alike (this node’s load, its network)', () => {
