@@ -2,7 +2,7 @@
 // runtime the bench's fake server (so two cores carry it). The same streams straight to the fake
 // servers are the baseline. Counts streams lost (not complete), and the router's added time and memory.
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai'
-import { rssMB } from './proc-stats'
+import { cpuSeconds, rssMB } from './proc-stats'
 import {
   type BenchNode,
   liveProviders,
@@ -83,9 +83,11 @@ export async function loadBench(ctx: BenchContext): Promise<Measured> {
     const rssBefore = rssMB(router.proc.pid!)
     let rssPeak = rssBefore
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMB(router.proc.pid!))), 100)
+    const cpuBefore = cpuSeconds(router.proc.pid!)
     const started = performance.now()
     const mesh = await burst([router.apiUrl], streams)
     const wallMs = performance.now() - started
+    const routerCpuSeconds = cpuSeconds(router.proc.pid!) - cpuBefore
     clearInterval(sampler)
     const lost = mesh.filter((r) => !r.ok).length
     const why = new Map<string, number>()
@@ -102,6 +104,8 @@ export async function loadBench(ctx: BenchContext): Promise<Measured> {
       'load.directTtftP99Ms': round(quantile(ttft(direct), 0.99), 1),
       'load.overheadP99Ms': round(quantile(ttft(mesh), 0.99) - quantile(ttft(direct), 0.99), 1),
       'load.wallMs': Math.round(wallMs),
+      // CPU the router used for the burst: near wallMs/1000 means it was the bottleneck
+      'load.routerCpuSeconds': round(routerCpuSeconds, 1),
       'load.routerRssMBBefore': round(rssBefore, 1),
       'load.routerRssMBPeak': round(rssPeak, 1)
     }
