@@ -95,16 +95,16 @@ export class PeerEvidence {
 /**
  * The speed rule: even the best of the last SPEED_MIN_SAMPLES decode speeds below a third of the
  * advert. A busy honest box is slow sometimes, not every time, so its best sample clears the bar.
- * `othersRatio` (measured / advertised of the other providers, now) takes out what slows everyone
- * alike, this node's own load or network: a liar is also a third below its peers.
+ * `othersSpeed` (what this node measures of the other providers now, lower quartile) takes out what
+ * slows everyone alike, this node's own load or network: a liar is also a third below its peers.
  */
-export function speedLie(samples: readonly number[], advertTokensPerSecond: number | undefined, othersRatio?: number): boolean {
+export function speedLie(samples: readonly number[], advertTokensPerSecond: number | undefined, othersSpeed?: number): boolean {
   if (advertTokensPerSecond === undefined || advertTokensPerSecond <= 0) return false
   if (samples.length < SPEED_MIN_SAMPLES) return false
-  const ratio = bestRecent(samples) / advertTokensPerSecond
-  if (ratio >= 1 / SPEED_LIE_FACTOR) return false
+  const best = bestRecent(samples)
+  if (best >= advertTokensPerSecond / SPEED_LIE_FACTOR) return false
   // with no other provider to compare with, this node cannot tell its own load from a lie: only a gross one counts
-  return othersRatio === undefined ? ratio < 1 / SPEED_LIE_FACTOR_ALONE : ratio < othersRatio / SPEED_LIE_FACTOR
+  return othersSpeed === undefined ? best < advertTokensPerSecond / SPEED_LIE_FACTOR_ALONE : best < othersSpeed / SPEED_LIE_FACTOR
 }
 
 /** The best of the last SPEED_MIN_SAMPLES samples. */

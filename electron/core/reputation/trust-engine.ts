@@ -104,8 +104,8 @@ export class TrustEngine {
     const last = this.peers.get(peerId)?.speedSamples.at(-1)
     const advert = this.options.advertSpeed?.(peerId)
     if (last === undefined || advert === undefined || advert <= 0 || this.excludedReason(peerId) !== undefined) return false
-    const others = this.othersSpeedRatio(peerId)
-    return last / advert < Math.min(1, others ?? 1) / SPEED_LIE_FACTOR
+    const others = this.othersSpeed(peerId)
+    return last < advert / SPEED_LIE_FACTOR && (others === undefined || last < others / SPEED_LIE_FACTOR)
   }
 
   /** Smoothed decode speed by this node's clock (0 when unknown). */
@@ -186,7 +186,7 @@ export class TrustEngine {
   checkSpeed(peerId: string): boolean {
     const e = this.peers.get(peerId)
     const advert = this.options.advertSpeed?.(peerId)
-    if (e === undefined || !speedLie(e.speedSamples, advert, this.othersSpeedRatio(peerId))) return false
+    if (e === undefined || !speedLie(e.speedSamples, advert, this.othersSpeed(peerId))) return false
     const best = bestRecent(e.speedSamples)
     this.noteChallenge(peerId, 'slow', `at most ${best.toFixed(1)} tok/s over the last ${SPEED_MIN_SAMPLES} samples; its advert claims ${advert}`)
     return true
@@ -194,24 +194,20 @@ export class TrustEngine {
 
   /** Whether the speed rule holds with one more sample (a challenge's own, before it is recorded). */
   speedLieWith(peerId: string, sample: number): boolean {
-    return speedLie([...(this.peers.get(peerId)?.speedSamples ?? []), sample], this.options.advertSpeed?.(peerId), this.othersSpeedRatio(peerId))
+    return speedLie([...(this.peers.get(peerId)?.speedSamples ?? []), sample], this.options.advertSpeed?.(peerId), this.othersSpeed(peerId))
   }
 
   /**
-   * Measured / advertised speed of the other providers this node has measured: the lower quartile,
-   * so an honest box is compared with the slower of its peers (load varies), and one liar among
-   * them cannot shield another unless liars are a quarter of them.
+   * What this node measures of the other providers (best recent decode speed): the lower quartile,
+   * so an honest box is compared with the slower of its peers, and one liar among them cannot
+   * shield another unless liars are a quarter of them.
    */
-  private othersSpeedRatio(peerId: string): number | undefined {
-    const ratios: number[] = []
-    for (const [peer, e] of this.peers) {
-      const advert = this.options.advertSpeed?.(peer)
-      if (peer === peerId || advert === undefined || advert <= 0 || e.speedSamples.length === 0) continue
-      ratios.push(bestRecent(e.speedSamples) / advert)
-    }
-    if (ratios.length === 0) return undefined
-    ratios.sort((a, b) => a - b)
-    return ratios[Math.floor((ratios.length - 1) / 4)]
+  private othersSpeed(peerId: string): number | undefined {
+    const speeds: number[] = []
+    for (const [peer, e] of this.peers) if (peer !== peerId && e.speedSamples.length > 0) speeds.push(bestRecent(e.speedSamples))
+    if (speeds.length === 0) return undefined
+    speeds.sort((a, b) => a - b)
+    return speeds[Math.floor((speeds.length - 1) / 4)]
   }
 
   private evidenceOf(peer: string): PeerEvidence {

@@ -101,7 +101,7 @@ describe('verification challenges', () => {
   })
 
   it('follows a speed in doubt with more challenges until the rule decides', async () => {
-    const { engine, challenger } = setup({ h1: 'honest', liar: 'honest' }, { liar: 50_000 })
+    const { engine, challenger } = setup({ h1: 'honest', liar: 'slow' }, { liar: 50_000 })
     const verdicts = []
     for (let i = 0; i < 5; i++) verdicts.push(await challenger.tick())
     // first sight of both, then the liar twice more (its speed is in doubt), then nothing is due

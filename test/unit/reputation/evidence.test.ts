@@ -3,20 +3,20 @@ import { DecayedSum, speedLie } from '../../../electron/core/reputation/evidence
 
 describe('speed rule', () => {
   it('needs three samples, all below a third of the advert (of a tenth, with nobody to compare with)', () => {
-    expect(speedLie([10, 10], 100, 1)).toBe(false)
-    expect(speedLie([10, 10, 10], 100, 1)).toBe(true)
+    expect(speedLie([10, 10], 100, 100)).toBe(false)
+    expect(speedLie([10, 10, 10], 100, 100)).toBe(true)
     // one good sample among them: a busy honest box, not a liar
-    expect(speedLie([10, 80, 10], 100, 1)).toBe(false)
-    expect(speedLie([10, 10, 10], undefined, 1)).toBe(false)
+    expect(speedLie([10, 80, 10], 100, 100)).toBe(false)
+    expect(speedLie([10, 10, 10], undefined, 100)).toBe(false)
     expect(speedLie([20, 20, 20], 100)).toBe(false)
     expect(speedLie([5, 5, 5], 100)).toBe(true)
   })
 
   it('does not blame a provider for what slows every provider alike (this node’s load, its network)', () => {
-    // everyone measures at a fifth of their adverts now: nobody is lying
-    expect(speedLie([20, 20, 20], 100, 0.2)).toBe(false)
-    // this one is three times further below than the rest
-    expect(speedLie([5, 5, 5], 100, 0.2)).toBe(true)
+    // everyone measures at a fifth of the advert now: nobody is lying
+    expect(speedLie([20, 20, 20], 100, 20)).toBe(false)
+    // this one is three times slower than the rest
+    expect(speedLie([5, 5, 5], 100, 20)).toBe(true)
   })
 })
 

@@ -43,7 +43,7 @@ describe('reputation gossip between real libp2p nodes', () => {
     v: 1, reporter: from.peerId.toString(), seq: Date.now(), at: Date.now(), subjects: [{ peer: SUBJECT, positive: 0, negative: 4, caught: true }], ...patch
   })
   const dropped = (reason: keyof ReputationGossip['counters']['dropped'], n: number) =>
-    waitFor(() => gossip.counters.dropped[reason] >= n, 5_000, { what: `${n} '${reason}' drop(s)`, state: () => JSON.stringify(gossip.counters) })
+    waitFor(() => gossip.counters.dropped[reason] >= n, 15_000, { what: `${n} '${reason}' drop(s)`, state: () => JSON.stringify(gossip.counters) })
 
   beforeAll(async () => {
     ;[receiver, honest, rogue] = await Promise.all([node(), node(), node()])
@@ -67,7 +67,7 @@ describe('reputation gossip between real libp2p nodes', () => {
   it('accepts a signed summary and lets it move trust', async () => {
     const before = engine.trust(SUBJECT)
     await honest.services.pubsub.publish(REPUTATION_TOPIC, encode(report(honest)))
-    await waitFor(() => gossip.counters.accepted === 1, 5_000, { what: 'acceptance' })
+    await waitFor(() => gossip.counters.accepted === 1, 15_000, { what: 'acceptance' })
     expect(engine.trust(SUBJECT)).toBeLessThan(before)
     expect(engine.evidence(SUBJECT).gossip).toMatchObject({ reporters: 1, caughtBy: 1 })
   })
@@ -84,7 +84,7 @@ describe('reputation gossip between real libp2p nodes', () => {
     const bytes = encode(report(honest, { seq: Date.now() + 10_000 }))
     await new Promise((r) => setTimeout(r, 1_100))
     await honest.services.pubsub.publish(REPUTATION_TOPIC, bytes)
-    await waitFor(() => gossip.counters.accepted === 2, 5_000, { what: 'acceptance' })
+    await waitFor(() => gossip.counters.accepted === 2, 15_000, { what: 'acceptance' })
     await expect(honest.services.pubsub.publish(REPUTATION_TOPIC, bytes)).rejects.toThrow(/duplicate/i)
   })
 
@@ -104,13 +104,13 @@ describe('reputation gossip between real libp2p nodes', () => {
     await pub(report(rogue, { subjects: [{ peer: rogue.peerId.toString(), positive: 1000, negative: 0 }] }))
     await dropped('self', 1)
     await pub(report(rogue, { seq: Date.now() }))
-    await waitFor(() => gossip.counters.accepted === 3, 5_000, { what: 'the rogue’s one valid summary' })
+    await waitFor(() => gossip.counters.accepted === 3, 15_000, { what: 'the rogue’s one valid summary' })
     await pub(report(rogue, { seq: Date.now() + 1 }))
     await dropped('rate', 1)
     expect(gossip.counters.accepted).toBe(3)
     // forged, 2 malformed, oversized, stale, future, self, rate: counted against the sender
     expect(gossip.droppedFromPeer(rogue.peerId.toString())).toBe(8)
-    await waitFor(() => scoreOf(receiver, rogue) < 0, 5_000, { what: 'a negative gossipsub score for the rogue' })
+    await waitFor(() => scoreOf(receiver, rogue) < 0, 15_000, { what: 'a negative gossipsub score for the rogue' })
     expect(scoreOf(receiver, honest)).toBeGreaterThanOrEqual(0)
   })
 })
