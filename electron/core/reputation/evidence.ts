@@ -48,8 +48,9 @@ export class PeerEvidence {
   readonly failures: Record<string, number> = {}
   ttftMs?: number
   tokensPerSecond?: number
-  /** Recent decode speeds by our clock. */
+  /** Recent decode speeds by our clock, and when each was taken. */
   speedSamples: number[] = []
+  speedSampleAt: number[] = []
   /** Speed samples since the last 'slow' verdict (a new verdict needs SPEED_MIN_SAMPLES fresh ones). */
   freshSpeedSamples = 0
   challengesSent = 0
@@ -70,6 +71,7 @@ export class PeerEvidence {
     if (o.tokensPerSecond !== undefined) {
       this.tokensPerSecond = this.tokensPerSecond === undefined ? o.tokensPerSecond : this.tokensPerSecond + 0.3 * (o.tokensPerSecond - this.tokensPerSecond)
       this.speedSamples = [...this.speedSamples, o.tokensPerSecond].slice(-SPEED_WINDOW)
+      this.speedSampleAt = [...this.speedSampleAt, o.at].slice(-SPEED_WINDOW)
       this.freshSpeedSamples++
     }
     if (o.kind === 'ok') this.successes++

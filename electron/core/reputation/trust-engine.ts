@@ -24,6 +24,8 @@ export interface TrustEngineOptions {
   params?: Partial<TrustParams>
   /** Evidence loses half its weight in this time. */
   halfLifeMs?: number
+  /** The speed rule's samples must span at least this long (a burst of jobs in one busy moment is one moment). */
+  speedSpanMs?: number
   /** The decode speed a provider's advert claims (max over its models), for the speed rule. */
   advertSpeed?: (peerId: string) => number | undefined
   now?: () => number
@@ -186,7 +188,7 @@ export class TrustEngine {
   checkSpeed(peerId: string): boolean {
     const e = this.peers.get(peerId)
     const advert = this.options.advertSpeed?.(peerId)
-    if (e === undefined || !speedLie(e.speedSamples, advert, this.othersSpeed(peerId))) return false
+    if (e === undefined || !this.spanned(e.speedSampleAt, this.now()) || !speedLie(e.speedSamples, advert, this.othersSpeed(peerId))) return false
     const best = bestRecent(e.speedSamples)
     this.noteChallenge(peerId, 'slow', `at most ${best.toFixed(1)} tok/s over the last ${SPEED_MIN_SAMPLES} samples; its advert claims ${advert}`)
     return true
@@ -194,7 +196,16 @@ export class TrustEngine {
 
   /** Whether the speed rule holds with one more sample (a challenge's own, before it is recorded). */
   speedLieWith(peerId: string, sample: number): boolean {
-    return speedLie([...(this.peers.get(peerId)?.speedSamples ?? []), sample], this.options.advertSpeed?.(peerId), this.othersSpeed(peerId))
+    const e = this.peers.get(peerId)
+    const now = this.now()
+    if (!this.spanned([...(e?.speedSampleAt ?? []), now], now)) return false
+    return speedLie([...(e?.speedSamples ?? []), sample], this.options.advertSpeed?.(peerId), this.othersSpeed(peerId))
+  }
+
+  /** Whether the last SPEED_MIN_SAMPLES samples were taken over at least `speedSpanMs`. */
+  private spanned(at: readonly number[], now: number): boolean {
+    const recent = at.slice(-SPEED_MIN_SAMPLES)
+    return recent.length >= SPEED_MIN_SAMPLES && now - recent[0] >= (this.options.speedSpanMs ?? 20_000)
   }
 
   /**

@@ -32,7 +32,7 @@ function transport(behaviours: Record<string, Behaviour>, tokenGapMs = 2): Chall
     const ids = b === 'garbage' ? Array.from({ length: max }, (_, i) => (i * 7 + 3) % 50) : honestIds(frame, max)
     for (let i = 0; i < ids.length; i++) {
       if (b === 'drop' && i === Math.floor(max / 2)) throw new InferError('provider_stream_ended', 'closed')
-      await sleep(b === 'slow' ? tokenGapMs * 4 : tokenGapMs)
+      await sleep(b === 'slow' ? tokenGapMs * 10 : tokenGapMs)
       yield { type: 'delta', text: `t${ids[i]} `, tokenIds: [ids[i]] }
     }
     yield { type: 'final', finishReason: 'length', usage: { prompt_tokens: 5, completion_tokens: max } }
@@ -48,7 +48,7 @@ function setup(behaviours: Record<string, Behaviour>, adverts: Record<string, nu
   const dir = mkdtempSync(join(tmpdir(), 'mw-chal-'))
   dirs.push(dir)
   const store = new ObservationStore(join(dir, 'r.sqlite'))
-  const engine = new TrustEngine({ self: 'me', store, advertSpeed: (p) => adverts[p] })
+  const engine = new TrustEngine({ self: 'me', store, advertSpeed: (p) => adverts[p], speedSpanMs: 0 })
   const targets: ChallengeTarget[] = Object.keys(behaviours).map((peerId) => ({ peerId, model: 'm', sha256: SHA }))
   const challenger = new Challenger({ self: 'me', engine, transport: transport(behaviours), targets: () => targets, logger: createLogger('t', { level: 'error' }), maxTokens: 24, probeBaseMs: 60_000, tickMs: 1 })
   return { engine, challenger, targets, store, dir }
