@@ -38,12 +38,13 @@ function parseArgs(argv: string[]): { names: string[]; full: boolean; out?: stri
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === '--full') full = true
-    else if (arg === '--out') out = argv[++i]
-    else if (arg.startsWith('--out=')) out = arg.slice(6)
+    else if (arg === '--out') {
+      out = argv[++i]
+      if (out === undefined || out.startsWith('-')) throw new Error('--out needs a file name')
+    } else if (arg.startsWith('--out=')) out = arg.slice(6)
     else if (arg.startsWith('-')) throw new Error(`unknown option '${arg}' (have: --full, --out FILE)`)
     else names.push(arg)
   }
-  if (out === undefined && argv.includes('--out')) throw new Error('--out needs a file name')
   for (const name of names)
     if (sections[name] === undefined)
       throw new Error(`unknown bench section '${name}' (have: ${Object.keys(sections).join(', ')})`)
