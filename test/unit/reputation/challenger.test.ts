@@ -91,7 +91,7 @@ describe('verification challenges', () => {
   })
 
   it('calls an advert a lie after three samples below a third of it, but not a busy honest box', async () => {
-    const { engine, challenger, targets } = setup({ liar: 'honest', busyHonest: 'slow' }, { liar: 50_000, busyHonest: 150 })
+    const { engine, challenger, targets } = setup({ liar: 'honest', busyHonest: 'slow' }, { liar: 50_000, busyHonest: 100 })
     const verdicts = []
     for (let i = 0; i < 3; i++) verdicts.push(await challenger.challenge(targets[0]))
     expect(verdicts).toEqual(['pass', 'pass', 'slow'])
