@@ -1,19 +1,16 @@
-import type { InferBody, RequestFrame } from '../../../shared/infer'
-import { InferError } from '../../../shared/infer-error'
-import type { Usage } from '../../../shared/openai'
+import type { InferBody } from '../../../shared/infer'
 import { ModelNotFoundError } from '../util/errors'
 import type { Logger } from '../util/logger'
 import type { AbortOptions } from '../util/startable'
-import { type AttemptOutcome, type RequestContext, type RouteEvent, runAttempt } from './attempt'
-import { failoverEvent, finishedEvent, finishRequest, giveUp } from './request-end'
-import { abandonedOutcome, settleOutcome } from './settle'
+import { type AttemptOutcome, type RouteEvent, runAttempt } from './attempt'
+import { RequestRun, type RunDeps } from './request-run'
+import { settleOutcome } from './settle'
 import { type Candidate, localCandidate, remoteCandidates } from './candidates'
 import { ProviderRecords } from './provider-records'
-import { checkFitsContext, mayReceivePrompt, splitRequest } from './route-limits'
+import { checkFitsContext, mayReceivePrompt } from './route-limits'
 import { RetryBudget } from './retry-budget'
 import { PriceExceededError } from '../earnings/errors'
 import { tighterMax, withinMax } from '../../../shared/price'
-import { StreamState } from './stream-state'
 import { type AttemptTimeouts, DEFAULT_TIMEOUTS } from './timeouts'
 import { MeshTransport, type ProviderTransport } from './transport'
 import { RecordTrust, type TrustSource } from './trust-source'
@@ -36,6 +33,7 @@ export class Router {
   private readonly inflight = new Map<string, number>()
   private readonly timeouts: AttemptTimeouts
   private readonly log: Logger
+  private readonly runDeps: RunDeps
 
   constructor(private readonly options: RouterOptions) {
     this.records = options.records ?? new ProviderRecords()
@@ -44,6 +42,14 @@ export class Router {
     this.transport = options.transport ?? new MeshTransport(options.libp2p, options.local)
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
     this.log = options.logger.child('router')
+    this.runDeps = {
+      events: options.events,
+      budget: this.budget,
+      timeouts: this.timeouts,
+      deadlineMs: options.requestDeadlineMs ?? 600_000,
+      retryAfterSeconds: options.retryAfterSeconds,
+      settle: (outcome, candidate) => this.settle(outcome, candidate)
+    }
   }
 
   /** Model names with a provider anywhere in the mesh (or here), live or not. */
@@ -78,133 +84,40 @@ export class Router {
    * ones end the stream with a throw.
    */
   async *route(request: RouteRequest, options: AbortOptions = {}): AsyncGenerator<RouteEvent> {
-    const { call: original, wishes } = splitRequest(request.call)
-    const model = original.body.model
-    const deadline = AbortSignal.timeout(this.options.requestDeadlineMs ?? 600_000)
-    const signal = AbortSignal.any([options.signal ?? new AbortController().signal, deadline])
-    const begun = performance.now()
-    const state = new StreamState(original)
-    const maxPrice = tighterMax(this.options.maxPrice, wishes.maxPrice)
-    const exclude = new Set<string>()
-    const summary = {
-      ok: false,
-      error: undefined as string | undefined,
-      ttftMs: undefined as number | undefined,
-      usage: undefined as Usage | undefined
-    }
-    /** The first failure since the last provider produced a token, and the latest one. */
-    let pendingFailover: AttemptOutcome | undefined
-    let lastFailure: AttemptOutcome | undefined
-    let release = (): void => {}
-    /** The provider whose prompt ids a continuation carries. */
-    let promptSource: Candidate | undefined
-    let running: { candidate: Candidate; started: number } | undefined
-    const ctx: RequestContext = {
-      id: request.id,
-      model,
-      state,
-      signal,
-      pace: { gapMs: undefined },
-      timeouts: this.timeouts,
-      clientStarted: false,
-      lastDeltaAt: begun,
-      onFirstToken: (candidate, at) => {
-        release()
-        summary.ttftMs ??= at - begun
-        promptSource ??= candidate
-        if (state.sha256 === undefined) state.sha256 = candidate.sha256
-        if (pendingFailover !== undefined)
-          this.options.events.emit('request:failover', failoverEvent(ctx, pendingFailover, candidate.peerId, at))
-        pendingFailover = undefined
-      }
-    }
-    this.options.events.emit('request:started', { id: request.id, model, stream: original.body.stream === true })
-    const endRequest = this.budget.requestStarted()
+    const run = new RequestRun(request, options, this.runDeps)
     try {
-      if (!this.knownModels().has(model)) throw new ModelNotFoundError(model)
-      checkFitsContext(original, this.candidates(model))
+      if (!this.knownModels().has(run.model)) throw new ModelNotFoundError(run.model)
+      checkFitsContext(run.original, this.candidates(run.model))
       for (let attempt = 1; ; attempt++) {
-        const call = state.nextCall()
-        if (call === 'length') break
-        const allowed = (c: Candidate): boolean =>
-          !exclude.has(c.peerId) &&
-          mayReceivePrompt(c, this.options.promptPolicy ?? {}, wishes) &&
-          withinMax(c.price ?? FREE, maxPrice) &&
-          this.withinRelayLimits(c, call)
-        const candidate = attempt > (this.options.maxAttempts ?? 6) ? undefined : this.select(model, allowed, state)
-        if (
-          candidate === undefined &&
-          lastFailure === undefined &&
-          maxPrice !== undefined &&
-          this.candidates(model).some((c) => !withinMax(c.price ?? FREE, maxPrice))
-        ) {
-          throw new PriceExceededError(model, maxPrice)
-        }
-        if (candidate === undefined || call === 'impossible')
-          throw giveUp(ctx, pendingFailover, lastFailure, this.options)
-        release = attempt > 1 ? await this.budget.acquire({ signal }) : () => {}
-        if (attempt > 1) state.failovers++
-        if (!state.providers.includes(candidate.peerId)) state.providers.push(candidate.peerId)
-        state.capTo(candidate.contextLength)
-        this.options.events.emit('request:attempt', {
-          id: request.id,
-          provider: candidate.peerId,
-          attempt,
-          continuation: state.received
-        })
-        running = { candidate, started: performance.now() }
+        const call = run.state.nextCall()
+        if (call === 'length') return yield* run.finish(undefined, attempt)
+        const candidate = attempt > (this.options.maxAttempts ?? 6) ? undefined : this.select(run, call)
+        if (candidate === undefined || call === 'impossible') throw this.noProvider(run)
+        await run.begin(attempt, candidate)
         this.inflight.set(candidate.peerId, (this.inflight.get(candidate.peerId) ?? 0) + 1)
-        const outcome = yield* runAttempt(ctx, this.transport, candidate, this.frame(request.id, call, state))
-        running = undefined
-        this.leave(candidate.peerId)
-        release()
+        let outcome: AttemptOutcome
+        try {
+          outcome = yield* runAttempt(run.ctx, this.transport, candidate, run.frame(call))
+        } finally {
+          this.leave(candidate.peerId)
+        }
         this.settle(outcome, candidate)
         // the next provider found the prompt ids planted: the provider that reported them lied
-        if (outcome.code === 'continuation_mismatch' && promptSource !== undefined)
-          this.records.failure(promptSource.peerId, 'protocol', 'planted_prompt')
-        if (outcome.kind === 'ok') {
-          if (state.promptTokens === undefined && attempt === 1 && outcome.final?.usage)
-            state.promptTokens = outcome.final.usage.prompt_tokens
-          yield* finishRequest(
-            ctx,
-            summary,
-            state.stopped ? 'stop' : state.complete ? 'length' : (outcome.final?.finishReason ?? 'stop')
-          )
-          return
-        }
-        if (outcome.kind === 'cancelled')
-          throw deadline.aborted
-            ? new InferError('deadline_exceeded', 'the request ran past its deadline', 504)
-            : signal.reason
-        if (outcome.kind === 'client' && !state.received) throw outcome.error
-        exclude.add(candidate.peerId)
-        pendingFailover ??= outcome
-        lastFailure = outcome
+        if (outcome.code === 'continuation_mismatch' && run.promptSource !== undefined)
+          this.records.failure(run.promptSource.peerId, 'protocol', 'planted_prompt')
+        if (run.concluded(outcome, candidate)) return yield* run.finish(outcome, attempt)
       }
-      yield* finishRequest(ctx, summary, 'length')
     } catch (err) {
-      summary.error = (err as { code?: string }).code ?? 'internal_error'
+      run.failed(err)
       throw err
     } finally {
-      release()
-      endRequest()
-      if (running) this.leave(running.candidate.peerId)
-      if (running)
-        this.settle(
-          abandonedOutcome(request.id, model, running.candidate, running.started, state.received),
-          running.candidate
-        )
-      this.options.events.emit('request:finished', finishedEvent(request.id, state, summary, performance.now() - begun))
+      run.close()
     }
   }
 
   /** Closes the warm streams kept to providers. */
   stop(): void {
     this.transport.close?.()
-  }
-
-  private frame(id: string, call: InferBody, state: StreamState): RequestFrame {
-    return { type: 'request', id, call, ...(state.received && state.sha256 ? { sha256: state.sha256 } : {}) }
   }
 
   private settle(outcome: AttemptOutcome, candidate: Candidate): void {
@@ -224,9 +137,17 @@ export class Router {
     else this.inflight.delete(peerId)
   }
 
-  private select(model: string, allowed: (c: Candidate) => boolean, state: StreamState): Candidate | undefined {
-    const all = this.candidates(model).filter(
-      (c) => allowed(c) && sameModel(c, state) && this.trust.excludedReason(c.peerId) === undefined
+  /** The best provider this request may still use, within its price and the relay's limits. */
+  private select(run: RequestRun, call: InferBody | 'impossible'): Candidate | undefined {
+    const maxPrice = tighterMax(this.options.maxPrice, run.wishes.maxPrice)
+    const all = this.candidates(run.model).filter(
+      (c) =>
+        !run.exclude.has(c.peerId) &&
+        mayReceivePrompt(c, this.options.promptPolicy ?? {}, run.wishes) &&
+        withinMax(c.price ?? FREE, maxPrice) &&
+        this.withinRelayLimits(c, call) &&
+        sameModel(c, run.state) &&
+        this.trust.excludedReason(c.peerId) === undefined
     )
     return selectProvider(all, {
       records: this.records,
@@ -234,6 +155,14 @@ export class Router {
       inflight: this.inflight,
       policy: this.options.policy
     })
+  }
+
+  /** 402 when only the price stood in the way of a first attempt; else why nobody is left. */
+  private noProvider(run: RequestRun): Error {
+    const maxPrice = tighterMax(this.options.maxPrice, run.wishes.maxPrice)
+    const priced =
+      maxPrice !== undefined && this.candidates(run.model).some((c) => !withinMax(c.price ?? FREE, maxPrice))
+    return run.lastFailure === undefined && priced ? new PriceExceededError(run.model, maxPrice) : run.noProvider()
   }
 
   /** A job runs over a relayed connection only when it fits what the relay still allows. */

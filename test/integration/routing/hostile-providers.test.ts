@@ -1,10 +1,11 @@
 import type { Libp2p } from '@libp2p/interface'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { DeltaFrame } from '../../../shared/infer'
 import { InferError } from '../../../shared/infer-error'
 import { createEvents } from '../../../electron/core/events'
 import { InferService } from '../../../electron/core/p2p/infer-provider'
+import { encodeFrame } from '../../../electron/core/p2p/infer-frames'
+import { INFER_PROTOCOL } from '../../../shared/infer'
 import type { InferenceRuntime } from '../../../electron/core/runtime/types'
 import { createLogger } from '../../../electron/core/util/logger'
 import { loopbackLibp2p } from './fixtures/loopback-libp2p'
@@ -91,16 +92,22 @@ describe('hostile providers', () => {
     node.peers.markDead(refuser.peerId, 'test over')
   })
 
-  it('a provider that ignores max_tokens is cut off at max_tokens, and the stream ends', async () => {
-    const runaway = await startHostile(
-      hostileRuntime(f.model, async function* (_call, options) {
-        yield { type: 'delta', text: '', promptTokenIds: [1, 2, 3] } satisfies DeltaFrame
-        for (let i = 0; !options?.signal?.aborted; i++) {
-          yield { type: 'delta', text: ' a', tokenIds: [300 + (i % 20)] } satisfies DeltaFrame
+  it('a provider node that streams past max_tokens is cut off at max_tokens, and the stream ends', async () => {
+    // not even the provider half of our protocol: a peer that answers every job with tokens without end
+    const libp2p = await loopbackLibp2p()
+    hostile.push(libp2p)
+    await libp2p.handle(INFER_PROTOCOL, (stream) => {
+      void (async () => {
+        stream.send(encodeFrame({ type: 'accept', sha256: f.model.sha256, supportsTokenContinuation: true }))
+        stream.send(encodeFrame({ type: 'delta', text: '', promptTokenIds: [1, 2, 3] }))
+        for (let i = 0; stream.status === 'open' && i < 100_000; i++) {
+          if (!stream.send(encodeFrame({ type: 'delta', text: ' a', tokenIds: [300 + (i % 20)] })))
+            await stream.onDrain()
           await new Promise((r) => setImmediate(r))
         }
-      })
-    )
+      })().catch(() => {})
+    })
+    const runaway = { peerId: libp2p.peerId.toString(), multiaddr: libp2p.getMultiaddrs()[0].toString() }
     node.peers.markDead(honest.peerId, 'only the runaway left')
     await node.connect(runaway, f.model)
     const started = Date.now()
