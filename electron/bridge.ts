@@ -1,4 +1,11 @@
-import { IPC_ERRORS, IPC_EVENT, IPC_INVOKE, isInvokeChannel, isPushEvent, type PushEventName } from '../shared/ipc-names'
+import {
+  IPC_ERRORS,
+  IPC_EVENT,
+  IPC_INVOKE,
+  isInvokeChannel,
+  isPushEvent,
+  type PushEventName
+} from '../shared/ipc-names'
 
 /** The slice of ipcRenderer the bridge needs (lets the allow-list be tested without Electron). */
 export interface RendererIpc {
@@ -12,7 +19,10 @@ export function createBridge(ipc: RendererIpc) {
   return {
     invoke(channel: unknown, args?: unknown): Promise<unknown> {
       if (!isInvokeChannel(channel)) {
-        return Promise.resolve({ ok: false, error: { code: IPC_ERRORS.unknownChannel, message: `Unknown channel '${String(channel).slice(0, 64)}'` } })
+        return Promise.resolve({
+          ok: false,
+          error: { code: IPC_ERRORS.unknownChannel, message: `Unknown channel '${String(channel).slice(0, 64)}'` }
+        })
       }
       return ipc.invoke(IPC_INVOKE, channel, args ?? {})
     },

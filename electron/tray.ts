@@ -26,7 +26,8 @@ const MODE_TEXT: Record<TrayMode, string> = {
 }
 
 export function trayStateFromStatus(status: StatusResponse | undefined, reachable: boolean): TrayState {
-  if (!reachable || status === undefined) return { mode: status === undefined && reachable ? 'starting' : 'offline', served: status?.stats.served ?? 0 }
+  if (!reachable || status === undefined)
+    return { mode: status === undefined && reachable ? 'starting' : 'offline', served: status?.stats.served ?? 0 }
   const broken = !status.serving || status.runtime.state === 'failed' || status.runtime.state === 'unavailable'
   return { mode: status.paused ? 'paused' : broken ? 'not-serving' : 'earning', served: status.stats.served }
 }
@@ -37,9 +38,14 @@ export function trayTooltip(state: TrayState): string {
 
 /** The tray menu as data: status line, the earning toggle, Open dashboard, Quit. */
 export function buildTrayMenu(state: TrayState): TrayItem[] {
-  const canToggle = (state.mode === 'earning' || state.mode === 'paused' || state.mode === 'not-serving') && state.busy !== true
+  const canToggle =
+    (state.mode === 'earning' || state.mode === 'paused' || state.mode === 'not-serving') && state.busy !== true
   return [
-    { id: 'status', label: `${MODE_TEXT[state.mode]} · ${state.served} ${state.served === 1 ? 'job' : 'jobs'} served`, enabled: false },
+    {
+      id: 'status',
+      label: `${MODE_TEXT[state.mode]} · ${state.served} ${state.served === 1 ? 'job' : 'jobs'} served`,
+      enabled: false
+    },
     { type: 'separator' },
     { id: 'toggle-earning', label: state.mode === 'paused' ? 'Resume earning' : 'Pause earning', enabled: canToggle },
     { id: 'open-dashboard', label: 'Open dashboard', enabled: state.mode !== 'stopping' },

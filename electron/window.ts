@@ -39,7 +39,11 @@ export const WINDOW_CSP =
  * the dev server named by ELECTRON_RENDERER_URL, and only on this machine. A packaged app ignores the
  * variable, so nobody can point an installed app at a page of their own through the environment.
  */
-export function rendererUrl(options: { isPackaged: boolean; env: Record<string, string | undefined>; fileUrl: string }): string {
+export function rendererUrl(options: {
+  isPackaged: boolean
+  env: Record<string, string | undefined>
+  fileUrl: string
+}): string {
   const dev = options.env.ELECTRON_RENDERER_URL
   if (options.isPackaged || dev === undefined) return options.fileUrl
   try {

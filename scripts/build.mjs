@@ -29,7 +29,11 @@ for (const [outfile, entry] of Object.entries(entries)) {
 }
 
 if (existsSync('renderer/index.html') && !process.argv.includes('--no-renderer')) {
-  const vite = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' })
+  const vite = spawnSync(
+    process.execPath,
+    ['node_modules/vite/bin/vite.js', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'],
+    { stdio: 'inherit' }
+  )
   if (vite.status !== 0) process.exit(vite.status ?? 1)
 }
 console.log('built dist/')

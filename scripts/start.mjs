@@ -12,11 +12,13 @@ const passthrough = args.filter((a, i) => a !== '--headless' && !(a === '--' && 
 /** Why Electron cannot start here, or undefined when it can. */
 function electronBlocker(env = process.env, platform = process.platform) {
   if (forceHeadless) return 'headless mode was requested'
-  if (platform === 'linux' && !env.DISPLAY && !env.WAYLAND_DISPLAY) return 'there is no display (DISPLAY / WAYLAND_DISPLAY are not set)'
+  if (platform === 'linux' && !env.DISPLAY && !env.WAYLAND_DISPLAY)
+    return 'there is no display (DISPLAY / WAYLAND_DISPLAY are not set)'
   const pkg = join(root, 'node_modules', 'electron')
   const pathFile = join(pkg, 'path.txt')
   // require('electron') would try to download the binary; look for it instead
-  if (!existsSync(pathFile)) return "Electron's binary is not installed (it is downloaded from the internet on first use)"
+  if (!existsSync(pathFile))
+    return "Electron's binary is not installed (it is downloaded from the internet on first use)"
   const binary = join(pkg, 'dist', readFileSync(pathFile, 'utf8').trim())
   if (!existsSync(binary)) return `Electron's binary is missing at ${binary}`
   return undefined
@@ -35,7 +37,9 @@ function headless(reason) {
     const built = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' })
     if (built.status !== 0) process.exit(built.status ?? 1)
   }
-  run(process.execPath, [join(root, 'dist', 'cli.js'), 'start', ...passthrough]).on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)))
+  run(process.execPath, [join(root, 'dist', 'cli.js'), 'start', ...passthrough]).on('exit', (code, signal) =>
+    process.exit(code ?? (signal ? 0 : 1))
+  )
 }
 
 const blocker = electronBlocker()
@@ -43,10 +47,20 @@ if (blocker) {
   headless(blocker)
 } else {
   if (!existsSync(join(root, 'out', 'main', 'main.js'))) {
-    const built = spawnSync(process.execPath, [join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], { cwd: root, stdio: 'inherit' })
+    const built = spawnSync(
+      process.execPath,
+      [join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'],
+      { cwd: root, stdio: 'inherit' }
+    )
     if (built.status !== 0) process.exit(built.status ?? 1)
   }
-  const binary = join(root, 'node_modules', 'electron', 'dist', readFileSync(join(root, 'node_modules', 'electron', 'path.txt'), 'utf8').trim())
+  const binary = join(
+    root,
+    'node_modules',
+    'electron',
+    'dist',
+    readFileSync(join(root, 'node_modules', 'electron', 'path.txt'), 'utf8').trim()
+  )
   const startedAt = Date.now()
   run(binary, ['.']).on('exit', (code) => {
     // a crash within seconds means Electron cannot run here (missing libraries, GPU/sandbox trouble)

@@ -35,7 +35,10 @@ export const DeltaFrameSchema = z.object({
   text: z.string().max(1024 * 1024),
   tokenIds: z.array(Token).max(65536).optional(),
   /** First delta only: the (templated) prompt as the model saw it. */
-  promptTokenIds: z.array(Token).max(1 << 20).optional(),
+  promptTokenIds: z
+    .array(Token)
+    .max(1 << 20)
+    .optional(),
   approximate: z.boolean().optional(),
   /** First delta only: text stop strings the runtime added itself (chat template end-of-turn). */
   stop: z.array(z.string().min(1).max(256)).max(16).optional()

@@ -131,22 +131,35 @@ export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: IpcError
 
 export const IpcErrorSchema = z.object({ code: z.string().max(64), message: z.string().max(4096) })
 
-
-export type ParsedCall = { [C in InvokeChannel]: { channel: C; args: z.infer<(typeof InvokeContract)[C]['args']> } }[InvokeChannel]
+export type ParsedCall = {
+  [C in InvokeChannel]: { channel: C; args: z.infer<(typeof InvokeContract)[C]['args']> }
+}[InvokeChannel]
 
 /** Validate one call at a boundary: known channel, JSON size under the limit, args matching the schema. */
-export function parseInvoke(channel: unknown, args: unknown): { ok: true; call: ParsedCall } | { ok: false; error: IpcError } {
+export function parseInvoke(
+  channel: unknown,
+  args: unknown
+): { ok: true; call: ParsedCall } | { ok: false; error: IpcError } {
   if (!isInvokeChannel(channel)) {
-    return { ok: false, error: { code: IPC_ERRORS.unknownChannel, message: `Unknown channel '${String(channel).slice(0, 64)}'` } }
+    return {
+      ok: false,
+      error: { code: IPC_ERRORS.unknownChannel, message: `Unknown channel '${String(channel).slice(0, 64)}'` }
+    }
   }
   const size = jsonSize(args ?? {})
   if (size > MAX_IPC_ARGS_BYTES) {
-    return { ok: false, error: { code: IPC_ERRORS.tooLarge, message: `Arguments of ${size} bytes exceed ${MAX_IPC_ARGS_BYTES}` } }
+    return {
+      ok: false,
+      error: { code: IPC_ERRORS.tooLarge, message: `Arguments of ${size} bytes exceed ${MAX_IPC_ARGS_BYTES}` }
+    }
   }
   const parsed = InvokeContract[channel].args.safeParse(args ?? {})
   if (!parsed.success) {
     const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')
-    return { ok: false, error: { code: IPC_ERRORS.invalidArgs, message: `Invalid arguments for '${channel}': ${detail}` } }
+    return {
+      ok: false,
+      error: { code: IPC_ERRORS.invalidArgs, message: `Invalid arguments for '${channel}': ${detail}` }
+    }
   }
   return { ok: true, call: { channel, args: parsed.data } as ParsedCall }
 }
@@ -158,7 +171,10 @@ export function parseResult<C extends InvokeChannel>(channel: C, value: unknown)
   const first = parsed.error.issues[0]
   return {
     ok: false,
-    error: { code: IPC_ERRORS.badResult, message: `The node answered '${channel}' with an unexpected shape (${first?.path.join('.')}: ${first?.message})` }
+    error: {
+      code: IPC_ERRORS.badResult,
+      message: `The node answered '${channel}' with an unexpected shape (${first?.path.join('.')}: ${first?.message})`
+    }
   }
 }
 
@@ -174,4 +190,3 @@ function jsonSize(value: unknown): number {
     return Number.POSITIVE_INFINITY
   }
 }
-

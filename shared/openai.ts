@@ -84,7 +84,10 @@ export const WorkerExtras = {
    * the one that continues after it.
    */
   continuation_of: z
-    .object({ messages: z.array(ChatMessageSchema).min(1).max(MAX_MESSAGES).optional(), prompt: PromptSchema.optional() })
+    .object({
+      messages: z.array(ChatMessageSchema).min(1).max(MAX_MESSAGES).optional(),
+      prompt: PromptSchema.optional()
+    })
     .optional()
 }
 

@@ -10,7 +10,11 @@ export const MAX_REPORT_SUBJECTS = 64
 /** Evidence units one reporter may claim about one subject (before decay); more is clipped. */
 export const MAX_REPORTED_MASS = 1_000
 
-const PeerIdText = z.string().min(16).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+$/, 'a base58 peer id')
+const PeerIdText = z
+  .string()
+  .min(16)
+  .max(128)
+  .regex(/^[1-9A-HJ-NP-Za-km-z]+$/, 'a base58 peer id')
 const Mass = z.number().finite().min(0).max(MAX_REPORTED_MASS)
 
 /** What one reporter says it experienced of one provider: decayed positive and negative evidence. */
@@ -36,7 +40,17 @@ export const ReputationReportSchema = z.object({
 export type ReputationReport = z.infer<typeof ReputationReportSchema>
 
 /** Why a gossiped summary was dropped; counted per reason. */
-export const GOSSIP_DROP_REASONS = ['oversized', 'malformed', 'unsigned', 'forged', 'replay', 'stale', 'future', 'rate', 'self'] as const
+export const GOSSIP_DROP_REASONS = [
+  'oversized',
+  'malformed',
+  'unsigned',
+  'forged',
+  'replay',
+  'stale',
+  'future',
+  'rate',
+  'self'
+] as const
 export type GossipDropReason = (typeof GOSSIP_DROP_REASONS)[number]
 
 /** Challenge outcomes; everything but `pass` is evidence against the provider. */

@@ -26,7 +26,8 @@ export interface ParsedCli {
 function toPort(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined
   const port = Number(value)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag} must be a port number 0-65535, got '${value}'`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`${flag} must be a port number 0-65535, got '${value}'`)
   return port
 }
 

@@ -10,7 +10,9 @@ export function formatStatus(status: StatusResponse): string {
     `API:       ${status.apiUrl}/v1   (dashboard ${status.apiUrl}/)`,
     `State:     ${status.paused ? 'PAUSED — not earning, new jobs refused' : status.serving ? 'earning' : 'router only (--no-serve)'}`,
     `Runtime:   ${runtime.kind} ${runtime.state}${runtime.containerId ? ` container ${runtime.containerId.slice(0, 12)}` : ''}${runtime.message ? ` — ${runtime.message}` : ''}`,
-    ...status.models.map((m) => `Model:     ${m.name} (${(m.params / 1e6).toFixed(2)}M params, sha256 ${m.sha256.slice(0, 12)}…)`),
+    ...status.models.map(
+      (m) => `Model:     ${m.name} (${(m.params / 1e6).toFixed(2)}M params, sha256 ${m.sha256.slice(0, 12)}…)`
+    ),
     `Mesh:      ${status.connections === 0 ? 'alone: no peer reachable yet (check --bootstrap, or mDNS on the LAN)' : `${status.connections} connections`}`,
     `Reach:     ${reach.summary}`,
     ...(reach.advice ? [`           ${reach.advice}`] : []),
@@ -33,7 +35,8 @@ export function formatPeers(response: PeersResponse): string {
     const line = `${p.peerId}  ${state.padEnd(7)}  ${trust.padStart(5)}  ${p.models.join(',').padEnd(20)}  ${gpu.slice(0, 16).padEnd(16)}  ${speed.padStart(10)}  ${(measured === undefined ? '-' : `${measured.toFixed(0)} tok/s`).padStart(10)}  ${p.rttMs === undefined ? '-' : `${p.rttMs} ms`}  ${p.connection}`
     return p.excludedReason ? [line, `    skipped: ${p.excludedReason}`] : [line]
   })
-  const header = 'peer id'.padEnd(52) + '  state    trust  models                gpu               advertised    measured  rtt  link'
+  const header =
+    'peer id'.padEnd(52) + '  state    trust  models                gpu               advertised    measured  rtt  link'
   return [header, ...rows].join('\n')
 }
 

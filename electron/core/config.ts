@@ -19,7 +19,9 @@ const BootstrapAddrSchema = z
   .refine(
     (value) => {
       try {
-        const peer = multiaddr(value).getComponents().findLast((c) => c.name === 'p2p')?.value
+        const peer = multiaddr(value)
+          .getComponents()
+          .findLast((c) => c.name === 'p2p')?.value
         return peer !== undefined && peerIdFromString(peer) !== undefined
       } catch {
         return false
@@ -86,7 +88,11 @@ export const ConfigSchema = z.object({
   workerImage: z.string().max(256).optional(),
   /** Stop containers on pause to free the GPU. */
   pauseStopsRuntime: z.boolean().default(true),
-  maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024),
   /** Credits per million tokens, prompt and completion alike, for every model not named in `prices`. */
   pricePerMillionTokens: z.number().nonnegative().max(MAX_PRICE_PER_MILLION).default(0),
   /** Per model: credits per million prompt and per million completion tokens. */
@@ -103,7 +109,10 @@ export const ConfigSchema = z.object({
   maxConcurrentJobs: z.number().int().min(1).max(64).default(2),
   maxQueuedJobs: z.number().int().min(0).max(1024).default(16),
   /** Peers this owner trusts: when set, prompts go only to them (and this node); reputation counts them as pre-trusted. */
-  trustedPeers: z.array(z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,64}$/, 'must be a peer id')).max(256).default([]),
+  trustedPeers: z
+    .array(z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,64}$/, 'must be a peer id'))
+    .max(256)
+    .default([]),
   /** Keep every prompt on this node: never route to another peer. */
   localOnly: z.boolean().default(false),
   /** Longest one routed request may take in all, failovers included. */
@@ -129,9 +138,19 @@ export const ConfigSchema = z.object({
       /** First re-probe of an excluded provider; doubles up to 10 minutes. */
       probeIntervalMs: z.number().int().min(1_000).max(3_600_000).default(30_000),
       /** Evidence loses half its weight in this time. */
-      halfLifeMs: z.number().int().min(60_000).default(24 * 3_600_000)
+      halfLifeMs: z
+        .number()
+        .int()
+        .min(60_000)
+        .default(24 * 3_600_000)
     })
-    .default({ gossipIntervalMs: 30_000, challengeIntervalMs: 5_000, challengeShare: 0.05, probeIntervalMs: 30_000, halfLifeMs: 24 * 3_600_000 })
+    .default({
+      gossipIntervalMs: 30_000,
+      challengeIntervalMs: 5_000,
+      challengeShare: 0.05,
+      probeIntervalMs: 30_000,
+      halfLifeMs: 24 * 3_600_000
+    })
 })
 export type Config = z.infer<typeof ConfigSchema>
 export type ConfigInput = z.input<typeof ConfigSchema>

@@ -10,7 +10,14 @@ import { disconnectSignal, sendError, sendJson, SseWriter } from './http-util'
 import { log } from './log'
 import type { JobQueue } from './queue'
 import { samplingOf } from './sampling'
-import { ChatRequestSchema, CompletionRequestSchema, describeIssues, stopList, type ChatRequest, type CompletionRequest } from './schemas'
+import {
+  ChatRequestSchema,
+  CompletionRequestSchema,
+  describeIssues,
+  stopList,
+  type ChatRequest,
+  type CompletionRequest
+} from './schemas'
 import type { TextChunk } from './text-stream'
 
 export interface Services {
@@ -35,7 +42,11 @@ const DEFAULT_COMPLETION_MAX_TOKENS = 16
 
 function pickModel(engine: Engine, name: string | undefined): LoadedModel {
   const model = name === undefined ? engine.models.values().next().value : engine.models.get(name)
-  if (!model) throw notFound(`The model '${name}' is not served here (models: ${[...engine.models.keys()].join(', ')})`, 'model_not_found')
+  if (!model)
+    throw notFound(
+      `The model '${name}' is not served here (models: ${[...engine.models.keys()].join(', ')})`,
+      'model_not_found'
+    )
   return model
 }
 
@@ -47,7 +58,8 @@ function prepare(engine: Engine, kind: Kind, raw: unknown): Prepared {
     const model = pickModel(engine, body.model)
     const promptTokens = textPromptIds(model, body.prompt)
     const replayTokens = body.replay_tokens ?? 0
-    if (replayTokens > promptTokens.length) throw badRequest(`replay_tokens (${replayTokens}) exceeds the prompt length (${promptTokens.length})`)
+    if (replayTokens > promptTokens.length)
+      throw badRequest(`replay_tokens (${replayTokens}) exceeds the prompt length (${promptTokens.length})`)
     checkContinuation(model, promptTokens, replayTokens, body.continuation_of)
     const maxTokens = body.max_tokens ?? DEFAULT_COMPLETION_MAX_TOKENS
     return { model, promptTokens, replayTokens, maxTokens, stop: stopList(body.stop), body }
@@ -58,17 +70,35 @@ function prepare(engine: Engine, kind: Kind, raw: unknown): Prepared {
   const model = pickModel(engine, body.model)
   const chat = renderChat(model, body.messages)
   const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? model.contextSize - chat.tokens.length
-  return { model, promptTokens: chat.tokens, replayTokens: 0, maxTokens, stop: [...stopList(body.stop), ...chat.stop], templateStop: chat.stop, body }
+  return {
+    model,
+    promptTokens: chat.tokens,
+    replayTokens: 0,
+    maxTokens,
+    stop: [...stopList(body.stop), ...chat.stop],
+    templateStop: chat.stop,
+    body
+  }
 }
 
 const newId = (kind: Kind): string => `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`
 
 function usageOf(result: GenerateResult): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
-  return { prompt_tokens: result.promptTokens, completion_tokens: result.completionTokens, total_tokens: result.promptTokens + result.completionTokens }
+  return {
+    prompt_tokens: result.promptTokens,
+    completion_tokens: result.completionTokens,
+    total_tokens: result.promptTokens + result.completionTokens
+  }
 }
 
 /** POST /v1/completions and /v1/chat/completions, streamed (SSE) or not. */
-export async function handleCompletion(services: Services, kind: Kind, req: IncomingMessage, res: ServerResponse, raw: unknown): Promise<void> {
+export async function handleCompletion(
+  services: Services,
+  kind: Kind,
+  req: IncomingMessage,
+  res: ServerResponse,
+  raw: unknown
+): Promise<void> {
   const p = prepare(services.engine, kind, raw)
   checkPrompt(p.model, p.promptTokens, p.maxTokens)
   const signal = disconnectSignal(req, res)
@@ -84,7 +114,9 @@ export async function handleCompletion(services: Services, kind: Kind, req: Inco
   const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'
   const choice = (text: string, tokenIds: number[], finish: string | null, first = false): Record<string, unknown> => ({
     index: 0,
-    ...(kind === 'chat' ? { delta: first ? { role: 'assistant', content: text } : text || finish === null ? { content: text } : {} } : { text }),
+    ...(kind === 'chat'
+      ? { delta: first ? { role: 'assistant', content: text } : text || finish === null ? { content: text } : {} }
+      : { text }),
     logprobs: null,
     finish_reason: finish,
     ...(withIds ? { token_ids: tokenIds } : {})
@@ -110,16 +142,38 @@ export async function handleCompletion(services: Services, kind: Kind, req: Inco
       let first = true
       const sendFirst = async (chunk?: TextChunk): Promise<void> => {
         first = false
-        await sse.send({ id, object, created, model: p.model.name, ...head, choices: [choice(chunk?.text ?? '', chunk?.tokenIds ?? [], null, true)] })
+        await sse.send({
+          id,
+          object,
+          created,
+          model: p.model.name,
+          ...head,
+          choices: [choice(chunk?.text ?? '', chunk?.tokenIds ?? [], null, true)]
+        })
       }
       // chat opens with the role; token-id requests get the prompt ids before the first token
       if (kind === 'chat' || withIds || approximate) await sendFirst()
       const result = await generate(p.model, context, generateRequest, async (chunk) => {
         if (first) return sendFirst(chunk)
-        await sse.send({ id, object, created, model: p.model.name, choices: [choice(chunk.text, chunk.tokenIds, null)] })
+        await sse.send({
+          id,
+          object,
+          created,
+          model: p.model.name,
+          choices: [choice(chunk.text, chunk.tokenIds, null)]
+        })
       })
       const usage = usageOf(result)
-      await sse.send({ id, object, created, model: p.model.name, ...(first ? head : {}), choices: [choice('', [], result.finishReason)], usage, timings: result.timings })
+      await sse.send({
+        id,
+        object,
+        created,
+        model: p.model.name,
+        ...(first ? head : {}),
+        choices: [choice('', [], result.finishReason)],
+        usage,
+        timings: result.timings
+      })
       if (p.body.stream_options?.include_usage) {
         await sse.send({ id, object, created, model: p.model.name, choices: [], usage, timings: result.timings })
       }
@@ -139,7 +193,15 @@ export async function handleCompletion(services: Services, kind: Kind, req: Inco
       created,
       model: p.model.name,
       ...head,
-      choices: [{ index: 0, ...message, logprobs: null, finish_reason: result.finishReason, ...(withIds ? { token_ids: tokenIds } : {}) }],
+      choices: [
+        {
+          index: 0,
+          ...message,
+          logprobs: null,
+          finish_reason: result.finishReason,
+          ...(withIds ? { token_ids: tokenIds } : {})
+        }
+      ],
       usage: usageOf(result),
       timings: result.timings
     })

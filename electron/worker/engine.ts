@@ -33,7 +33,8 @@ export class LoadedModel {
     private readonly options: { threads: number; contextSize: number; parallel: number }
   ) {
     this.contextSize = Math.min(options.contextSize, model.trainContextSize || options.contextSize)
-    const tokens = (model.fileInfo.metadata as unknown as { tokenizer?: { ggml?: { tokens?: unknown[] } } }).tokenizer?.ggml?.tokens
+    const tokens = (model.fileInfo.metadata as unknown as { tokenizer?: { ggml?: { tokens?: unknown[] } } }).tokenizer
+      ?.ggml?.tokens
     this.vocabularySize = tokens?.length ?? 0
   }
 
@@ -44,7 +45,11 @@ export class LoadedModel {
     if (this.created >= this.options.parallel) throw new Error(`no free context for ${this.name}`)
     this.created++
     try {
-      return await this.model.createContext({ contextSize: this.contextSize, threads: this.options.threads, sequences: 1 })
+      return await this.model.createContext({
+        contextSize: this.contextSize,
+        threads: this.options.threads,
+        sequences: 1
+      })
     } catch (err) {
       this.created--
       throw err
@@ -97,7 +102,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       const loaded = new LoadedModel(entry.name, model, resolveChatWrapper(model), options)
       models.set(entry.name, loaded)
       await loaded.warmUp()
-      log.info('model loaded', { name: entry.name, path: entry.path, contextSize: loaded.contextSize, ms: Date.now() - started })
+      log.info('model loaded', {
+        name: entry.name,
+        path: entry.path,
+        contextSize: loaded.contextSize,
+        ms: Date.now() - started
+      })
     }
   } catch (err) {
     await Promise.all([...models.values()].map((m) => m.dispose().catch(() => undefined)))
@@ -108,7 +118,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     llama,
     models,
     async dispose() {
-      for (const m of models.values()) await m.dispose().catch((err) => log.warn('dispose failed', { error: String(err) }))
+      for (const m of models.values())
+        await m.dispose().catch((err) => log.warn('dispose failed', { error: String(err) }))
       await llama.dispose().catch(() => undefined)
     }
   }

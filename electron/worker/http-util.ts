@@ -30,14 +30,24 @@ export async function readJson(req: IncomingMessage, limit = BODY_LIMIT): Promis
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {}
+): void {
   const payload = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers })
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(payload),
+    ...headers
+  })
   res.end(payload)
 }
 
 export function sendError(res: ServerResponse, err: unknown): void {
-  const error = err instanceof WorkerError ? err : new WorkerError(500, 'internal_error', (err as Error)?.message ?? String(err))
+  const error =
+    err instanceof WorkerError ? err : new WorkerError(500, 'internal_error', (err as Error)?.message ?? String(err))
   if (res.headersSent) {
     // mid-stream: report in-band, then end the stream
     if (!res.writableEnded) res.end(`data: ${JSON.stringify(errorBody(error))}\n\n`)
@@ -49,7 +59,12 @@ export function sendError(res: ServerResponse, err: unknown): void {
 /** Server-sent events with back-pressure: `send` resolves once the socket took the data. */
 export class SseWriter {
   constructor(private readonly res: ServerResponse) {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no'
+    })
     res.flushHeaders()
   }
 

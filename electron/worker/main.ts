@@ -31,7 +31,13 @@ async function main(): Promise<void> {
   }
   const unwatch = watchLifecycle((reason) => stop(reason), args.parentPid)
 
-  const engine = await createEngine({ models: args.models, gpu: args.gpu, threads: args.threads, parallel: args.parallel, contextSize: args.contextSize })
+  const engine = await createEngine({
+    models: args.models,
+    gpu: args.gpu,
+    threads: args.threads,
+    parallel: args.parallel,
+    contextSize: args.contextSize
+  })
   const queue = new JobQueue(args.parallel, args.maxQueue)
   const token = args.tokenFile === undefined ? undefined : readToken(args.tokenFile)
   const server = createWorkerServer({ engine, queue }, { token })
@@ -68,8 +74,18 @@ async function main(): Promise<void> {
   // the node runs as another user than the container: it needs write permission to connect
   if (args.socket !== undefined) chmodSync(args.socket, 0o666)
   const port = args.socket === undefined ? (server.address() as AddressInfo).port : undefined
-  log.info('listening', { host: args.host, port, socket: args.socket, token: token !== undefined, models: args.models.map((m) => m.name), parallel: args.parallel, maxQueue: args.maxQueue })
-  process.stdout.write(`MESHWORK_WORKER_READY ${JSON.stringify(args.socket === undefined ? { port } : { socket: args.socket })}\n`)
+  log.info('listening', {
+    host: args.host,
+    port,
+    socket: args.socket,
+    token: token !== undefined,
+    models: args.models.map((m) => m.name),
+    parallel: args.parallel,
+    maxQueue: args.maxQueue
+  })
+  process.stdout.write(
+    `MESHWORK_WORKER_READY ${JSON.stringify(args.socket === undefined ? { port } : { socket: args.socket })}\n`
+  )
 }
 
 /** The launch token: one line of 16..256 URL-safe characters. */

@@ -11,7 +11,10 @@ export class JobQueue {
   private readonly waiting = new WaitLine()
   private idleWaiters: (() => void)[] = []
 
-  constructor(readonly parallel: number, readonly maxQueue: number) {}
+  constructor(
+    readonly parallel: number,
+    readonly maxQueue: number
+  ) {}
 
   get active(): number {
     return this.running

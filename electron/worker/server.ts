@@ -9,11 +9,24 @@ export interface WorkerServerOptions {
   token?: string
 }
 
-function route(services: Services, req: IncomingMessage, res: ServerResponse, options: WorkerServerOptions): Promise<void> | void {
+function route(
+  services: Services,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: WorkerServerOptions
+): Promise<void> | void {
   const path = (req.url ?? '/').split('?')[0]
   const { engine, queue } = services
-  if (options.token !== undefined && !(req.method === 'GET' && path === '/health') && !bearerMatches(req, options.token)) {
-    throw new WorkerError(401, 'invalid_token', 'This worker answers only its own node (Authorization: Bearer <launch token>)')
+  if (
+    options.token !== undefined &&
+    !(req.method === 'GET' && path === '/health') &&
+    !bearerMatches(req, options.token)
+  ) {
+    throw new WorkerError(
+      401,
+      'invalid_token',
+      'This worker answers only its own node (Authorization: Bearer <launch token>)'
+    )
   }
   if (req.method === 'GET' && path === '/health') {
     return sendJson(res, 200, {
@@ -28,12 +41,23 @@ function route(services: Services, req: IncomingMessage, res: ServerResponse, op
   if (req.method === 'GET' && path === '/v1/models') {
     return sendJson(res, 200, {
       object: 'list',
-      data: [...engine.models.values()].map((m) => ({ id: m.name, object: 'model', created: 0, owned_by: 'meshwork', context_length: m.contextSize }))
+      data: [...engine.models.values()].map((m) => ({
+        id: m.name,
+        object: 'model',
+        created: 0,
+        owned_by: 'meshwork',
+        context_length: m.contextSize
+      }))
     })
   }
   if (path === '/v1/completions' || path === '/v1/chat/completions') {
-    if (req.method !== 'POST') throw new WorkerError(405, 'method_not_allowed', `${req.method} is not allowed on ${path}; use POST`, { allow: 'POST' })
-    return readJson(req).then((body) => handleCompletion(services, path === '/v1/completions' ? 'text' : 'chat', req, res, body))
+    if (req.method !== 'POST')
+      throw new WorkerError(405, 'method_not_allowed', `${req.method} is not allowed on ${path}; use POST`, {
+        allow: 'POST'
+      })
+    return readJson(req).then((body) =>
+      handleCompletion(services, path === '/v1/completions' ? 'text' : 'chat', req, res, body)
+    )
   }
   throw notFound(`No route ${req.method} ${path}`)
 }

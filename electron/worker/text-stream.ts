@@ -35,7 +35,12 @@ export class TokenTextStream {
   private tail: string
   stopped = false
 
-  constructor(private readonly detokenize: Detokenize, stop: string[], contextTokens: number[], seedText = '') {
+  constructor(
+    private readonly detokenize: Detokenize,
+    stop: string[],
+    contextTokens: number[],
+    seedText = ''
+  ) {
     this.stops = stop.filter((s) => s.length > 0)
     this.maxStop = Math.max(0, ...this.stops.map((s) => s.length))
     this.context = contextTokens.slice(-CONTEXT_TOKENS)

@@ -50,7 +50,11 @@ export function App() {
         <ul>
           {PAGES.map((p) => (
             <li key={p.id}>
-              <a href={`#/${p.id}`} className={p.id === page ? 'active' : undefined} aria-current={p.id === page ? 'page' : undefined}>
+              <a
+                href={`#/${p.id}`}
+                className={p.id === page ? 'active' : undefined}
+                aria-current={p.id === page ? 'page' : undefined}
+              >
                 {p.title}
                 {p.id === 'peers' && status ? <span className="count">{alive}</span> : null}
               </a>

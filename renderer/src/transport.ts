@@ -66,27 +66,47 @@ function httpTransport(): Transport {
       }
       if (response.status === 401) {
         markKeyNeeded()
-        return { ok: false, error: { code: IPC_ERRORS.forbidden, message: 'This node needs its API key: enter it to continue.' } }
+        return {
+          ok: false,
+          error: { code: IPC_ERRORS.forbidden, message: 'This node needs its API key: enter it to continue.' }
+        }
       }
       let body: unknown
       try {
         body = await response.json()
       } catch {
-        return { ok: false, error: { code: IPC_ERRORS.unreachable, message: `The node answered HTTP ${response.status} without a dashboard reply.` } }
+        return {
+          ok: false,
+          error: {
+            code: IPC_ERRORS.unreachable,
+            message: `The node answered HTTP ${response.status} without a dashboard reply.`
+          }
+        }
       }
       const envelope = body as IpcResult<unknown>
       if (envelope && envelope.ok === true) return parseResult(channel, envelope.value)
       if (envelope && envelope.ok === false && typeof envelope.error?.message === 'string') return envelope
-      if (response.status >= 500) return { ok: false, error: { code: IPC_ERRORS.unreachable, message: `The node did not answer (HTTP ${response.status}).` } }
-      return { ok: false, error: { code: IPC_ERRORS.badResult, message: `Unexpected reply (HTTP ${response.status}).` } }
+      if (response.status >= 500)
+        return {
+          ok: false,
+          error: { code: IPC_ERRORS.unreachable, message: `The node did not answer (HTTP ${response.status}).` }
+        }
+      return {
+        ok: false,
+        error: { code: IPC_ERRORS.badResult, message: `Unexpected reply (HTTP ${response.status}).` }
+      }
     },
     subscribe(onEvent, onConnection) {
       // fetch, not EventSource: EventSource cannot send the Authorization header
       const controller = new AbortController()
-      void followEvents((data) => {
-        const valid = checkEvent(data)
-        if (valid) onEvent(valid)
-      }, onConnection, controller.signal)
+      void followEvents(
+        (data) => {
+          const valid = checkEvent(data)
+          if (valid) onEvent(valid)
+        },
+        onConnection,
+        controller.signal
+      )
       return () => controller.abort()
     }
   }
@@ -95,10 +115,18 @@ function httpTransport(): Transport {
 const RETRY_MS = 2000
 
 /** Reads the node's SSE stream, reconnecting after RETRY_MS until aborted; a 401 stops it and asks for the key. */
-async function followEvents(onData: (data: unknown) => void, onConnection: (connected: boolean) => void, signal: AbortSignal): Promise<void> {
+async function followEvents(
+  onData: (data: unknown) => void,
+  onConnection: (connected: boolean) => void,
+  signal: AbortSignal
+): Promise<void> {
   while (!signal.aborted) {
     try {
-      const response = await fetch('/api/events', { headers: { accept: 'text/event-stream', ...authHeaders() }, cache: 'no-store', signal })
+      const response = await fetch('/api/events', {
+        headers: { accept: 'text/event-stream', ...authHeaders() },
+        cache: 'no-store',
+        signal
+      })
       if (response.status === 401) {
         onConnection(false)
         markKeyNeeded()

@@ -63,7 +63,10 @@ describe('dashboard on a node that requires an API key', () => {
     await page.getByRole('button', { name: 'Unlock' }).click()
     await page.waitForLoadState('load')
     // the status call went through: the sidebar says what the node does, not that it is unreachable
-    await page.getByTestId('sidebar-state').filter({ hasText: /^\s*Earning/ }).waitFor({ timeout: 15_000 })
+    await page
+      .getByTestId('sidebar-state')
+      .filter({ hasText: /^\s*Earning/ })
+      .waitFor({ timeout: 15_000 })
     expect(await page.getByTestId('api-key-prompt').count()).toBe(0)
     // the live stream: an event pushed by the node reaches the page
     const before = seen.filter((r) => r.url === '/api/events').length
@@ -73,7 +76,9 @@ describe('dashboard on a node that requires an API key', () => {
     expect(seen.length).toBeGreaterThan(1)
     for (const request of seen) expect(request.authorization, request.url).toBe(`Bearer ${KEY}`)
     // kept for this tab only unless asked otherwise
-    expect(await page.evaluate(() => [sessionStorage.getItem('meshwork.apiKey'), localStorage.getItem('meshwork.apiKey')])).toEqual([KEY, null])
+    expect(
+      await page.evaluate(() => [sessionStorage.getItem('meshwork.apiKey'), localStorage.getItem('meshwork.apiKey')])
+    ).toEqual([KEY, null])
     await page.close()
   })
 

@@ -42,14 +42,30 @@ describe('dashboard states (fixture node)', () => {
   it('shows a GPU rig, its peers, live requests and runtime progress; every page renders', async () => {
     const control = createFixtureControl({
       peers: [
-        fixturePeer('12D3KooWRemoteAlpha1111111111111111111111111111', { trustEvidence: { source: 'local', successes: 40, failures: 1, tokensPerSecond: 171 } }),
+        fixturePeer('12D3KooWRemoteAlpha1111111111111111111111111111', {
+          trustEvidence: { source: 'local', successes: 40, failures: 1, tokensPerSecond: 171 }
+        }),
         fixturePeer('12D3KooWRemoteBravo2222222222222222222222222222', { paused: true, trust: 0.4, rttMs: 41 }),
-        fixturePeer('12D3KooWRemoteGone33333333333333333333333333333', { alive: false, excludedReason: 'missed 3 adverts' })
+        fixturePeer('12D3KooWRemoteGone33333333333333333333333333333', {
+          alive: false,
+          excludedReason: 'missed 3 adverts'
+        })
       ],
       settings: {
-        dataDir: '/home/gamer/.meshwork', apiUrl: 'http://127.0.0.1:8080', apiHost: '127.0.0.1', apiPort: 8080, p2pHost: '0.0.0.0', p2pPort: 40001,
-        bootstrap: ['/ip4/203.0.113.7/tcp/4001/p2p/12D3KooWBootstrap'], mdns: true, apiKeySet: false, runtime: 'auto', models: ['meshwork-tiny'],
-        pauseStopsRuntime: true, pricePerMillionTokens: 0, maxConcurrentJobs: 2
+        dataDir: '/home/gamer/.meshwork',
+        apiUrl: 'http://127.0.0.1:8080',
+        apiHost: '127.0.0.1',
+        apiPort: 8080,
+        p2pHost: '0.0.0.0',
+        p2pPort: 40001,
+        bootstrap: ['/ip4/203.0.113.7/tcp/4001/p2p/12D3KooWBootstrap'],
+        mdns: true,
+        apiKeySet: false,
+        runtime: 'auto',
+        models: ['meshwork-tiny'],
+        pauseStopsRuntime: true,
+        pricePerMillionTokens: 0,
+        maxConcurrentJobs: 2
       }
     })
     const base = await serve(control)
@@ -60,12 +76,41 @@ describe('dashboard states (fixture node)', () => {
 
     // live events, no reload: a served job, a routed request with one failover, progress and logs
     const now = Date.now()
-    control.events.emit('job:served', { id: 'j1', model: 'meshwork-tiny', consumer: '12D3KooWRemoteAlpha1111111111111111111111111111', promptTokens: 31, completionTokens: 480, ok: true })
+    control.events.emit('job:served', {
+      id: 'j1',
+      model: 'meshwork-tiny',
+      consumer: '12D3KooWRemoteAlpha1111111111111111111111111111',
+      promptTokens: 31,
+      completionTokens: 480,
+      ok: true
+    })
     control.events.emit('request:started', { id: 'r1', model: 'meshwork-tiny', stream: true })
-    control.events.emit('request:attempt', { id: 'r1', provider: '12D3KooWRemoteAlpha1111111111111111111111111111', attempt: 1, continuation: false })
-    control.events.emit('request:failover', { id: 'r1', from: '12D3KooWRemoteAlpha1111111111111111111111111111', to: '12D3KooWRemoteBravo2222222222222222222222222222', reason: 'stream broke', emittedTokens: 12 })
-    control.events.emit('request:finished', { id: 'r1', providers: ['12D3KooWRemoteAlpha1111111111111111111111111111', '12D3KooWRemoteBravo2222222222222222222222222222'], failovers: 1, ok: true, latencyMs: 812, completionTokens: 64 })
-    control.events.emit('runtime:progress', { task: 'build worker image', fraction: 0.62, message: 'copying model (51 MB)' })
+    control.events.emit('request:attempt', {
+      id: 'r1',
+      provider: '12D3KooWRemoteAlpha1111111111111111111111111111',
+      attempt: 1,
+      continuation: false
+    })
+    control.events.emit('request:failover', {
+      id: 'r1',
+      from: '12D3KooWRemoteAlpha1111111111111111111111111111',
+      to: '12D3KooWRemoteBravo2222222222222222222222222222',
+      reason: 'stream broke',
+      emittedTokens: 12
+    })
+    control.events.emit('request:finished', {
+      id: 'r1',
+      providers: ['12D3KooWRemoteAlpha1111111111111111111111111111', '12D3KooWRemoteBravo2222222222222222222222222222'],
+      failovers: 1,
+      ok: true,
+      latencyMs: 812,
+      completionTokens: 64
+    })
+    control.events.emit('runtime:progress', {
+      task: 'build worker image',
+      fraction: 0.62,
+      message: 'copying model (51 MB)'
+    })
     control.events.emit('benchmark:progress', { task: 'meshwork-tiny' })
     control.events.emit('runtime:log', { line: 'worker listening on :8000', stream: 'stdout' })
     control.events.emit('runtime:log', { line: 'warning: KV cache size reduced', stream: 'stderr' })
@@ -76,7 +121,9 @@ describe('dashboard states (fixture node)', () => {
     await openPage(page, base, 'peers')
     const rows = page.locator('[data-testid=peers-table] tbody tr')
     await expect.poll(() => rows.count()).toBe(2)
-    expect(await page.locator('[data-peer="12D3KooWRemoteBravo2222222222222222222222222222"]').textContent()).toContain('paused')
+    expect(await page.locator('[data-peer="12D3KooWRemoteBravo2222222222222222222222222222"]').textContent()).toContain(
+      'paused'
+    )
     const alpha = await page.locator('[data-peer="12D3KooWRemoteAlpha1111111111111111111111111111"]').textContent()
     expect(alpha).toContain('180 tok/s') // advertised
     expect(alpha).toContain('171 tok/s') // measured by this node
@@ -120,10 +167,20 @@ describe('dashboard states (fixture node)', () => {
     const bare = fixtureStatus({
       serving: false,
       connections: 0,
-      runtime: { kind: 'none', state: 'unavailable', message: 'Docker is not running (connect ENOENT /var/run/docker.sock).' },
+      runtime: {
+        kind: 'none',
+        state: 'unavailable',
+        message: 'Docker is not running (connect ENOENT /var/run/docker.sock).'
+      },
       models: [],
       benchmark: {},
-      hardware: { gpus: [], cpu: { brand: 'Intel Core i5', cores: 4 }, memoryMB: 8192, os: 'Debian 13', docker: { available: false } }
+      hardware: {
+        gpus: [],
+        cpu: { brand: 'Intel Core i5', cores: 4 },
+        memoryMB: 8192,
+        os: 'Debian 13',
+        docker: { available: false }
+      }
     })
     const base = await serve(createFixtureControl({ status: bare }))
     const { page, problems } = await newPage()
@@ -153,7 +210,9 @@ describe('dashboard states (fixture node)', () => {
     await openPage(page, base, 'overview')
     await expect.poll(() => page.getByTestId('earning-state').textContent()).toBe('Earning')
     await app.close()
-    await expect.poll(() => page.getByTestId('sidebar-state').textContent(), { timeout: 15_000 }).toContain('Node unreachable')
+    await expect
+      .poll(() => page.getByTestId('sidebar-state').textContent(), { timeout: 15_000 })
+      .toContain('Node unreachable')
     await page.getByTestId('unreachable').first().waitFor()
     await screenshot(page, 'fixture-unreachable')
     const again = Fastify()

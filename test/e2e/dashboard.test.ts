@@ -9,7 +9,10 @@ import { launchChromium, openPage, screenshot, watchConsole } from './browser'
 
 const MODEL = 'meshwork-tiny'
 
-async function peerView(observer: NodeProcess, peerId: string): Promise<{ paused: boolean; alive: boolean } | undefined> {
+async function peerView(
+  observer: NodeProcess,
+  peerId: string
+): Promise<{ paused: boolean; alive: boolean } | undefined> {
   const { peers } = await observer.get('/api/peers')
   return peers.find((p: { peerId: string }) => p.peerId === peerId)
 }
@@ -19,7 +22,12 @@ async function chatVia(consumer: NodeProcess): Promise<{ status: number; provide
   const res = await fetch(`${consumer.apiUrl}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hello' }], max_tokens: 8, temperature: 0 }),
+    body: JSON.stringify({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'hello' }],
+      max_tokens: 8,
+      temperature: 0
+    }),
     signal: AbortSignal.timeout(60_000)
   })
   await res.arrayBuffer()
@@ -48,7 +56,9 @@ describe('dashboard on a real node in a small mesh', () => {
   it('shows the local hardware profile, and other peers as they join', async () => {
     const status = await a.get('/api/status')
     await openPage(page, a.apiUrl, 'overview')
-    await expect.poll(() => page.getByTestId('gpu-card').textContent(), { timeout: 15_000 }).toContain(status.hardware.cpu.brand)
+    await expect
+      .poll(() => page.getByTestId('gpu-card').textContent(), { timeout: 15_000 })
+      .toContain(status.hardware.cpu.brand)
     if (status.hardware.gpus.length === 0) await page.getByTestId('no-gpu').waitFor()
     else expect(await page.getByTestId('gpu-card').textContent()).toContain(status.hardware.gpus[0].model)
 
@@ -66,11 +76,15 @@ describe('dashboard on a real node in a small mesh', () => {
 
   it('"Pause earning" makes the other peers see A paused within 10 s, and A takes no new jobs', async () => {
     await openPage(page, a.apiUrl, 'overview')
-    await waitFor(async () => (await peerView(c, a.peerId))?.alive === true && (await peerView(c, b.peerId))?.alive === true, 60_000, { intervalMs: 250 }).catch(
-      async (err) => {
-        throw new Error(`${(err as Error).message}: C sees ${JSON.stringify((await c.get('/api/peers?all=1')).peers.map((p: { peerId: string; alive: boolean; excludedReason?: string }) => [p.peerId.slice(-6), p.alive, p.excludedReason]))} (A …${a.peerId.slice(-6)}, B …${b.peerId.slice(-6)})`)
-      }
-    )
+    await waitFor(
+      async () => (await peerView(c, a.peerId))?.alive === true && (await peerView(c, b.peerId))?.alive === true,
+      60_000,
+      { intervalMs: 250 }
+    ).catch(async (err) => {
+      throw new Error(
+        `${(err as Error).message}: C sees ${JSON.stringify((await c.get('/api/peers?all=1')).peers.map((p: { peerId: string; alive: boolean; excludedReason?: string }) => [p.peerId.slice(-6), p.alive, p.excludedReason]))} (A …${a.peerId.slice(-6)}, B …${b.peerId.slice(-6)})`
+      )
+    })
     const servedBefore = (await a.get('/api/status')).stats.served
     await page.getByRole('button', { name: 'Pause earning' }).click()
     const clicked = Date.now()
@@ -105,10 +119,14 @@ describe('dashboard on a real node in a small mesh', () => {
     expect((await b.post('/api/pause')).status).toBe(200)
     await waitFor(async () => (await peerView(c, b.peerId))?.paused === true, 10_000, { intervalMs: 100 })
     let served: { status: number; provider: string | null } | undefined
-    await waitFor(async () => {
-      served = await chatVia(c)
-      return served.status === 200
-    }, 60_000, { intervalMs: 1000 })
+    await waitFor(
+      async () => {
+        served = await chatVia(c)
+        return served.status === 200
+      },
+      60_000,
+      { intervalMs: 1000 }
+    )
     expect(served?.provider).toBe(a.peerId)
     await expect.poll(() => page.getByTestId('earning-state').textContent(), { timeout: 30_000 }).toBe('Earning')
     await openPage(page, a.apiUrl, 'requests')

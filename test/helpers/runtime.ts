@@ -72,7 +72,10 @@ export async function streamCompletion(
 ): Promise<Completion> {
   const response = await fetch(`${endpoint}/v1/completions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(token !== undefined ? { authorization: `Bearer ${token}` } : {})
+    },
     body: JSON.stringify({ ...body, stream: true, return_token_ids: true }),
     signal: signal ?? AbortSignal.timeout(60_000)
   })

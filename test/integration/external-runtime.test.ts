@@ -98,11 +98,9 @@ describe('external runtime', () => {
     expect(reply.tokenIds.length).toBe(6)
 
     worker.kill('SIGTERM')
-    await waitFor(
-      () => runtime!.status().state === 'unavailable',
-      10_000,
-      { what: 'the external runtime to notice the server is gone' }
-    )
+    await waitFor(() => runtime!.status().state === 'unavailable', 10_000, {
+      what: 'the external runtime to notice the server is gone'
+    })
     expect(runtime.endpoint()).toBeUndefined()
     await runtime.stop()
     expect(runtime.status().state).toBe('stopped')

@@ -7,14 +7,26 @@ import { killAllNodes, startNode, type NodeProcess } from '../helpers/node-proce
 import { waitFor } from '../helpers/wait'
 
 /** Raw HTTP so the test controls the Host header (fetch forbids setting it). */
-function rawRequest(url: string, options: { method: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function rawRequest(
+  url: string,
+  options: { method: string; headers: Record<string, string>; body?: string }
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   const target = new URL(url)
   return new Promise((resolve, reject) => {
-    const req = request({ host: target.hostname, port: target.port, path: target.pathname, method: options.method, headers: options.headers }, (res) => {
-      let body = ''
-      res.on('data', (d) => (body += d))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }))
-    })
+    const req = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: options.method,
+        headers: options.headers
+      },
+      (res) => {
+        let body = ''
+        res.on('data', (d) => (body += d))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }))
+      }
+    )
     req.on('error', reject)
     req.end(options.body)
   })
@@ -37,11 +49,23 @@ describe('a headless node', () => {
 
   it('refuses a cross-origin pause, a form-encoded pause and a foreign Host', async () => {
     const host = new URL(node.apiUrl).host
-    const crossOrigin = await rawRequest(node.apiUrl + '/api/pause', { method: 'POST', headers: { host, origin: 'http://evil.example', 'content-type': 'application/json' }, body: '{}' })
+    const crossOrigin = await rawRequest(node.apiUrl + '/api/pause', {
+      method: 'POST',
+      headers: { host, origin: 'http://evil.example', 'content-type': 'application/json' },
+      body: '{}'
+    })
     expect(crossOrigin.status).toBe(403)
-    const form = await rawRequest(node.apiUrl + '/api/pause', { method: 'POST', headers: { host, 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' })
+    const form = await rawRequest(node.apiUrl + '/api/pause', {
+      method: 'POST',
+      headers: { host, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'a=1'
+    })
     expect(form.status).toBe(415)
-    const rebinding = await rawRequest(node.apiUrl + '/api/pause', { method: 'POST', headers: { host: `evil.example:${new URL(node.apiUrl).port}`, 'content-type': 'application/json' }, body: '{}' })
+    const rebinding = await rawRequest(node.apiUrl + '/api/pause', {
+      method: 'POST',
+      headers: { host: `evil.example:${new URL(node.apiUrl).port}`, 'content-type': 'application/json' },
+      body: '{}'
+    })
     expect(rebinding.status).toBe(403)
     const read = await rawRequest(node.apiUrl + '/api/status', { method: 'GET', headers: { host: 'evil.example' } })
     expect(read.status).toBe(403)
@@ -50,7 +74,10 @@ describe('a headless node', () => {
   })
 
   it('pauses and resumes through the API and the CLI', async () => {
-    const sameOrigin = await rawRequest(node.apiUrl + '/api/pause', { method: 'POST', headers: { host: new URL(node.apiUrl).host, origin: node.apiUrl, 'content-type': 'application/json' } })
+    const sameOrigin = await rawRequest(node.apiUrl + '/api/pause', {
+      method: 'POST',
+      headers: { host: new URL(node.apiUrl).host, origin: node.apiUrl, 'content-type': 'application/json' }
+    })
     expect(sameOrigin.status).toBe(200)
     expect(JSON.parse(sameOrigin.body).paused).toBe(true)
     expect((await node.post('/api/resume')).status).toBe(200)
@@ -75,7 +102,9 @@ describe('a headless node', () => {
         `the API port 127.0.0.1:${port} is already in use`
       )
       const p2p = startNode({ args: ['--no-serve', '--p2p-port', port] })
-      await expect(p2p).rejects.toThrow(`the P2P port 127.0.0.1:${port} is already in use: choose another with --p2p-port N`)
+      await expect(p2p).rejects.toThrow(
+        `the P2P port 127.0.0.1:${port} is already in use: choose another with --p2p-port N`
+      )
       await expect(p2p).rejects.not.toThrow(/at .*node:net/)
     } finally {
       busy.close()

@@ -31,14 +31,18 @@ export async function lyingEndpoint(upstream: string, mode: LieMode, slowDelayMs
   })
 
   function forward(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
-    const up = httpRequest(upstream + req.url, { method: req.method, headers: { ...req.headers, host: new URL(upstream).host } }, (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers)
-      if (!GENERATION.test(req.url ?? '') || state.mode === 'honest' || upRes.statusCode !== 200) {
-        upRes.pipe(res)
-        return
+    const up = httpRequest(
+      upstream + req.url,
+      { method: req.method, headers: { ...req.headers, host: new URL(upstream).host } },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers)
+        if (!GENERATION.test(req.url ?? '') || state.mode === 'honest' || upRes.statusCode !== 200) {
+          upRes.pipe(res)
+          return
+        }
+        relayEvents(upRes, res).catch(() => res.destroy())
       }
-      relayEvents(upRes, res).catch(() => res.destroy())
-    })
+    )
     up.on('error', () => res.destroy())
     up.end(body)
   }
@@ -85,10 +89,13 @@ export async function lyingEndpoint(upstream: string, mode: LieMode, slowDelayMs
 function scramble(event: string): string {
   if (!event.startsWith('data: ') || event === 'data: [DONE]') return event
   try {
-    const chunk = JSON.parse(event.slice(6)) as { choices?: Array<{ text?: string; delta?: { content?: string }; token_ids?: number[] }> }
+    const chunk = JSON.parse(event.slice(6)) as {
+      choices?: Array<{ text?: string; delta?: { content?: string }; token_ids?: number[] }>
+    }
     for (const c of chunk.choices ?? []) {
       if (typeof c.text === 'string' && c.text !== '') c.text = noise(c.text.length)
-      if (c.delta && typeof c.delta.content === 'string' && c.delta.content !== '') c.delta.content = noise(c.delta.content.length)
+      if (c.delta && typeof c.delta.content === 'string' && c.delta.content !== '')
+        c.delta.content = noise(c.delta.content.length)
       if (Array.isArray(c.token_ids)) c.token_ids = c.token_ids.map(() => 3 + Math.floor(Math.random() * 250))
     }
     return 'data: ' + JSON.stringify(chunk)

@@ -38,7 +38,23 @@ async function startWorker(): Promise<string> {
   const entry = await bundleWorker()
   const model = await tinyModel(join(dir, 'models'))
   const port = await freePort()
-  worker = spawn(process.execPath, [entry, '--model', `${MODEL}=${model.path}`, '--host', '127.0.0.1', '--port', String(port), '--threads', '1', '--gpu', 'false'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  worker = spawn(
+    process.execPath,
+    [
+      entry,
+      '--model',
+      `${MODEL}=${model.path}`,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--threads',
+      '1',
+      '--gpu',
+      'false'
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] }
+  )
   await new Promise<void>((resolve, reject) => {
     let out = ''
     worker.stdout!.on('data', (c: Buffer) => (out += c.toString()).includes('MESHWORK_WORKER_READY') && resolve())
@@ -57,8 +73,14 @@ function dataDir(name: string, reputation: Record<string, number>): string {
 const FAST = { gossipIntervalMs: 1_500, challengeIntervalMs: 400, challengeShare: 0.2, probeIntervalMs: 60_000 }
 
 async function provider(endpoint: string, bootstrap: string[]): Promise<NodeProcess> {
-  const node = await startNode({ bootstrap, dataDir: dataDir('p', FAST), args: ['--runtime', 'external', '--endpoint', endpoint, '--model', MODEL] })
-  await waitFor(async () => (await node.get('/api/status')).benchmark?.[MODEL] !== undefined, 60_000, { what: 'a benchmarked provider' })
+  const node = await startNode({
+    bootstrap,
+    dataDir: dataDir('p', FAST),
+    args: ['--runtime', 'external', '--endpoint', endpoint, '--model', MODEL]
+  })
+  await waitFor(async () => (await node.get('/api/status')).benchmark?.[MODEL] !== undefined, 60_000, {
+    what: 'a benchmarked provider'
+  })
   return node
 }
 
@@ -72,7 +94,12 @@ async function ask(node: NodeProcess, i: number): Promise<string | null> {
   const res = await fetch(node.apiUrl + '/v1/chat/completions', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: `Tell me about the number ${i}` }], max_tokens: 32, temperature: 0 })
+    body: JSON.stringify({
+      model: MODEL,
+      messages: [{ role: 'user', content: `Tell me about the number ${i}` }],
+      max_tokens: 32,
+      temperature: 0
+    })
   })
   await res.arrayBuffer()
   return res.headers.get('x-meshwork-provider')
@@ -80,7 +107,8 @@ async function ask(node: NodeProcess, i: number): Promise<string | null> {
 
 beforeAll(async () => {
   const upstream = await startWorker()
-  for (const mode of ['honest', 'honest', 'slow', 'garbage', 'drop'] as LieMode[]) endpoints.push(await lyingEndpoint(upstream, mode))
+  for (const mode of ['honest', 'honest', 'slow', 'garbage', 'drop'] as LieMode[])
+    endpoints.push(await lyingEndpoint(upstream, mode))
   const first = await provider(endpoints[0].url, [])
   honest.push(first)
   const rest = await Promise.all(endpoints.slice(1).map((e) => provider(e.url, [first.multiaddr])))
@@ -99,59 +127,94 @@ afterAll(async () => {
 })
 
 describe('trust between real processes', () => {
-  it('excludes each liar within a bounded number of jobs; then a liar serves at most 1 in 30; honest providers are never excluded', { timeout: 300_000 }, async () => {
-    const excludedAt = new Map<LieMode, number>()
-    const served = new Map<string, number>()
-    let i = 0
-    // the slow liar's verdict needs three slow answers at least 20 s apart, so the bound is in time too
-    const until = Date.now() + 150_000
-    for (; i < 400 && Date.now() < until && excludedAt.size < liars.size; i++) {
-      if (i > 0) await new Promise((r) => setTimeout(r, 150))
-      const who = await ask(router, i)
-      if (who) served.set(who, (served.get(who) ?? 0) + 1)
+  it(
+    'excludes each liar within a bounded number of jobs; then a liar serves at most 1 in 30; honest providers are never excluded',
+    { timeout: 300_000 },
+    async () => {
+      const excludedAt = new Map<LieMode, number>()
+      const served = new Map<string, number>()
+      let i = 0
+      // the slow liar's verdict needs three slow answers at least 20 s apart, so the bound is in time too
+      const until = Date.now() + 150_000
+      for (; i < 400 && Date.now() < until && excludedAt.size < liars.size; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 150))
+        const who = await ask(router, i)
+        if (who) served.set(who, (served.get(who) ?? 0) + 1)
+        const peers = await peersOf(router)
+        for (const h of honest)
+          expect(peers.get(h.peerId)?.excludedReason, `honest ${h.peerId} excluded`).toBeUndefined()
+        for (const [mode, liar] of liars)
+          if (!excludedAt.has(mode) && peers.get(liar.peerId)?.excludedReason) excludedAt.set(mode, i + 1)
+      }
       const peers = await peersOf(router)
-      for (const h of honest) expect(peers.get(h.peerId)?.excludedReason, `honest ${h.peerId} excluded`).toBeUndefined()
-      for (const [mode, liar] of liars) if (!excludedAt.has(mode) && peers.get(liar.peerId)?.excludedReason) excludedAt.set(mode, i + 1)
+      const views = [...liars]
+        .map(([mode, l]) => `${mode}: ${peers.get(l.peerId)?.trust} ${peers.get(l.peerId)?.trustEvidence.why}`)
+        .join('\n')
+      const judged = router
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('challenge judged'))
+        .slice(-20)
+        .join('\n')
+      expect(
+        [...excludedAt.keys()].sort(),
+        `excluded after ${i} jobs: ${JSON.stringify([...excludedAt])}\n${views}\n${judged}`
+      ).toEqual(['drop', 'garbage', 'slow'])
+      for (const [mode, liar] of liars) {
+        const p = peers.get(liar.peerId)!
+        expect(p.trust, mode).toBeLessThan(THRESHOLD)
+        expect(p.trustEvidence.why, mode).toMatch(
+          mode === 'slow' ? /slow/ : mode === 'garbage' ? /mismatch/ : /truncated|failed/
+        )
+      }
+      let liarJobs = 0
+      for (let k = 0; k < 30; k++) {
+        const who = await ask(router, 1000 + k)
+        if ([...liars.values()].some((l) => l.peerId === who)) liarJobs++
+      }
+      expect(liarJobs).toBeLessThanOrEqual(1)
+      const after = await peersOf(router)
+      for (const h of honest) {
+        expect(after.get(h.peerId)!.excludedReason).toBeUndefined()
+        expect(after.get(h.peerId)!.trust).toBeGreaterThan(0.5)
+      }
+      console.log(
+        `liars excluded after jobs: ${JSON.stringify(Object.fromEntries(excludedAt))}; served: ${JSON.stringify([...served.values()])}`
+      )
     }
-    const peers = await peersOf(router)
-    const views = [...liars].map(([mode, l]) => `${mode}: ${peers.get(l.peerId)?.trust} ${peers.get(l.peerId)?.trustEvidence.why}`).join('\n')
-    const judged = router.logs().split('\n').filter((l) => l.includes('challenge judged')).slice(-20).join('\n')
-    expect([...excludedAt.keys()].sort(), `excluded after ${i} jobs: ${JSON.stringify([...excludedAt])}\n${views}\n${judged}`).toEqual(['drop', 'garbage', 'slow'])
-    for (const [mode, liar] of liars) {
-      const p = peers.get(liar.peerId)!
-      expect(p.trust, mode).toBeLessThan(THRESHOLD)
-      expect(p.trustEvidence.why, mode).toMatch(mode === 'slow' ? /slow/ : mode === 'garbage' ? /mismatch/ : /truncated|failed/)
-    }
-    let liarJobs = 0
-    for (let k = 0; k < 30; k++) {
-      const who = await ask(router, 1000 + k)
-      if ([...liars.values()].some((l) => l.peerId === who)) liarJobs++
-    }
-    expect(liarJobs).toBeLessThanOrEqual(1)
-    const after = await peersOf(router)
-    for (const h of honest) {
-      expect(after.get(h.peerId)!.excludedReason).toBeUndefined()
-      expect(after.get(h.peerId)!.trust).toBeGreaterThan(0.5)
-    }
-    console.log(`liars excluded after jobs: ${JSON.stringify(Object.fromEntries(excludedAt))}; served: ${JSON.stringify([...served.values()])}`)
-  })
+  )
 
   it('a router joining later ranks the liars low from gossip before sending them a single job', async () => {
     // this router sends no challenges: what it knows of the liars comes from gossip alone
-    const late = await startNode({ bootstrap: [honest[0].multiaddr], dataDir: dataDir('late', { ...FAST, challengeIntervalMs: 3_600_000 }), args: ['--no-serve'] })
-    await waitForLiveProviders(late, MODEL, 5, 60_000)
-    const ranked = await waitFor(async () => {
-      const peers = await peersOf(late)
-      const low = Math.min(...honest.map((h) => peers.get(h.peerId)?.trust ?? 0))
-      const liarsKnown = [...liars.values()].every((l) => (peers.get(l.peerId)?.trustEvidence.gossip?.reporters ?? 0) >= 1 && peers.get(l.peerId)!.trust < low)
-      return liarsKnown ? peers : undefined
-    }, 45_000, {
-      what: 'the late router to rank every liar below every honest provider',
-      state: async () => [...(await peersOf(late)).values()].map((p) => `${p.peerId.slice(-6)} ${p.trust} reporters=${p.trustEvidence.gossip?.reporters}`).join('; ')
+    const late = await startNode({
+      bootstrap: [honest[0].multiaddr],
+      dataDir: dataDir('late', { ...FAST, challengeIntervalMs: 3_600_000 }),
+      args: ['--no-serve']
     })
+    await waitForLiveProviders(late, MODEL, 5, 60_000)
+    const ranked = await waitFor(
+      async () => {
+        const peers = await peersOf(late)
+        const low = Math.min(...honest.map((h) => peers.get(h.peerId)?.trust ?? 0))
+        const liarsKnown = [...liars.values()].every(
+          (l) => (peers.get(l.peerId)?.trustEvidence.gossip?.reporters ?? 0) >= 1 && peers.get(l.peerId)!.trust < low
+        )
+        return liarsKnown ? peers : undefined
+      },
+      45_000,
+      {
+        what: 'the late router to rank every liar below every honest provider',
+        state: async () =>
+          [...(await peersOf(late)).values()]
+            .map((p) => `${p.peerId.slice(-6)} ${p.trust} reporters=${p.trustEvidence.gossip?.reporters}`)
+            .join('; ')
+      }
+    )
     for (const liar of liars.values()) {
       const e = ranked.get(liar.peerId)!.trustEvidence
-      expect(e.direct.successes + Object.values(e.direct.failures as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(0)
+      expect(
+        e.direct.successes + Object.values(e.direct.failures as Record<string, number>).reduce((a, b) => a + b, 0)
+      ).toBe(0)
       expect(e.challenges.sent).toBe(0)
     }
   })

@@ -17,7 +17,9 @@ async function makeAdvert(overrides: Partial<Advert> = {}) {
     timestamp: Date.now(),
     paused: false,
     models: [{ name: 'meshwork-tiny', sha256: 'a'.repeat(64), params: 1000 }],
-    benchmark: { 'meshwork-tiny': { decodeTokensPerSecond: 100, prefillTokensPerSecond: 500, ttftMs: 20, gflops: 0.2 } },
+    benchmark: {
+      'meshwork-tiny': { decodeTokensPerSecond: 100, prefillTokensPerSecond: 500, ttftMs: 20, gflops: 0.2 }
+    },
     price: { perMillionTokens: 0, currency: 'credits' },
     load: { inflight: 0, queued: 0, capacity: 2 },
     ...overrides
@@ -36,8 +38,16 @@ describe('signed adverts', () => {
     const { key, advert } = await makeAdvert()
     const bytes = await sealAdvert(advert, key)
     const envelope = RecordEnvelope.createFromProtobuf(bytes)
-    const forged = new TextEncoder().encode(new TextDecoder().decode(envelope.payload).replace('"paused":false', '"paused":true'))
-    const tampered = new RecordEnvelope({ ...envelope, payload: forged, signature: envelope.signature, publicKey: envelope.publicKey, payloadType: envelope.payloadType })
+    const forged = new TextEncoder().encode(
+      new TextDecoder().decode(envelope.payload).replace('"paused":false', '"paused":true')
+    )
+    const tampered = new RecordEnvelope({
+      ...envelope,
+      payload: forged,
+      signature: envelope.signature,
+      publicKey: envelope.publicKey,
+      payloadType: envelope.payloadType
+    })
     await expect(openAdvert(tampered.marshal())).rejects.toThrow(/signature/)
     // a benchmark number inflated by one bit flip in the payload is caught too
     const flipped = Uint8Array.from(bytes)
@@ -63,7 +73,12 @@ describe('signed adverts', () => {
 
   it('rejects another record type signed in our domain, garbage, and oversized frames', async () => {
     const { key, advert } = await makeAdvert()
-    const record = { domain: ADVERT_DOMAIN, codec: new TextEncoder().encode('/other/1'), marshal: () => new TextEncoder().encode(JSON.stringify(advert)), equals: () => false }
+    const record = {
+      domain: ADVERT_DOMAIN,
+      codec: new TextEncoder().encode('/other/1'),
+      marshal: () => new TextEncoder().encode(JSON.stringify(advert)),
+      equals: () => false
+    }
     await expect(openAdvert((await RecordEnvelope.seal(record, key)).marshal())).rejects.toThrow(/not an advert/)
     const wrongDomain = { ...record, domain: 'libp2p-peer-record', codec: ADVERT_CODEC }
     await expect(openAdvert((await RecordEnvelope.seal(wrongDomain, key)).marshal())).rejects.toThrow(/signature/)

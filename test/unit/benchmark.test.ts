@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { benchmarkModel } from '../../electron/core/runtime/benchmark/benchmark'
-import { benchmarkFingerprint, benchmarksPath, ensureBenchmarks } from '../../electron/core/runtime/benchmark/benchmark-cache'
+import {
+  benchmarkFingerprint,
+  benchmarksPath,
+  ensureBenchmarks
+} from '../../electron/core/runtime/benchmark/benchmark-cache'
 import type { HardwareProfile } from '../../shared/hardware'
 import type { ServedModel } from '../../shared/models'
 

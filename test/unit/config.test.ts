@@ -12,14 +12,23 @@ describe('loadConfig', () => {
   })
 
   it('rejects a bootstrap entry that is no multiaddr, or names no peer, saying what it must look like', () => {
-    for (const bad of ['foo', '203.0.113.7:4001', '/ip4/203.0.113.7/tcp/4001', '/ip4/203.0.113.7/tcp/4001/p2p/not-a-peer-id']) {
-      expect(() => loadConfig({ dataDir: DIR, bootstrap: [bad] }, {})).toThrow(/bootstrap\.0: must be a multiaddr ending in \/p2p\/<peer id>/)
+    for (const bad of [
+      'foo',
+      '203.0.113.7:4001',
+      '/ip4/203.0.113.7/tcp/4001',
+      '/ip4/203.0.113.7/tcp/4001/p2p/not-a-peer-id'
+    ]) {
+      expect(() => loadConfig({ dataDir: DIR, bootstrap: [bad] }, {})).toThrow(
+        /bootstrap\.0: must be a multiaddr ending in \/p2p\/<peer id>/
+      )
     }
   })
 
   it('flags win over the environment, and numbers from the environment are checked', () => {
     expect(loadConfig({ dataDir: DIR, apiPort: 9000 }, { MESHWORK_API_PORT: '9100' }).apiPort).toBe(9000)
     expect(loadConfig({ dataDir: DIR }, { MESHWORK_API_PORT: '9100' }).apiPort).toBe(9100)
-    expect(() => loadConfig({ dataDir: DIR }, { MESHWORK_API_PORT: 'eighty' })).toThrow(/Invalid configuration: apiPort/)
+    expect(() => loadConfig({ dataDir: DIR }, { MESHWORK_API_PORT: 'eighty' })).toThrow(
+      /Invalid configuration: apiPort/
+    )
   })
 })

@@ -37,10 +37,19 @@ describe('Electron IPC (main side)', () => {
     const invoke = handlers.get(IPC_INVOKE)!
     expect(await invoke(topFrame(APP), 'earning:pause', {})).toMatchObject({ ok: true, value: { paused: true } })
     expect(await invoke(topFrame(APP), 'fs:read', {})).toMatchObject({ ok: false, error: { code: 'unknown_channel' } })
-    expect(await invoke(topFrame(APP), 'peers:list', { all: 'yes' })).toMatchObject({ ok: false, error: { code: 'invalid_args' } })
-    expect(await invoke(topFrame('https://evil.example/'), 'earning:resume', {})).toMatchObject({ ok: false, error: { code: 'forbidden' } })
+    expect(await invoke(topFrame(APP), 'peers:list', { all: 'yes' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_args' }
+    })
+    expect(await invoke(topFrame('https://evil.example/'), 'earning:resume', {})).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' }
+    })
     expect(control.state.status.paused).toBe(true)
-    expect(sent).toContainEqual([IPC_EVENT, expect.objectContaining({ name: 'status:changed', payload: { paused: true } })])
+    expect(sent).toContainEqual([
+      IPC_EVENT,
+      expect.objectContaining({ name: 'status:changed', payload: { paused: true } })
+    ])
     dispose()
     expect(handlers.size).toBe(0)
     control.events.emit('status:changed', { paused: false })
@@ -68,7 +77,10 @@ describe('preload bridge', () => {
     const bridge = createBridge(r.ipc)
     await bridge.invoke('status:get')
     expect(r.calls).toEqual([[IPC_INVOKE, 'status:get', {}]])
-    expect(await bridge.invoke('shell:openExternal', { url: 'x' })).toMatchObject({ ok: false, error: { code: 'unknown_channel' } })
+    expect(await bridge.invoke('shell:openExternal', { url: 'x' })).toMatchObject({
+      ok: false,
+      error: { code: 'unknown_channel' }
+    })
     expect(await bridge.invoke('__proto__')).toMatchObject({ ok: false })
     expect(r.calls.length).toBe(1)
   })

@@ -28,13 +28,32 @@ function f16BitsToNumber(bits: number): number {
 describe('f32 → f16', () => {
   it('rounds like Math.f16round across normal, subnormal, overflow and tie cases', () => {
     const f16round = (Math as unknown as { f16round(x: number): number }).f16round
-    const samples = [0, -0, 1, -2.5, 65504, 65520, 1e6, -1e6, 6.1e-5, 5.96e-8, 2.98e-8, 1e-9, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 0.1, Infinity, -Infinity]
+    const samples = [
+      0,
+      -0,
+      1,
+      -2.5,
+      65504,
+      65520,
+      1e6,
+      -1e6,
+      6.1e-5,
+      5.96e-8,
+      2.98e-8,
+      1e-9,
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+      0.1,
+      Infinity,
+      -Infinity
+    ]
     let x = 0x12345678
     for (let i = 0; i < 20_000; i++) {
       x = (Math.imul(x, 1664525) + 1013904223) >>> 0
       samples.push(((x / 2 ** 32) * 2 - 1) * 2 ** ((x % 40) - 26))
     }
-    for (const v of samples) expect(Object.is(f16BitsToNumber(f32ToF16Bits(v)), f16round(Math.fround(v))), `value ${v}`).toBe(true)
+    for (const v of samples)
+      expect(Object.is(f16BitsToNumber(f32ToF16Bits(v)), f16round(Math.fround(v))), `value ${v}`).toBe(true)
     expect(Number.isNaN(f16BitsToNumber(f32ToF16Bits(NaN)))).toBe(true)
   })
 })
@@ -60,7 +79,9 @@ describe('built-in models', () => {
 
   it('writes the same bytes every time and caches the sha256 next to the file', async () => {
     const progress: number[] = []
-    const a = await ensureBuiltinModel('meshwork-tiny', dirA, { onProgress: (e) => e.fraction !== undefined && progress.push(e.fraction) })
+    const a = await ensureBuiltinModel('meshwork-tiny', dirA, {
+      onProgress: (e) => e.fraction !== undefined && progress.push(e.fraction)
+    })
     const b = await ensureBuiltinModel('meshwork-tiny', dirB)
     expect(a.path).toBe(join(dirA, 'meshwork-tiny.gguf'))
     expect(a.sha256).toMatch(/^[0-9a-f]{64}$/)
@@ -98,7 +119,10 @@ describe('built-in models', () => {
     expect(info.version).toBe(3)
     expect(info.metadata.general.architecture).toBe('llama')
     expect(info.architectureMetadata).toMatchObject({
-      context_length: 4096, embedding_length: spec.embedding, block_count: spec.layers, feed_forward_length: spec.feedForward
+      context_length: 4096,
+      embedding_length: spec.embedding,
+      block_count: spec.layers,
+      feed_forward_length: spec.feedForward
     })
     expect(info.metadata.tokenizer.ggml.tokens).toHaveLength(380)
     expect(info.tensorInfo).toHaveLength(3 + 9 * spec.layers)

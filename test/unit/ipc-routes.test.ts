@@ -30,7 +30,12 @@ describe('POST /api/ipc/:channel', () => {
     const status = await app.inject({ method: 'POST', url: '/api/ipc/status:get', headers: json, payload: {} })
     expect(status.statusCode).toBe(200)
     expect(status.json()).toMatchObject({ ok: true, value: { paused: false } })
-    const peers = await app.inject({ method: 'POST', url: '/api/ipc/peers:list', headers: json, payload: { all: true } })
+    const peers = await app.inject({
+      method: 'POST',
+      url: '/api/ipc/peers:list',
+      headers: json,
+      payload: { all: true }
+    })
     expect(peers.json().value.peers[0].peerId).toBe('12D3KooWPeerB')
     const paused = await app.inject({ method: 'POST', url: '/api/ipc/earning:pause', headers: json, payload: {} })
     expect(paused.json()).toMatchObject({ ok: true, value: { paused: true } })
@@ -40,7 +45,10 @@ describe('POST /api/ipc/:channel', () => {
     const { app } = await makeApp()
     const unknown = await app.inject({ method: 'POST', url: '/api/ipc/node:shutdown', headers: json, payload: {} })
     expect(unknown.statusCode).toBe(400)
-    expect(unknown.json()).toEqual({ ok: false, error: { code: 'unknown_channel', message: expect.stringContaining('node:shutdown') } })
+    expect(unknown.json()).toEqual({
+      ok: false,
+      error: { code: 'unknown_channel', message: expect.stringContaining('node:shutdown') }
+    })
     const bad = await app.inject({ method: 'POST', url: '/api/ipc/peers:list', headers: json, payload: { all: 1 } })
     expect(bad.statusCode).toBe(400)
     expect(bad.json().error.code).toBe('invalid_args')
@@ -48,18 +56,36 @@ describe('POST /api/ipc/:channel', () => {
 
   it('refuses cross-site and non-JSON calls', async () => {
     const { app, control } = await makeApp()
-    const foreign = await app.inject({ method: 'POST', url: '/api/ipc/earning:pause', headers: { ...json, origin: 'https://evil.example', host: '127.0.0.1:8080' }, payload: {} })
+    const foreign = await app.inject({
+      method: 'POST',
+      url: '/api/ipc/earning:pause',
+      headers: { ...json, origin: 'https://evil.example', host: '127.0.0.1:8080' },
+      payload: {}
+    })
     expect(foreign.statusCode).toBe(403)
-    const form = await app.inject({ method: 'POST', url: '/api/ipc/earning:pause', headers: { 'content-type': 'text/plain' }, payload: '{}' })
+    const form = await app.inject({
+      method: 'POST',
+      url: '/api/ipc/earning:pause',
+      headers: { 'content-type': 'text/plain' },
+      payload: '{}'
+    })
     expect(form.statusCode).toBeGreaterThanOrEqual(400)
     expect(control.state.status.paused).toBe(false)
-    const same = await app.inject({ method: 'POST', url: '/api/ipc/earning:pause', headers: { ...json, origin: 'http://127.0.0.1:8080', host: '127.0.0.1:8080' }, payload: {} })
+    const same = await app.inject({
+      method: 'POST',
+      url: '/api/ipc/earning:pause',
+      headers: { ...json, origin: 'http://127.0.0.1:8080', host: '127.0.0.1:8080' },
+      payload: {}
+    })
     expect(same.statusCode).toBe(200)
   })
 
   it('maps node errors to their code and status', async () => {
     const { app, control } = await makeApp()
-    control.state.failNext = Object.assign(new Error('runtime is building'), { code: 'runtime_unavailable', status: 503 })
+    control.state.failNext = Object.assign(new Error('runtime is building'), {
+      code: 'runtime_unavailable',
+      status: 503
+    })
     const r = await app.inject({ method: 'POST', url: '/api/ipc/status:get', headers: json, payload: {} })
     expect(r.statusCode).toBe(503)
     expect(r.json()).toEqual({ ok: false, error: { code: 'runtime_unavailable', message: 'runtime is building' } })

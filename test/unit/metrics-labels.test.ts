@@ -26,7 +26,14 @@ describe('metric labels', () => {
     const metrics = createMetrics({ events }, { defaultMetrics: false, knownModels: () => new Set(['meshwork-tiny']) })
     await metrics.start()
     events.emit('request:started', { id: 'honest', model: 'meshwork-tiny', stream: false })
-    events.emit('request:finished', { id: 'honest', providers: ['p'], failovers: 0, ok: false, error: 'provider_busy', latencyMs: 5 })
+    events.emit('request:finished', {
+      id: 'honest',
+      providers: ['p'],
+      failovers: 0,
+      ok: false,
+      error: 'provider_busy',
+      latencyMs: 5
+    })
     hostileRequests(events, 200)
     const text = await metrics.registry.metrics()
     expect(labelValues(text, 'meshwork_requests_total', 'model')).toEqual(new Set(['meshwork-tiny', 'other']))

@@ -37,8 +37,16 @@ beforeAll(async () => {
     const range = req.headers.range?.match(/^bytes=(\d+)-$/)
     if (range) start = Number(range[1])
     const slice = route.body.subarray(start)
-    const headers = { 'content-type': route.contentType ?? 'application/octet-stream', 'content-length': String(slice.length), 'accept-ranges': 'bytes' }
-    if (range) res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${route.body.length - 1}/${route.body.length}` })
+    const headers = {
+      'content-type': route.contentType ?? 'application/octet-stream',
+      'content-length': String(slice.length),
+      'accept-ranges': 'bytes'
+    }
+    if (range)
+      res.writeHead(206, {
+        ...headers,
+        'content-range': `bytes ${start}-${route.body.length - 1}/${route.body.length}`
+      })
     else res.writeHead(200, headers)
     if (route.cuts && route.cutAfter !== undefined && route.cutAfter < slice.length) {
       route.cuts--
@@ -86,7 +94,11 @@ describe('parseModelSpec', () => {
     expect(parseModelSpec('mine=/m/x.gguf')).toMatchObject({ kind: 'path', name: 'mine' })
     const sha = 'ab'.repeat(32)
     expect(parseModelSpec(`https://h.example/a/qwen.Q4.gguf?x=1#sha256=${sha.toUpperCase()}`)).toEqual({
-      kind: 'url', name: 'qwen.Q4', url: 'https://h.example/a/qwen.Q4.gguf?x=1', sha256: sha, fileName: 'qwen.Q4.gguf'
+      kind: 'url',
+      name: 'qwen.Q4',
+      url: 'https://h.example/a/qwen.Q4.gguf?x=1',
+      sha256: sha,
+      fileName: 'qwen.Q4.gguf'
     })
     expect(() => parseModelSpec('https://h.example/x.gguf#md5=1')).toThrow(/sha256/)
     expect(() => parseModelSpec('not-a-model')).toThrow(/neither a built-in/)
@@ -97,7 +109,12 @@ describe('resolveModel', () => {
   it('resolves a built-in name into <dataDir>/models', async () => {
     const dataDir = await tempDir()
     const model = await resolveModel('meshwork-tiny', dataDir)
-    expect(model).toMatchObject({ name: 'meshwork-tiny', path: join(dataDir, 'models', 'meshwork-tiny.gguf'), sha256: ggufSha, contextLength: 4096 })
+    expect(model).toMatchObject({
+      name: 'meshwork-tiny',
+      path: join(dataDir, 'models', 'meshwork-tiny.gguf'),
+      sha256: ggufSha,
+      contextLength: 4096
+    })
   })
 
   it('resolves a .gguf path: name from the stem, params and context read from the file', async () => {
@@ -106,7 +123,13 @@ describe('resolveModel', () => {
     await writeFile(copy, gguf)
     const model = await resolveModel(copy, dataDir)
     const builtin = await resolveModel('meshwork-tiny', dataDir)
-    expect(model).toEqual({ name: 'My-Model', path: copy, sha256: ggufSha, params: builtin.params, contextLength: 4096 })
+    expect(model).toEqual({
+      name: 'My-Model',
+      path: copy,
+      sha256: ggufSha,
+      params: builtin.params,
+      contextLength: 4096
+    })
     await expect(resolveModel(join(dataDir, 'missing.gguf'), dataDir)).rejects.toMatchObject({ code: 'invalid_model' })
     const notGguf = join(dataDir, 'fake.gguf')
     await writeFile(notGguf, 'hello')
@@ -117,9 +140,20 @@ describe('resolveModel', () => {
     const dataDir = await tempDir()
     routes.set('/files/tiny.gguf', { body: gguf })
     const events: ProgressEvent[] = []
-    const model = await resolveModel(`${base}/files/tiny.gguf#sha256=${ggufSha}`, dataDir, { onProgress: (e) => events.push(e) })
-    expect(model).toMatchObject({ name: 'tiny', path: join(dataDir, 'models', 'tiny.gguf'), sha256: ggufSha, contextLength: 4096 })
-    expect(createHash('sha256').update(await readFile(model.path)).digest('hex')).toBe(ggufSha)
+    const model = await resolveModel(`${base}/files/tiny.gguf#sha256=${ggufSha}`, dataDir, {
+      onProgress: (e) => events.push(e)
+    })
+    expect(model).toMatchObject({
+      name: 'tiny',
+      path: join(dataDir, 'models', 'tiny.gguf'),
+      sha256: ggufSha,
+      contextLength: 4096
+    })
+    expect(
+      createHash('sha256')
+        .update(await readFile(model.path))
+        .digest('hex')
+    ).toBe(ggufSha)
     expect(events.length).toBeGreaterThanOrEqual(2)
     expect(events.every((e) => e.task === 'download:tiny')).toBe(true)
     const fractions = events.map((e) => e.fraction ?? 0)
@@ -138,7 +172,9 @@ describe('resolveModel', () => {
     const dataDir = await tempDir()
     routes.set('/cut/tiny.gguf', { body: gguf, cutAfter: 200_000, cuts: 2 })
     const events: ProgressEvent[] = []
-    const model = await resolveModel(`${base}/cut/tiny.gguf#sha256=${ggufSha}`, dataDir, { onProgress: (e) => events.push(e) })
+    const model = await resolveModel(`${base}/cut/tiny.gguf#sha256=${ggufSha}`, dataDir, {
+      onProgress: (e) => events.push(e)
+    })
     expect(model.sha256).toBe(ggufSha)
     expect(requests.map((r) => r.range)).toEqual([undefined, 'bytes=200000-', 'bytes=400000-'])
     expect(events.some((e) => /resuming/.test(e.message ?? ''))).toBe(true)
@@ -150,7 +186,8 @@ describe('resolveModel', () => {
     routes.set('/bad/tiny.gguf', { body: gguf })
     const wrong = '0'.repeat(64)
     await expect(resolveModel(`${base}/bad/tiny.gguf#sha256=${wrong}`, dataDir)).rejects.toMatchObject({
-      code: 'checksum_mismatch', message: expect.stringContaining(ggufSha)
+      code: 'checksum_mismatch',
+      message: expect.stringContaining(ggufSha)
     })
     const left = (await readdir(join(dataDir, 'models'))).filter((f) => f !== 'cache')
     expect(left).toEqual([])
@@ -163,7 +200,10 @@ describe('resolveModel', () => {
     const htmlSha = createHash('sha256').update(html).digest('hex')
     await expect(resolveModel(`${base}/html/model.gguf#sha256=${htmlSha}`, dataDir)).rejects.toThrow(/not a GGUF/)
     expect(existsSync(join(dataDir, 'models', 'model.gguf'))).toBe(false)
-    await expect(resolveModel(`${base}/missing/x.gguf#sha256=${ggufSha}`, dataDir)).rejects.toMatchObject({ code: 'download_failed', message: expect.stringContaining('404') })
+    await expect(resolveModel(`${base}/missing/x.gguf#sha256=${ggufSha}`, dataDir)).rejects.toMatchObject({
+      code: 'download_failed',
+      message: expect.stringContaining('404')
+    })
     expect(requests.filter((r) => r.path === '/missing/x.gguf')).toHaveLength(1)
   })
 
@@ -193,8 +233,12 @@ describe('resolveModel', () => {
     const dataDir = await tempDir()
     routes.set('/plain/tiny.gguf', { body: gguf })
     await expect(resolveModel(`${base}/plain/tiny.gguf`, dataDir)).rejects.toMatchObject({ code: 'invalid_model' })
-    await expect(downloadFile(`${base}/plain/tiny.gguf`, join(dataDir, 'x.gguf'))).rejects.toMatchObject({ code: 'insecure_model_url' })
-    await expect(downloadFile(`file:///etc/passwd`, join(dataDir, 'x.gguf'))).rejects.toMatchObject({ code: 'insecure_model_url' })
+    await expect(downloadFile(`${base}/plain/tiny.gguf`, join(dataDir, 'x.gguf'))).rejects.toMatchObject({
+      code: 'insecure_model_url'
+    })
+    await expect(downloadFile(`file:///etc/passwd`, join(dataDir, 'x.gguf'))).rejects.toMatchObject({
+      code: 'insecure_model_url'
+    })
     expect(requests).toHaveLength(0)
   })
 
@@ -203,7 +247,9 @@ describe('resolveModel', () => {
     routes.set('/big/tiny.gguf', { body: gguf })
     const dest = join(dataDir, 'big.gguf')
     const url = `${base}/big/tiny.gguf#sha256=${ggufSha}`
-    await expect(downloadFile(url, dest, { sha256: ggufSha, maxBytes: 100_000 })).rejects.toMatchObject({ code: 'model_too_large' })
+    await expect(downloadFile(url, dest, { sha256: ggufSha, maxBytes: 100_000 })).rejects.toMatchObject({
+      code: 'model_too_large'
+    })
     expect(existsSync(partPathFor(dest, url))).toBe(false)
     // a server that names no length: the cap holds while the bytes come
     const chunked = createServer((_req, res) => {
@@ -213,7 +259,9 @@ describe('resolveModel', () => {
     await new Promise<void>((resolve) => chunked.listen(0, '127.0.0.1', resolve))
     try {
       const unannounced = `http://127.0.0.1:${(chunked.address() as AddressInfo).port}/x.gguf`
-      await expect(downloadFile(unannounced, dest, { sha256: ggufSha, maxBytes: 100_000, maxRetries: 0 })).rejects.toMatchObject({ code: 'model_too_large' })
+      await expect(
+        downloadFile(unannounced, dest, { sha256: ggufSha, maxBytes: 100_000, maxRetries: 0 })
+      ).rejects.toMatchObject({ code: 'model_too_large' })
       expect(existsSync(partPathFor(dest, unannounced))).toBe(false)
     } finally {
       chunked.closeAllConnections()
@@ -221,7 +269,7 @@ describe('resolveModel', () => {
     }
   })
 
-  it('gives each URL its own .part: a second URL for the same file name never resumes the first one\'s bytes', async () => {
+  it("gives each URL its own .part: a second URL for the same file name never resumes the first one's bytes", async () => {
     const dataDir = await tempDir()
     routes.set('/a/tiny.gguf', { body: gguf, cutAfter: 100_000, cuts: 1 })
     routes.set('/b/tiny.gguf', { body: gguf })

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { buildTrayMenu, trayIconName, trayStateFromStatus, trayTooltip } from '../../electron/tray'
 import { fixtureStatus } from '../fixtures/dashboard/control'
 
-const labels = (items: ReturnType<typeof buildTrayMenu>) => items.filter((i) => i.type !== 'separator').map((i) => i.label)
+const labels = (items: ReturnType<typeof buildTrayMenu>) =>
+  items.filter((i) => i.type !== 'separator').map((i) => i.label)
 const item = (items: ReturnType<typeof buildTrayMenu>, id: string) => items.find((i) => i.id === id)
 
 describe('tray menu model', () => {
@@ -30,9 +31,14 @@ describe('tray menu model', () => {
   })
 
   it('derives the state from the node status', () => {
-    expect(trayStateFromStatus(fixtureStatus({ stats: { served: 3, routed: 0, failovers: 0 } }), true)).toEqual({ mode: 'earning', served: 3 })
+    expect(trayStateFromStatus(fixtureStatus({ stats: { served: 3, routed: 0, failovers: 0 } }), true)).toEqual({
+      mode: 'earning',
+      served: 3
+    })
     expect(trayStateFromStatus(fixtureStatus({ paused: true }), true).mode).toBe('paused')
-    expect(trayStateFromStatus(fixtureStatus({ runtime: { kind: 'docker', state: 'unavailable' } }), true).mode).toBe('not-serving')
+    expect(trayStateFromStatus(fixtureStatus({ runtime: { kind: 'docker', state: 'unavailable' } }), true).mode).toBe(
+      'not-serving'
+    )
     expect(trayStateFromStatus(fixtureStatus(), false).mode).toBe('offline')
     expect(trayStateFromStatus(undefined, true).mode).toBe('starting')
   })

@@ -32,10 +32,20 @@ describe('window security', () => {
     const fileUrl = 'file:///opt/Meshwork/resources/app.asar/out/renderer/index.html'
     const dev = { ELECTRON_RENDERER_URL: 'http://localhost:5173/' }
     expect(rendererUrl({ isPackaged: true, env: dev, fileUrl })).toBe(fileUrl)
-    expect(rendererUrl({ isPackaged: true, env: { ELECTRON_RENDERER_URL: 'https://evil.example/' }, fileUrl })).toBe(fileUrl)
+    expect(rendererUrl({ isPackaged: true, env: { ELECTRON_RENDERER_URL: 'https://evil.example/' }, fileUrl })).toBe(
+      fileUrl
+    )
     expect(rendererUrl({ isPackaged: false, env: dev, fileUrl })).toBe('http://localhost:5173/')
-    expect(rendererUrl({ isPackaged: false, env: { ELECTRON_RENDERER_URL: 'http://127.0.0.1:5173/' }, fileUrl })).toBe('http://127.0.0.1:5173/')
-    for (const url of ['https://evil.example/', 'file:///tmp/page.html', 'javascript:alert(1)', 'not a url', 'http://localhost.evil.example/']) {
+    expect(rendererUrl({ isPackaged: false, env: { ELECTRON_RENDERER_URL: 'http://127.0.0.1:5173/' }, fileUrl })).toBe(
+      'http://127.0.0.1:5173/'
+    )
+    for (const url of [
+      'https://evil.example/',
+      'file:///tmp/page.html',
+      'javascript:alert(1)',
+      'not a url',
+      'http://localhost.evil.example/'
+    ]) {
       expect(rendererUrl({ isPackaged: false, env: { ELECTRON_RENDERER_URL: url }, fileUrl }), url).toBe(fileUrl)
     }
     expect(rendererUrl({ isPackaged: false, env: {}, fileUrl })).toBe(fileUrl)
@@ -47,7 +57,13 @@ describe('window security', () => {
 
   it('uses one strict CSP everywhere: no inline or eval script, no foreign connections', () => {
     expect(WINDOW_CSP).toBe(DASHBOARD_CSP)
-    for (const directive of ["default-src 'self'", "script-src 'self'", "object-src 'none'", "base-uri 'none'", "connect-src 'self'"]) {
+    for (const directive of [
+      "default-src 'self'",
+      "script-src 'self'",
+      "object-src 'none'",
+      "base-uri 'none'",
+      "connect-src 'self'"
+    ]) {
       expect(WINDOW_CSP).toContain(directive)
     }
     expect(WINDOW_CSP).not.toMatch(/unsafe-(inline|eval)/)

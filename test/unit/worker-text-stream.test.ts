@@ -8,7 +8,8 @@ import { TokenTextStream, type TextChunk } from '../../electron/worker/text-stre
 
 // the real tokenizer of the built-in model (byte fallback for non-ASCII)
 let model: LlamaModel
-const detokenize = (tokens: number[], last: number[]): string => model.detokenize(tokens as Token[], false, last as Token[])
+const detokenize = (tokens: number[], last: number[]): string =>
+  model.detokenize(tokens as Token[], false, last as Token[])
 const BOS = 1
 
 beforeAll(async () => {
@@ -18,7 +19,11 @@ beforeAll(async () => {
 })
 afterAll(async () => model?.dispose())
 
-function run(text: string, stop: string[] = [], seed = ''): { tokens: number[]; chunks: TextChunk[]; stream: TokenTextStream } {
+function run(
+  text: string,
+  stop: string[] = [],
+  seed = ''
+): { tokens: number[]; chunks: TextChunk[]; stream: TokenTextStream } {
   const prompt = [BOS, ...model.tokenize('Prompt:')]
   // a continuation (seed text) goes on mid-word; a fresh text starts with the ▁ space prefix
   const tokens = seed ? model.tokenize(text, false, 'trimLeadingSpace') : model.tokenize(text)

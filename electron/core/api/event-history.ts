@@ -18,7 +18,10 @@ export interface EventHistory {
 
 const LOG_EVENTS = new Set<PushEventName>(['runtime:log'])
 
-export function createEventHistory(events: NodeEvents, options: { maxEvents?: number; maxLogLines?: number } = {}): EventHistory {
+export function createEventHistory(
+  events: NodeEvents,
+  options: { maxEvents?: number; maxLogLines?: number } = {}
+): EventHistory {
   const maxEvents = options.maxEvents ?? 300
   const maxLogLines = options.maxLogLines ?? 200
   const general: PushedEvent[] = []
@@ -36,7 +39,10 @@ export function createEventHistory(events: NodeEvents, options: { maxEvents?: nu
       if (buffer.length > (buffer === logs ? maxLogLines : maxEvents)) buffer.shift()
       for (const listener of listeners) listener(event)
     }
-    const emitter = events as unknown as { on(n: string, h: (p: unknown) => void): void; off(n: string, h: (p: unknown) => void): void }
+    const emitter = events as unknown as {
+      on(n: string, h: (p: unknown) => void): void
+      off(n: string, h: (p: unknown) => void): void
+    }
     emitter.on(name, handler)
     detach.push(() => emitter.off(name, handler))
   }

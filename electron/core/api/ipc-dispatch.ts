@@ -16,7 +16,10 @@ export interface IpcDispatcher {
 }
 
 /** Validates a call against shared/ipc.ts and runs it on the node. Never throws. */
-export function createIpcDispatcher(control: NodeControl, options: { logger?: Logger; history?: EventHistory } = {}): IpcDispatcher {
+export function createIpcDispatcher(
+  control: NodeControl,
+  options: { logger?: Logger; history?: EventHistory } = {}
+): IpcDispatcher {
   const history = options.history ?? eventHistoryFor(control.events)
 
   async function run(call: ParsedCall): Promise<unknown> {
@@ -30,7 +33,11 @@ export function createIpcDispatcher(control: NodeControl, options: { logger?: Lo
       case 'earning:resume':
         return control.resume()
       case 'settings:get':
-        if (control.settings === undefined) throw Object.assign(new Error('This node does not report its settings yet'), { code: 'not_supported', status: 501 })
+        if (control.settings === undefined)
+          throw Object.assign(new Error('This node does not report its settings yet'), {
+            code: 'not_supported',
+            status: 501
+          })
         return control.settings()
       case 'events:recent':
         return history.recent(call.args.limit)
@@ -41,7 +48,11 @@ export function createIpcDispatcher(control: NodeControl, options: { logger?: Lo
         if (control.verifyEarnings === undefined) throw noEarnings()
         return control.verifyEarnings()
       case 'prices:set':
-        if (control.setPrices === undefined) throw Object.assign(new Error('This node cannot change its prices here'), { code: 'not_supported', status: 501 })
+        if (control.setPrices === undefined)
+          throw Object.assign(new Error('This node cannot change its prices here'), {
+            code: 'not_supported',
+            status: 501
+          })
         return control.setPrices(call.args)
     }
   }
@@ -67,4 +78,5 @@ export function createIpcDispatcher(control: NodeControl, options: { logger?: Lo
   }
 }
 
-const noEarnings = (): Error => Object.assign(new Error('This node keeps no earnings'), { code: 'not_supported', status: 501 })
+const noEarnings = (): Error =>
+  Object.assign(new Error('This node keeps no earnings'), { code: 'not_supported', status: 501 })

@@ -18,18 +18,27 @@ export interface IpcRoutesOptions {
  * `POST /api/ipc/:channel` (JSON body = args, answer = result envelope) and
  * `GET /api/events` (SSE; one `data:` line per pushed event, heartbeat comments).
  */
-export async function registerIpcRoutes(app: FastifyInstance, control: NodeControl, options: IpcRoutesOptions = {}): Promise<void> {
+export async function registerIpcRoutes(
+  app: FastifyInstance,
+  control: NodeControl,
+  options: IpcRoutesOptions = {}
+): Promise<void> {
   const dispatcher = createIpcDispatcher(control, { logger: options.logger })
   const heartbeatMs = options.heartbeatMs ?? 15_000
   const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024
   const clients = new Set<ServerResponse>()
 
-  app.post<{ Params: { channel: string } }>('/api/ipc/:channel', { bodyLimit: MAX_IPC_ARGS_BYTES }, async (request, reply) => {
-    const refusal = refuseCrossSite(request)
-    if (refusal !== undefined) return reply.code(403).send({ ok: false, error: { code: IPC_ERRORS.forbidden, message: refusal } })
-    const { result, status } = await dispatcher.dispatch(request.params.channel, request.body ?? {})
-    return reply.code(status).header('cache-control', 'no-store').send(result)
-  })
+  app.post<{ Params: { channel: string } }>(
+    '/api/ipc/:channel',
+    { bodyLimit: MAX_IPC_ARGS_BYTES },
+    async (request, reply) => {
+      const refusal = refuseCrossSite(request)
+      if (refusal !== undefined)
+        return reply.code(403).send({ ok: false, error: { code: IPC_ERRORS.forbidden, message: refusal } })
+      const { result, status } = await dispatcher.dispatch(request.params.channel, request.body ?? {})
+      return reply.code(status).header('cache-control', 'no-store').send(result)
+    }
+  )
 
   app.get('/api/events', (request, reply) => {
     reply.hijack()

@@ -2,7 +2,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import type { InferBody } from '../../../shared/infer'
-import { ChatCompletionRequestSchema, CompletionRequestSchema, type MeshworkInfo, type Usage } from '../../../shared/openai'
+import {
+  ChatCompletionRequestSchema,
+  CompletionRequestSchema,
+  type MeshworkInfo,
+  type Usage
+} from '../../../shared/openai'
 import { openAiErrorBody } from '../../../shared/openai-error'
 import type { RouteEvent, Router } from '../router/router'
 import { InvalidRequestError, MeshworkError } from '../util/errors'
@@ -23,7 +28,13 @@ export function registerOpenAiRoutes(app: FastifyInstance, deps: OpenAiRoutesDep
     const names = [...deps.router.knownModels()].sort()
     return {
       object: 'list',
-      data: names.map((id) => ({ id, object: 'model', created: 0, owned_by: 'meshwork', meshwork: { providers: deps.router.candidates(id).length } }))
+      data: names.map((id) => ({
+        id,
+        object: 'model',
+        created: 0,
+        owned_by: 'meshwork',
+        meshwork: { providers: deps.router.candidates(id).length }
+      }))
     }
   })
 
@@ -43,7 +54,8 @@ export function registerOpenAiRoutes(app: FastifyInstance, deps: OpenAiRoutesDep
     try {
       // Failures before the first token become a plain HTTP error (400/404/503) here.
       const first = await events.next()
-      if (first.done || first.value.type !== 'start') throw new MeshworkError('the router produced no answer', 'internal_error', 500)
+      if (first.done || first.value.type !== 'start')
+        throw new MeshworkError('the router produced no answer', 'internal_error', 500)
       const provider = first.value.provider
       const shape = new ChunkShaper(api, id, created, call.body.model)
       if (call.body.stream === true) {
@@ -123,7 +135,9 @@ async function streamOut(
     if (!raw.destroyed) {
       const e = err as { code?: string; message?: string; status?: number }
       log.warn('stream failed after the first token', { code: e.code, message: e.message })
-      await write(openAiErrorBody(e.status ?? 502, e.code ?? 'stream_failed', e.message ?? 'the stream failed')).catch(() => {})
+      await write(openAiErrorBody(e.status ?? 502, e.code ?? 'stream_failed', e.message ?? 'the stream failed')).catch(
+        () => {}
+      )
     }
   } finally {
     raw.end()
@@ -143,8 +157,14 @@ class ChunkShaper {
     return { id: this.id, object, created: this.created, model: this.model }
   }
 
-  chunk(delta: Record<string, unknown> | string, finishReason: string | null): Record<string, unknown> & { meshwork?: MeshworkInfo } {
-    const choice = this.api === 'chat' ? { index: 0, delta, logprobs: null, finish_reason: finishReason } : { index: 0, text: delta, logprobs: null, finish_reason: finishReason }
+  chunk(
+    delta: Record<string, unknown> | string,
+    finishReason: string | null
+  ): Record<string, unknown> & { meshwork?: MeshworkInfo } {
+    const choice =
+      this.api === 'chat'
+        ? { index: 0, delta, logprobs: null, finish_reason: finishReason }
+        : { index: 0, text: delta, logprobs: null, finish_reason: finishReason }
     return { ...this.base(), choices: [choice] }
   }
 

@@ -65,6 +65,7 @@ export async function openAdvert(bytes: Uint8Array, options: OpenAdvertOptions =
   if (advert.peerId !== signer) throw new AdvertRejectedError('advert names another peer than its signer')
   const now = options.now ?? Date.now()
   if (advert.timestamp < now - (options.maxAgeMs ?? ADVERT_MAX_AGE_MS)) throw new AdvertRejectedError('stale timestamp')
-  if (advert.timestamp > now + (options.maxSkewMs ?? ADVERT_MAX_SKEW_MS)) throw new AdvertRejectedError('timestamp in the future')
+  if (advert.timestamp > now + (options.maxSkewMs ?? ADVERT_MAX_SKEW_MS))
+    throw new AdvertRejectedError('timestamp in the future')
   return advert
 }

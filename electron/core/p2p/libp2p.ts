@@ -63,7 +63,9 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config) {
         // ids by content: the same payload under a new gossipsub seqno is still a duplicate
         msgIdFn: contentMsgId,
         // a forged advert or summary (validator: Reject) costs its sender score; a few and it is graylisted
-        scoreParams: createPeerScoreParams({ topics: { [ADVERT_TOPIC]: advertTopicScoreParams(), [REPUTATION_TOPIC]: reputationTopicScoreParams() } })
+        scoreParams: createPeerScoreParams({
+          topics: { [ADVERT_TOPIC]: advertTopicScoreParams(), [REPUTATION_TOPIC]: reputationTopicScoreParams() }
+        })
       })
     }
   })

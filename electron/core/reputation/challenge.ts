@@ -4,7 +4,11 @@ import type { ChallengeVerdict } from '../../../shared/reputation'
 import type { AbortOptions } from '../util/startable'
 
 /** Opens one request on a provider: a remote peer over the infer protocol, or this node's runtime. */
-export type ChallengeTransport = (peerId: string, frame: RequestFrame, options: AbortOptions) => AsyncIterable<AcceptFrame | DeltaFrame | FinalFrame>
+export type ChallengeTransport = (
+  peerId: string,
+  frame: RequestFrame,
+  options: AbortOptions
+) => AsyncIterable<AcceptFrame | DeltaFrame | FinalFrame>
 
 /** What one challenge run produced, measured by this node's clock. */
 export interface ChallengeRun {
@@ -20,9 +24,40 @@ export interface ChallengeRun {
   error?: { code: string; kind?: string }
 }
 
-const WORDS = ['river', 'lamp', 'orbit', 'cedar', 'violet', 'harbor', 'copper', 'meadow', 'signal', 'pepper', 'glacier', 'window',
-  'falcon', 'marble', 'lantern', 'thunder', 'saddle', 'pixel', 'quartz', 'walnut', 'canyon', 'ember', 'tulip', 'anchor']
-const ASKS = ['Write a short story about', 'Explain in simple words', 'Describe', 'List facts about', 'Tell me about', 'Compose a poem on']
+const WORDS = [
+  'river',
+  'lamp',
+  'orbit',
+  'cedar',
+  'violet',
+  'harbor',
+  'copper',
+  'meadow',
+  'signal',
+  'pepper',
+  'glacier',
+  'window',
+  'falcon',
+  'marble',
+  'lantern',
+  'thunder',
+  'saddle',
+  'pixel',
+  'quartz',
+  'walnut',
+  'canyon',
+  'ember',
+  'tulip',
+  'anchor'
+]
+const ASKS = [
+  'Write a short story about',
+  'Explain in simple words',
+  'Describe',
+  'List facts about',
+  'Tell me about',
+  'Compose a poem on'
+]
 
 /** A request that looks like any client's: an ordinary chat prompt, greedy, a modest length. */
 export function challengeFrame(model: string, maxTokens: number): RequestFrame {
@@ -30,12 +65,26 @@ export function challengeFrame(model: string, maxTokens: number): RequestFrame {
   return {
     type: 'request',
     id: `chatcmpl-${randomBytes(16).toString('hex')}`,
-    call: { api: 'chat', body: { model, messages: [{ role: 'user', content: `${ASKS[randomInt(ASKS.length)]} ${topic}.` }], temperature: 0, max_tokens: maxTokens, stream: true } }
+    call: {
+      api: 'chat',
+      body: {
+        model,
+        messages: [{ role: 'user', content: `${ASKS[randomInt(ASKS.length)]} ${topic}.` }],
+        temperature: 0,
+        max_tokens: maxTokens,
+        stream: true
+      }
+    }
   }
 }
 
 /** Runs a challenge and measures it; errors become part of the result, never a throw. */
-export async function runChallenge(transport: ChallengeTransport, peerId: string, request: RequestFrame, options: AbortOptions = {}): Promise<ChallengeRun> {
+export async function runChallenge(
+  transport: ChallengeTransport,
+  peerId: string,
+  request: RequestFrame,
+  options: AbortOptions = {}
+): Promise<ChallengeRun> {
   const run: ChallengeRun = { tokenIds: [], idsKnown: true, text: '', completionTokens: 0 }
   const started = performance.now()
   let firstAt: number | undefined
@@ -62,11 +111,16 @@ export async function runChallenge(transport: ChallengeTransport, peerId: string
     const e = err as { code?: string; kind?: string }
     // our own deadline is no proof of a broken stream: a slow answer is judged by the speed rule
     if (options.signal?.aborted) run.error = { code: 'challenge_timeout', kind: 'timeout' }
-    else run.error = { code: typeof e.code === 'string' ? e.code : 'challenge_failed', ...(typeof e.kind === 'string' ? { kind: e.kind } : {}) }
+    else
+      run.error = {
+        code: typeof e.code === 'string' ? e.code : 'challenge_failed',
+        ...(typeof e.kind === 'string' ? { kind: e.kind } : {})
+      }
   }
   if (firstAt !== undefined) run.ttftMs = firstAt - started
   const decoded = run.idsKnown ? run.tokenIds.length : run.completionTokens
-  if (firstAt !== undefined && decoded > 1 && lastAt > firstAt) run.tokensPerSecond = ((decoded - 1) * 1000) / (lastAt - firstAt)
+  if (firstAt !== undefined && decoded > 1 && lastAt > firstAt)
+    run.tokensPerSecond = ((decoded - 1) * 1000) / (lastAt - firstAt)
   return run
 }
 
@@ -100,14 +154,20 @@ export function compareOutputs(a: ChallengeRun, b: ChallengeRun, prefix = 8): Ou
 const HONEST_REFUSALS = new Set(['provider_paused', 'provider_busy'])
 
 /** The verdict on a run (before the speed rule and the cross-check). */
-export function judgeRun(run: ChallengeRun, maxTokens: number): { verdict: ChallengeVerdict; detail: string; honestRefusal?: boolean } {
+export function judgeRun(
+  run: ChallengeRun,
+  maxTokens: number
+): { verdict: ChallengeVerdict; detail: string; honestRefusal?: boolean } {
   if (run.error !== undefined) {
-    if (run.error.kind === 'refused') return { verdict: 'refused', detail: run.error.code, honestRefusal: HONEST_REFUSALS.has(run.error.code) }
-    if (run.error.kind !== 'timeout' && (run.tokenIds.length > 0 || run.text !== '')) return { verdict: 'truncated', detail: `stream broke after ${run.completionTokens} tokens (${run.error.code})` }
+    if (run.error.kind === 'refused')
+      return { verdict: 'refused', detail: run.error.code, honestRefusal: HONEST_REFUSALS.has(run.error.code) }
+    if (run.error.kind !== 'timeout' && (run.tokenIds.length > 0 || run.text !== ''))
+      return { verdict: 'truncated', detail: `stream broke after ${run.completionTokens} tokens (${run.error.code})` }
     return { verdict: 'failed', detail: run.error.code }
   }
   // it said it stopped because of the length limit but delivered fewer tokens
-  if (run.finishReason === 'length' && run.completionTokens < maxTokens) return { verdict: 'truncated', detail: `${run.completionTokens} of ${maxTokens} tokens, finish 'length'` }
+  if (run.finishReason === 'length' && run.completionTokens < maxTokens)
+    return { verdict: 'truncated', detail: `${run.completionTokens} of ${maxTokens} tokens, finish 'length'` }
   if (run.completionTokens === 0 && run.text === '') return { verdict: 'truncated', detail: 'an empty answer' }
   return { verdict: 'pass', detail: `${run.completionTokens} tokens` }
 }

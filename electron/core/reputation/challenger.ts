@@ -1,6 +1,13 @@
 import type { ChallengeVerdict } from '../../../shared/reputation'
 import type { Logger } from '../util/logger'
-import { type ChallengeRun, type ChallengeTransport, challengeFrame, compareOutputs, judgeRun, runChallenge } from './challenge'
+import {
+  type ChallengeRun,
+  type ChallengeTransport,
+  challengeFrame,
+  compareOutputs,
+  judgeRun,
+  runChallenge
+} from './challenge'
 import { SPEED_LIE_FACTOR, WEIGHTS } from './evidence'
 import type { TrustEngine } from './trust-engine'
 
@@ -46,7 +53,10 @@ export class Challenger {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick().catch((err) => this.log.warn('challenge failed', { err })), this.init.tickMs ?? 5_000)
+    this.timer = setInterval(
+      () => void this.tick().catch((err) => this.log.warn('challenge failed', { err })),
+      this.init.tickMs ?? 5_000
+    )
     this.timer.unref?.()
   }
 
@@ -77,9 +87,17 @@ export class Challenger {
       targets.find((t) => !this.init.engine.challenged(t.peerId)) ??
       rested.find((t) => this.init.engine.speedSuspect(t.peerId)) ??
       // a first check that had no reference to compare with is repeated (a few times) once there is one
-      rested.find((t) => !this.init.engine.crossChecked(t.peerId) && this.init.engine.challengesSent(t.peerId) < 3 && this.references(t, targets).length > 0 && this.init.engine.excludedReason(t.peerId) === undefined) ??
+      rested.find(
+        (t) =>
+          !this.init.engine.crossChecked(t.peerId) &&
+          this.init.engine.challengesSent(t.peerId) < 3 &&
+          this.references(t, targets).length > 0 &&
+          this.init.engine.excludedReason(t.peerId) === undefined
+      ) ??
       rested.find((t) => this.due.has(t.peerId) && this.init.engine.excludedReason(t.peerId) === undefined) ??
-      rested.find((t) => this.init.engine.excludedReason(t.peerId) !== undefined && (this.probes.get(t.peerId)?.at ?? 0) <= now)
+      rested.find(
+        (t) => this.init.engine.excludedReason(t.peerId) !== undefined && (this.probes.get(t.peerId)?.at ?? 0) <= now
+      )
     if (next === undefined) return undefined
     this.due.delete(next.peerId)
     return this.challenge(next, targets)
@@ -95,22 +113,42 @@ export class Challenger {
       const references = this.references(target, others)
       // the target alone first, so its speed is measured without this node's other runs beside it
       const run = await runChallenge(this.init.transport, target.peerId, frame, { signal })
-      const refRuns = await Promise.all(references.map((t) => runChallenge(this.init.transport, t.peerId, frame, { signal })))
-      const refs = references.map((r, i) => ({ ...r, run: refRuns[i] })).filter((r) => r.run.error === undefined && r.run.completionTokens > 0)
+      const refRuns = await Promise.all(
+        references.map((t) => runChallenge(this.init.transport, t.peerId, frame, { signal }))
+      )
+      const refs = references
+        .map((r, i) => ({ ...r, run: refRuns[i] }))
+        .filter((r) => r.run.error === undefined && r.run.completionTokens > 0)
       const judged = this.judge(target, run, maxTokens, refs)
       // only a complete answer's speed is a sample (a broken stream's last batch says nothing)
       const complete = judged.verdict === 'pass' || judged.verdict === 'slow' || judged.verdict === 'mismatch'
       const sample = complete && run.completionTokens >= 16 ? { tokensPerSecond: run.tokensPerSecond } : {}
-      this.init.engine.noteChallenge(target.peerId, judged.verdict, judged.detail, { ...sample, ttftMs: run.ttftMs, weight: judged.weight, crossChecked: judged.crossChecked })
+      this.init.engine.noteChallenge(target.peerId, judged.verdict, judged.detail, {
+        ...sample,
+        ttftMs: run.ttftMs,
+        weight: judged.weight,
+        crossChecked: judged.crossChecked
+      })
       this.scheduleProbe(target.peerId)
-      this.log.info('challenge judged', { provider: target.peerId, verdict: judged.verdict, detail: judged.detail, tps: run.tokensPerSecond?.toFixed(1), references: references.map((r) => r.peerId) })
+      this.log.info('challenge judged', {
+        provider: target.peerId,
+        verdict: judged.verdict,
+        detail: judged.detail,
+        tps: run.tokensPerSecond?.toFixed(1),
+        references: references.map((r) => r.peerId)
+      })
       return judged.verdict
     } finally {
       this.busy = false
     }
   }
 
-  private judge(target: ChallengeTarget, run: ChallengeRun, maxTokens: number, refs: Array<Reference & { run: ChallengeRun }>): Judged {
+  private judge(
+    target: ChallengeTarget,
+    run: ChallengeRun,
+    maxTokens: number,
+    refs: Array<Reference & { run: ChallengeRun }>
+  ): Judged {
     const judged = judgeRun(run, maxTokens)
     if (judged.verdict !== 'pass') return { ...judged, ...(judged.honestRefusal ? { weight: 0 } : {}) }
     const unit = run.idsKnown && refs.every((r) => r.run.idsKnown) ? 'tokens' : 'characters'
@@ -118,19 +156,42 @@ export class Challenger {
     const trusted = checks.find((c) => c.trusted)
     const agreeing = checks.filter((c) => c.cmp.agree)
     // a trusted reference decides alone; two untrusted ones decide when they agree with each other
-    const against = trusted !== undefined ? (trusted.cmp.agree ? undefined : trusted)
-      : agreeing.length === 0 && checks.length >= 2 && compareOutputs(checks[0].run, checks[1].run).agree ? checks[0] : undefined
+    const against =
+      trusted !== undefined
+        ? trusted.cmp.agree
+          ? undefined
+          : trusted
+        : agreeing.length === 0 && checks.length >= 2 && compareOutputs(checks[0].run, checks[1].run).agree
+          ? checks[0]
+          : undefined
     if (against !== undefined) {
       const confidence = against.local ? 1 : Math.max(0.5, this.init.engine.trust(against.peerId))
-      const by = against.local ? 'this node’s runtime' : `${trusted ? 'provider' : 'two providers incl.'} ${against.peerId.slice(-8)}`
-      return { verdict: 'mismatch', detail: `output differs from ${by}: ${against.cmp.matched} of ${against.cmp.compared} leading ${unit} match`, weight: WEIGHTS.challenge.mismatch * confidence }
+      const by = against.local
+        ? 'this node’s runtime'
+        : `${trusted ? 'provider' : 'two providers incl.'} ${against.peerId.slice(-8)}`
+      return {
+        verdict: 'mismatch',
+        detail: `output differs from ${by}: ${against.cmp.matched} of ${against.cmp.compared} leading ${unit} match`,
+        weight: WEIGHTS.challenge.mismatch * confidence
+      }
     }
-    if (run.tokensPerSecond !== undefined && run.completionTokens >= 16 && this.init.engine.speedLieWith(target.peerId, run.tokensPerSecond)) {
-      return { verdict: 'slow', detail: `${run.tokensPerSecond.toFixed(1)} tok/s measured; its advert claims more than ${SPEED_LIE_FACTOR}× that` }
+    if (
+      run.tokensPerSecond !== undefined &&
+      run.completionTokens >= 16 &&
+      this.init.engine.speedLieWith(target.peerId, run.tokensPerSecond)
+    ) {
+      return {
+        verdict: 'slow',
+        detail: `${run.tokensPerSecond.toFixed(1)} tok/s measured; its advert claims more than ${SPEED_LIE_FACTOR}× that`
+      }
     }
     const crossChecked = (trusted?.cmp.agree ?? false) || agreeing.length > 0
     return crossChecked
-      ? { verdict: 'pass', detail: `${judged.detail}, output matches ${agreeing.length} reference(s)`, crossChecked: true }
+      ? {
+          verdict: 'pass',
+          detail: `${judged.detail}, output matches ${agreeing.length} reference(s)`,
+          crossChecked: true
+        }
       : { verdict: 'pass', detail: `${judged.detail}, not cross-checked`, weight: WEIGHTS.uncheckedPass }
   }
 
@@ -140,14 +201,26 @@ export class Challenger {
    */
   private references(target: ChallengeTarget, others: ChallengeTarget[]): Reference[] {
     if (target.sha256 === undefined) return []
-    if (this.init.localSha256?.(target.model) === target.sha256) return [{ peerId: this.init.self, local: true, trusted: true }]
+    if (this.init.localSha256?.(target.model) === target.sha256)
+      return [{ peerId: this.init.self, local: true, trusted: true }]
     const engine = this.init.engine
     const same = others
-      .filter((o) => o.peerId !== target.peerId && o.model === target.model && o.sha256 === target.sha256 && engine.excludedReason(o.peerId) === undefined)
+      .filter(
+        (o) =>
+          o.peerId !== target.peerId &&
+          o.model === target.model &&
+          o.sha256 === target.sha256 &&
+          engine.excludedReason(o.peerId) === undefined
+      )
       // cross-checked ones first, the fastest of them (a slow reference would slow every check)
-      .sort((a, b) => Number(engine.crossChecked(b.peerId)) - Number(engine.crossChecked(a.peerId)) || engine.measuredSpeed(b.peerId) - engine.measuredSpeed(a.peerId))
+      .sort(
+        (a, b) =>
+          Number(engine.crossChecked(b.peerId)) - Number(engine.crossChecked(a.peerId)) ||
+          engine.measuredSpeed(b.peerId) - engine.measuredSpeed(a.peerId)
+      )
     const best = same[0]
-    if (best !== undefined && engine.crossChecked(best.peerId) && engine.trust(best.peerId) >= 0.5) return [{ peerId: best.peerId, local: false, trusted: true }]
+    if (best !== undefined && engine.crossChecked(best.peerId) && engine.trust(best.peerId) >= 0.5)
+      return [{ peerId: best.peerId, local: false, trusted: true }]
     return same.slice(0, 2).map((o) => ({ peerId: o.peerId, local: false, trusted: false }))
   }
 

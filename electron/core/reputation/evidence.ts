@@ -9,7 +9,10 @@ export const WEIGHTS = {
   failure: -1,
   /** A pass not cross-checked with a reference counts half. */
   uncheckedPass: 1,
-  challenge: { pass: 2, slow: -20, mismatch: -10, truncated: -6, refused: -0.5, failed: -2 } satisfies Record<ChallengeVerdict, number>
+  challenge: { pass: 2, slow: -20, mismatch: -10, truncated: -6, refused: -0.5, failed: -2 } satisfies Record<
+    ChallengeVerdict,
+    number
+  >
 } as const
 
 /** Speed samples kept per provider, and how many make a verdict. */
@@ -67,9 +70,13 @@ export class PeerEvidence {
     if (o.weight > 0) this.positive.add(o.weight, o.at, halfLifeMs)
     if (o.weight < 0) this.negative.add(-o.weight, o.at, halfLifeMs)
     this.lastAt = Math.max(this.lastAt ?? 0, o.at)
-    if (o.ttftMs !== undefined) this.ttftMs = this.ttftMs === undefined ? o.ttftMs : this.ttftMs + 0.3 * (o.ttftMs - this.ttftMs)
+    if (o.ttftMs !== undefined)
+      this.ttftMs = this.ttftMs === undefined ? o.ttftMs : this.ttftMs + 0.3 * (o.ttftMs - this.ttftMs)
     if (o.tokensPerSecond !== undefined) {
-      this.tokensPerSecond = this.tokensPerSecond === undefined ? o.tokensPerSecond : this.tokensPerSecond + 0.3 * (o.tokensPerSecond - this.tokensPerSecond)
+      this.tokensPerSecond =
+        this.tokensPerSecond === undefined
+          ? o.tokensPerSecond
+          : this.tokensPerSecond + 0.3 * (o.tokensPerSecond - this.tokensPerSecond)
       this.speedSamples = [...this.speedSamples, o.tokensPerSecond].slice(-SPEED_WINDOW)
       this.speedSampleAt = [...this.speedSampleAt, o.at].slice(-SPEED_WINDOW)
       this.freshSpeedSamples++
@@ -100,13 +107,19 @@ export class PeerEvidence {
  * `othersSpeed` (what this node measures of the other providers now, lower quartile) takes out what
  * slows everyone alike, this node's own load or network: a liar is also a third below its peers.
  */
-export function speedLie(samples: readonly number[], advertTokensPerSecond: number | undefined, othersSpeed?: number): boolean {
+export function speedLie(
+  samples: readonly number[],
+  advertTokensPerSecond: number | undefined,
+  othersSpeed?: number
+): boolean {
   if (advertTokensPerSecond === undefined || advertTokensPerSecond <= 0) return false
   if (samples.length < SPEED_MIN_SAMPLES) return false
   const best = bestRecent(samples)
   if (best >= advertTokensPerSecond / SPEED_LIE_FACTOR) return false
   // with no other provider to compare with, this node cannot tell its own load from a lie: only a gross one counts
-  return othersSpeed === undefined ? best < advertTokensPerSecond / SPEED_LIE_FACTOR_ALONE : best < othersSpeed / SPEED_LIE_FACTOR
+  return othersSpeed === undefined
+    ? best < advertTokensPerSecond / SPEED_LIE_FACTOR_ALONE
+    : best < othersSpeed / SPEED_LIE_FACTOR
 }
 
 /** The best of the last SPEED_MIN_SAMPLES samples. */

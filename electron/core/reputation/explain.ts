@@ -9,7 +9,9 @@ export function explain(e: Omit<TrustEvidence, 'why'>, preTrusted: boolean): str
   if (challenges.sent > 0) {
     const caught = Object.entries(challenges.byVerdict).filter(([v]) => v !== 'pass' && v !== 'refused')
     const caughtText = caught.length > 0 ? `; caught: ${caught.map(([v, n]) => `${v} ${n}`).join(', ')}` : ''
-    const last = challenges.last ? ` (last: ${challenges.last.verdict}${challenges.last.detail ? ` — ${challenges.last.detail}` : ''})` : ''
+    const last = challenges.last
+      ? ` (last: ${challenges.last.verdict}${challenges.last.detail ? ` — ${challenges.last.detail}` : ''})`
+      : ''
     parts.push(`passed ${challenges.passed} of ${challenges.sent} verification challenges${caughtText}${last}`)
   }
   if (direct.successes + failures > 0) {

@@ -1,8 +1,14 @@
 import type { Message, TopicValidatorFn } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import {
-  GOSSIP_DROP_REASONS, MAX_REPORT_BYTES, MAX_REPORT_SUBJECTS, REPUTATION_TOPIC, ReputationReportSchema,
-  type GossipDropReason, type ReportedSubject, type ReputationReport
+  GOSSIP_DROP_REASONS,
+  MAX_REPORT_BYTES,
+  MAX_REPORT_SUBJECTS,
+  REPUTATION_TOPIC,
+  ReputationReportSchema,
+  type GossipDropReason,
+  type ReportedSubject,
+  type ReputationReport
 } from '../../../shared/reputation'
 import type { Logger } from '../util/logger'
 
@@ -43,7 +49,11 @@ export interface GossipCounters {
 
 /** Publishes this node's signed summaries and checks everyone else's on `meshwork/reputation/1`. */
 export class ReputationGossip {
-  readonly counters: GossipCounters = { published: 0, accepted: 0, dropped: Object.fromEntries(GOSSIP_DROP_REASONS.map((r) => [r, 0])) as Record<GossipDropReason, number> }
+  readonly counters: GossipCounters = {
+    published: 0,
+    accepted: 0,
+    dropped: Object.fromEntries(GOSSIP_DROP_REASONS.map((r) => [r, 0])) as Record<GossipDropReason, number>
+  }
   private readonly seqs: Map<string, number>
   private readonly lastAcceptedAt = new Map<string, number>()
   /** Summaries dropped per sender (bounded), shown in that peer's evidence. */
@@ -101,11 +111,17 @@ export class ReputationGossip {
     this.counters.dropped[verdict]++
     if (message.type === 'signed') {
       const from = message.from.toString()
-      if (this.droppedFrom.size < 4_096 || this.droppedFrom.has(from)) this.droppedFrom.set(from, (this.droppedFrom.get(from) ?? 0) + 1)
+      if (this.droppedFrom.size < 4_096 || this.droppedFrom.has(from))
+        this.droppedFrom.set(from, (this.droppedFrom.get(from) ?? 0) + 1)
     }
-    this.init.logger.debug('reputation gossip dropped', { reason: verdict, from: message.type === 'signed' ? message.from.toString() : undefined })
+    this.init.logger.debug('reputation gossip dropped', {
+      reason: verdict,
+      from: message.type === 'signed' ? message.from.toString() : undefined
+    })
     // what could be an honest duplicate or clock drift is ignored; what is invalid penalises the sender
-    return verdict === 'replay' || verdict === 'stale' || verdict === 'future' || verdict === 'rate' ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
+    return verdict === 'replay' || verdict === 'stale' || verdict === 'future' || verdict === 'rate'
+      ? TopicValidatorResult.Ignore
+      : TopicValidatorResult.Reject
   }
 
   private check(message: Message): GossipDropReason | 'accept' {
@@ -124,7 +140,8 @@ export class ReputationGossip {
     if (report.at < now - (this.init.maxAgeMs ?? Math.max(60_000, 3 * this.init.intervalMs))) return 'stale'
     if (report.at > now + (this.init.maxSkewMs ?? 30_000)) return 'future'
     if (report.seq <= (this.seqs.get(from) ?? -1)) return 'replay'
-    if (now - (this.lastAcceptedAt.get(from) ?? -Infinity) < (this.init.minIntervalMs ?? this.init.intervalMs / 2)) return 'rate'
+    if (now - (this.lastAcceptedAt.get(from) ?? -Infinity) < (this.init.minIntervalMs ?? this.init.intervalMs / 2))
+      return 'rate'
     const subjects = report.subjects.filter((s) => s.peer !== from)
     // a reporter's word about itself is no evidence: such entries are dropped (and counted)
     if (subjects.length === 0 && report.subjects.length > 0) return 'self'

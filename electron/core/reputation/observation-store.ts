@@ -36,7 +36,12 @@ export interface StoreLimits {
   maxAgeMs: number
 }
 
-export const DEFAULT_STORE_LIMITS: StoreLimits = { rowsPerPeer: 256, maxPeers: 2_000, maxReporters: 512, maxAgeMs: 14 * 24 * 3600_000 }
+export const DEFAULT_STORE_LIMITS: StoreLimits = {
+  rowsPerPeer: 256,
+  maxPeers: 2_000,
+  maxReporters: 512,
+  maxAgeMs: 14 * 24 * 3600_000
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS observations (
@@ -66,15 +71,35 @@ export class ObservationStore {
 
   record(o: Observation): void {
     this.db
-      .prepare('INSERT INTO observations (peer, at, kind, failure, verdict, weight, ttft_ms, tps, detail, checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(o.peer, o.at, o.kind, o.failure ?? null, o.verdict ?? null, o.weight, o.ttftMs ?? null, o.tokensPerSecond ?? null, o.detail?.slice(0, 256) ?? null, o.crossChecked === true ? 1 : 0)
+      .prepare(
+        'INSERT INTO observations (peer, at, kind, failure, verdict, weight, ttft_ms, tps, detail, checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+      )
+      .run(
+        o.peer,
+        o.at,
+        o.kind,
+        o.failure ?? null,
+        o.verdict ?? null,
+        o.weight,
+        o.ttftMs ?? null,
+        o.tokensPerSecond ?? null,
+        o.detail?.slice(0, 256) ?? null,
+        o.crossChecked === true ? 1 : 0
+      )
   }
 
   /** Every kept observation, oldest first. */
   observations(): Observation[] {
-    const rows = this.db.prepare('SELECT peer, at, kind, failure, verdict, weight, ttft_ms, tps, detail, checked FROM observations ORDER BY at, id').all()
+    const rows = this.db
+      .prepare(
+        'SELECT peer, at, kind, failure, verdict, weight, ttft_ms, tps, detail, checked FROM observations ORDER BY at, id'
+      )
+      .all()
     return rows.map((r) => ({
-      peer: String(r.peer), at: Number(r.at), kind: r.kind as Observation['kind'], weight: Number(r.weight),
+      peer: String(r.peer),
+      at: Number(r.at),
+      kind: r.kind as Observation['kind'],
+      weight: Number(r.weight),
       ...(r.failure !== null ? { failure: String(r.failure) } : {}),
       ...(r.verdict !== null ? { verdict: r.verdict as ChallengeVerdict } : {}),
       ...(r.ttft_ms !== null ? { ttftMs: Number(r.ttft_ms) } : {}),
@@ -93,9 +118,15 @@ export class ObservationStore {
   /** Replaces a reporter's summary with a newer one, in one transaction. */
   putReport(reporter: string, seq: number, at: number, subjects: ReportedSubject[]): void {
     this.transaction(() => {
-      this.db.prepare('INSERT INTO reporters (reporter, seq, at) VALUES (?, ?, ?) ON CONFLICT (reporter) DO UPDATE SET seq = excluded.seq, at = excluded.at').run(reporter, seq, at)
+      this.db
+        .prepare(
+          'INSERT INTO reporters (reporter, seq, at) VALUES (?, ?, ?) ON CONFLICT (reporter) DO UPDATE SET seq = excluded.seq, at = excluded.at'
+        )
+        .run(reporter, seq, at)
       this.db.prepare('DELETE FROM reports WHERE reporter = ?').run(reporter)
-      const insert = this.db.prepare('INSERT OR REPLACE INTO reports (reporter, subject, at, positive, negative, caught) VALUES (?, ?, ?, ?, ?, ?)')
+      const insert = this.db.prepare(
+        'INSERT OR REPLACE INTO reports (reporter, subject, at, positive, negative, caught) VALUES (?, ?, ?, ?, ?, ?)'
+      )
       for (const s of subjects) insert.run(reporter, s.peer, at, s.positive, s.negative, s.caught === true ? 1 : 0)
     })
   }
@@ -103,8 +134,12 @@ export class ObservationStore {
   reports(): StoredReport[] {
     const rows = this.db.prepare('SELECT reporter, subject, at, positive, negative, caught FROM reports').all()
     return rows.map((r) => ({
-      reporter: String(r.reporter), peer: String(r.subject), at: Number(r.at),
-      positive: Number(r.positive), negative: Number(r.negative), caught: Number(r.caught) === 1
+      reporter: String(r.reporter),
+      peer: String(r.subject),
+      at: Number(r.at),
+      positive: Number(r.positive),
+      negative: Number(r.negative),
+      caught: Number(r.caught) === 1
     }))
   }
 
@@ -115,13 +150,33 @@ export class ObservationStore {
     this.transaction(() => {
       const cutoff = now - maxAgeMs
       deleted += Number(this.db.prepare('DELETE FROM observations WHERE at < ?').run(cutoff).changes)
-      deleted += Number(this.db.prepare(`DELETE FROM observations WHERE id IN (SELECT id FROM (
-        SELECT id, ROW_NUMBER() OVER (PARTITION BY peer ORDER BY at DESC, id DESC) AS n FROM observations) WHERE n > ?)`).run(rowsPerPeer).changes)
-      deleted += Number(this.db.prepare(`DELETE FROM observations WHERE peer IN (
-        SELECT peer FROM observations GROUP BY peer ORDER BY MAX(at) DESC LIMIT -1 OFFSET ?)`).run(maxPeers).changes)
+      deleted += Number(
+        this.db
+          .prepare(
+            `DELETE FROM observations WHERE id IN (SELECT id FROM (
+        SELECT id, ROW_NUMBER() OVER (PARTITION BY peer ORDER BY at DESC, id DESC) AS n FROM observations) WHERE n > ?)`
+          )
+          .run(rowsPerPeer).changes
+      )
+      deleted += Number(
+        this.db
+          .prepare(
+            `DELETE FROM observations WHERE peer IN (
+        SELECT peer FROM observations GROUP BY peer ORDER BY MAX(at) DESC LIMIT -1 OFFSET ?)`
+          )
+          .run(maxPeers).changes
+      )
       this.db.prepare('DELETE FROM reporters WHERE at < ?').run(cutoff)
-      this.db.prepare('DELETE FROM reporters WHERE reporter IN (SELECT reporter FROM reporters ORDER BY at DESC LIMIT -1 OFFSET ?)').run(maxReporters)
-      deleted += Number(this.db.prepare('DELETE FROM reports WHERE at < ? OR reporter NOT IN (SELECT reporter FROM reporters)').run(cutoff).changes)
+      this.db
+        .prepare(
+          'DELETE FROM reporters WHERE reporter IN (SELECT reporter FROM reporters ORDER BY at DESC LIMIT -1 OFFSET ?)'
+        )
+        .run(maxReporters)
+      deleted += Number(
+        this.db
+          .prepare('DELETE FROM reports WHERE at < ? OR reporter NOT IN (SELECT reporter FROM reporters)')
+          .run(cutoff).changes
+      )
     })
     return { deleted }
   }

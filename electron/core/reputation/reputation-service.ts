@@ -63,22 +63,38 @@ export class ReputationService implements Startable {
     const logger = components.logger.child('reputation')
     this.store = new ObservationStore(join(init.dataDir, 'reputation.sqlite'), init.limits)
     this.engine = new TrustEngine({
-      self: init.self, store: this.store, trustedPeers: init.trustedPeers, params: init.params, halfLifeMs: init.halfLifeMs,
+      self: init.self,
+      store: this.store,
+      trustedPeers: init.trustedPeers,
+      params: init.params,
+      halfLifeMs: init.halfLifeMs,
       advertSpeed: (peerId) => advertSpeed(peers, peerId)
     })
-    this.gossip = new ReputationGossip(libp2p.services.pubsub, { self: init.self, sink: this.engine, logger, intervalMs: init.gossipIntervalMs ?? 30_000 })
-    const transport: ChallengeTransport = init.transport ?? ((peerId, frame, options) => {
-      if (peerId === init.self) {
-        if (init.local === undefined) throw new Error('this node has no runtime to compare with')
-        return init.local.stream(frame.call, options)
-      }
-      return openInfer(libp2p, peerIdFromString(peerId), frame, options)
+    this.gossip = new ReputationGossip(libp2p.services.pubsub, {
+      self: init.self,
+      sink: this.engine,
+      logger,
+      intervalMs: init.gossipIntervalMs ?? 30_000
     })
+    const transport: ChallengeTransport =
+      init.transport ??
+      ((peerId, frame, options) => {
+        if (peerId === init.self) {
+          if (init.local === undefined) throw new Error('this node has no runtime to compare with')
+          return init.local.stream(frame.call, options)
+        }
+        return openInfer(libp2p, peerIdFromString(peerId), frame, options)
+      })
     this.challenger = new Challenger({
-      self: init.self, engine: this.engine, transport, logger,
+      self: init.self,
+      engine: this.engine,
+      transport,
+      logger,
       targets: () => challengeTargets(peers),
       localSha256: init.local?.sha256,
-      share: init.challengeShare, tickMs: init.challengeIntervalMs, probeBaseMs: init.probeIntervalMs
+      share: init.challengeShare,
+      tickMs: init.challengeIntervalMs,
+      probeBaseMs: init.probeIntervalMs
     })
   }
 

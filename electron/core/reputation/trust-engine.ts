@@ -1,8 +1,23 @@
 import type { ChallengeVerdict, ReportedSubject, TrustEvidence } from '../../../shared/reputation'
-import { PeerEvidence, SPEED_LIE_FACTOR, SPEED_MIN_SAMPLES, WEIGHTS, attemptWeight, bestRecent, speedLie } from './evidence'
+import {
+  PeerEvidence,
+  SPEED_LIE_FACTOR,
+  SPEED_MIN_SAMPLES,
+  WEIGHTS,
+  attemptWeight,
+  bestRecent,
+  speedLie
+} from './evidence'
 import { explain } from './explain'
 import type { Observation, ObservationStore, StoredReport } from './observation-store'
-import { DEFAULT_TRUST_PARAMS, computeTrust, newcomerTrust, type Mass, type TrustParams, type TrustResult } from './trust-math'
+import {
+  DEFAULT_TRUST_PARAMS,
+  computeTrust,
+  newcomerTrust,
+  type Mass,
+  type TrustParams,
+  type TrustResult
+} from './trust-math'
 
 /** What the router reports after every attempt (the fields of its AttemptOutcome that matter here). */
 export interface AttemptFacts {
@@ -80,17 +95,30 @@ export class TrustEngine {
       trust: round(this.trust(peerId)),
       threshold: this.params.threshold,
       direct: {
-        successes: e.successes, failures: { ...e.failures },
-        positive: round(e.positive.valueAt(now, this.halfLifeMs)), negative: round(e.negative.valueAt(now, this.halfLifeMs)),
+        successes: e.successes,
+        failures: { ...e.failures },
+        positive: round(e.positive.valueAt(now, this.halfLifeMs)),
+        negative: round(e.negative.valueAt(now, this.halfLifeMs)),
         ...(e.ttftMs !== undefined ? { ttftMs: round(e.ttftMs) } : {}),
         ...(e.tokensPerSecond !== undefined ? { tokensPerSecond: round(e.tokensPerSecond) } : {}),
         ...(advert !== undefined ? { advertTokensPerSecond: advert } : {}),
         ...(e.lastAt !== undefined ? { lastAt: e.lastAt } : {})
       },
-      challenges: { sent: e.challengesSent, passed: e.challengesPassed, byVerdict: { ...e.byVerdict }, ...(e.lastChallenge ? { last: e.lastChallenge } : {}) },
+      challenges: {
+        sent: e.challengesSent,
+        passed: e.challengesPassed,
+        byVerdict: { ...e.byVerdict },
+        ...(e.lastChallenge ? { last: e.lastChallenge } : {})
+      },
       gossip: {
-        reporters: g?.reporters ?? 0, positive: round(g?.positive ?? 0), negative: round(g?.negative ?? 0), caughtBy: g?.caughtBy ?? 0,
-        reporterWeight: round(this.computed().reporterWeight.get(peerId) ?? (this.preTrusted.has(peerId) ? 1 : this.params.unknownReporterWeight))
+        reporters: g?.reporters ?? 0,
+        positive: round(g?.positive ?? 0),
+        negative: round(g?.negative ?? 0),
+        caughtBy: g?.caughtBy ?? 0,
+        reporterWeight: round(
+          this.computed().reporterWeight.get(peerId) ??
+            (this.preTrusted.has(peerId) ? 1 : this.params.unknownReporterWeight)
+        )
       }
     }
     return { ...evidence, why: explain(evidence, this.preTrusted.has(peerId)) }
@@ -105,7 +133,8 @@ export class TrustEngine {
   speedSuspect(peerId: string): boolean {
     const last = this.peers.get(peerId)?.speedSamples.at(-1)
     const advert = this.options.advertSpeed?.(peerId)
-    if (last === undefined || advert === undefined || advert <= 0 || this.excludedReason(peerId) !== undefined) return false
+    if (last === undefined || advert === undefined || advert <= 0 || this.excludedReason(peerId) !== undefined)
+      return false
     const others = this.othersSpeed(peerId)
     return last < advert / SPEED_LIE_FACTOR && (others === undefined || last < others / SPEED_LIE_FACTOR)
   }
@@ -131,16 +160,28 @@ export class TrustEngine {
     if (weight === undefined) return
     const speed = facts.kind === 'ok' && facts.tokens >= MIN_SPEED_TOKENS ? facts.tokensPerSecond : undefined
     this.observe({
-      peer: facts.provider, at: this.now(), kind: facts.kind as Observation['kind'], weight,
+      peer: facts.provider,
+      at: this.now(),
+      kind: facts.kind as Observation['kind'],
+      weight,
       ...(facts.failure !== undefined || facts.code !== undefined ? { failure: facts.failure ?? facts.code } : {}),
       ...(facts.ttftMs !== undefined ? { ttftMs: facts.ttftMs } : {}),
       ...(speed !== undefined && Number.isFinite(speed) ? { tokensPerSecond: speed } : {})
     })
   }
 
-  noteChallenge(peerId: string, verdict: ChallengeVerdict, detail?: string, sample: { tokensPerSecond?: number; ttftMs?: number; weight?: number; crossChecked?: boolean } = {}): void {
+  noteChallenge(
+    peerId: string,
+    verdict: ChallengeVerdict,
+    detail?: string,
+    sample: { tokensPerSecond?: number; ttftMs?: number; weight?: number; crossChecked?: boolean } = {}
+  ): void {
     this.observe({
-      peer: peerId, at: this.now(), kind: 'challenge', verdict, weight: sample.weight ?? WEIGHTS.challenge[verdict],
+      peer: peerId,
+      at: this.now(),
+      kind: 'challenge',
+      verdict,
+      weight: sample.weight ?? WEIGHTS.challenge[verdict],
       ...(sample.crossChecked === true ? { crossChecked: true } : {}),
       ...(detail ? { detail } : {}),
       ...(sample.tokensPerSecond !== undefined ? { tokensPerSecond: sample.tokensPerSecond } : {}),
@@ -151,7 +192,10 @@ export class TrustEngine {
   /** A verified summary from a reporter (the gossip layer checked signature, window and sequence). */
   acceptReport(reporter: string, seq: number, at: number, subjects: ReportedSubject[]): void {
     this.options.store.putReport(reporter, seq, at, subjects)
-    this.reports.set(reporter, subjects.map((s) => ({ ...s, reporter, at })))
+    this.reports.set(
+      reporter,
+      subjects.map((s) => ({ ...s, reporter, at }))
+    )
     this.result = undefined
   }
 
@@ -164,7 +208,12 @@ export class TrustEngine {
     const now = this.now()
     const recently = now - this.halfLifeMs
     return [...this.peers]
-      .map(([peer, e]) => ({ peer, positive: round(e.positive.valueAt(now, this.halfLifeMs)), negative: round(e.negative.valueAt(now, this.halfLifeMs)), caught: (e.caughtAt ?? 0) > recently }))
+      .map(([peer, e]) => ({
+        peer,
+        positive: round(e.positive.valueAt(now, this.halfLifeMs)),
+        negative: round(e.negative.valueAt(now, this.halfLifeMs)),
+        caught: (e.caughtAt ?? 0) > recently
+      }))
       .filter((s) => s.positive + s.negative >= 0.01)
       .sort((a, b) => Number(b.caught) - Number(a.caught) || b.positive + b.negative - (a.positive + a.negative))
       .slice(0, max)
@@ -180,7 +229,8 @@ export class TrustEngine {
     const e = this.evidenceOf(o.peer)
     e.apply(o, this.halfLifeMs)
     this.result = undefined
-    if (o.tokensPerSecond !== undefined && o.kind !== 'challenge' && e.freshSpeedSamples >= SPEED_MIN_SAMPLES) this.checkSpeed(o.peer)
+    if (o.tokensPerSecond !== undefined && o.kind !== 'challenge' && e.freshSpeedSamples >= SPEED_MIN_SAMPLES)
+      this.checkSpeed(o.peer)
     if (++this.writes % COMPACT_EVERY === 0) this.options.store.compact(this.now())
   }
 
@@ -188,9 +238,18 @@ export class TrustEngine {
   checkSpeed(peerId: string): boolean {
     const e = this.peers.get(peerId)
     const advert = this.options.advertSpeed?.(peerId)
-    if (e === undefined || !this.spanned(e.speedSampleAt, this.now()) || !speedLie(e.speedSamples, advert, this.othersSpeed(peerId))) return false
+    if (
+      e === undefined ||
+      !this.spanned(e.speedSampleAt, this.now()) ||
+      !speedLie(e.speedSamples, advert, this.othersSpeed(peerId))
+    )
+      return false
     const best = bestRecent(e.speedSamples)
-    this.noteChallenge(peerId, 'slow', `at most ${best.toFixed(1)} tok/s over the last ${SPEED_MIN_SAMPLES} samples; its advert claims ${advert}`)
+    this.noteChallenge(
+      peerId,
+      'slow',
+      `at most ${best.toFixed(1)} tok/s over the last ${SPEED_MIN_SAMPLES} samples; its advert claims ${advert}`
+    )
     return true
   }
 
@@ -215,7 +274,8 @@ export class TrustEngine {
    */
   private othersSpeed(peerId: string): number | undefined {
     const speeds: number[] = []
-    for (const [peer, e] of this.peers) if (peer !== peerId && e.speedSamples.length > 0) speeds.push(bestRecent(e.speedSamples))
+    for (const [peer, e] of this.peers)
+      if (peer !== peerId && e.speedSamples.length > 0) speeds.push(bestRecent(e.speedSamples))
     if (speeds.length === 0) return undefined
     speeds.sort((a, b) => a - b)
     return speeds[Math.floor((speeds.length - 1) / 4)]
@@ -234,13 +294,30 @@ export class TrustEngine {
     const now = this.now()
     if (this.result !== undefined && now - this.resultAt < RECOMPUTE_AFTER_MS) return this.result
     const direct = new Map<string, Mass>()
-    for (const [peer, e] of this.peers) direct.set(peer, { positive: e.positive.valueAt(now, this.halfLifeMs), negative: e.negative.valueAt(now, this.halfLifeMs) })
+    for (const [peer, e] of this.peers)
+      direct.set(peer, {
+        positive: e.positive.valueAt(now, this.halfLifeMs),
+        negative: e.negative.valueAt(now, this.halfLifeMs)
+      })
     const reports = [...this.reports.values()].flat().map((r) => {
       const decay = 2 ** (-Math.max(0, now - r.at) / this.halfLifeMs)
-      return { reporter: r.reporter, subject: r.peer, positive: r.positive * decay, negative: r.negative * decay, caught: r.caught === true }
+      return {
+        reporter: r.reporter,
+        subject: r.peer,
+        positive: r.positive * decay,
+        negative: r.negative * decay,
+        caught: r.caught === true
+      }
     })
-    const caught = new Set([...this.peers].filter(([, e]) => e.caughtAt !== undefined && now - e.caughtAt < this.halfLifeMs).map(([peer]) => peer))
-    this.result = computeTrust({ self: this.options.self, preTrusted: this.preTrusted, direct, reports, caught }, this.params)
+    const caught = new Set(
+      [...this.peers]
+        .filter(([, e]) => e.caughtAt !== undefined && now - e.caughtAt < this.halfLifeMs)
+        .map(([peer]) => peer)
+    )
+    this.result = computeTrust(
+      { self: this.options.self, preTrusted: this.preTrusted, direct, reports, caught },
+      this.params
+    )
     this.resultAt = now
     return this.result
   }

@@ -106,7 +106,9 @@ export function computeTrust(input: TrustInput, p: TrustParams = DEFAULT_TRUST_P
     // little (trust from gossip alone does not count here, or colluders could praise each other up).
     const known = input.direct.get(reporter)
     const served = known !== undefined && known.positive + known.negative >= 1
-    const base = served ? Math.min(1, (trust.get(reporter) ?? betaTrust(known, p)) / 0.8) * 0.5 : p.unknownReporterWeight
+    const base = served
+      ? Math.min(1, (trust.get(reporter) ?? betaTrust(known, p)) / 0.8) * 0.5
+      : p.unknownReporterWeight
     return Math.min(1, base * 2 * (credibility.get(reporter) ?? 0.5))
   }
 

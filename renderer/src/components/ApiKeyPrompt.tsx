@@ -33,7 +33,8 @@ export function ApiKeyPrompt() {
             onChange={(e) => setKey(e.target.value)}
           />
           <label>
-            <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} /> remember on this browser
+            <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} /> remember on
+            this browser
           </label>
           <button className="btn btn-primary" type="submit">
             Unlock

@@ -23,7 +23,11 @@ export function EarningToggle(props: { compact?: boolean }) {
       >
         {toggling ? (paused ? 'Resuming…' : 'Pausing…') : paused ? 'Resume earning' : 'Pause earning'}
       </button>
-      {!props.compact && actionError ? <div className="toggle-error" role="alert">{actionError.message}</div> : null}
+      {!props.compact && actionError ? (
+        <div className="toggle-error" role="alert">
+          {actionError.message}
+        </div>
+      ) : null}
       {!props.compact && !actionError ? (
         <div className="toggle-hint">
           {toggling && paused

@@ -1,6 +1,12 @@
 import type { ReactNode } from 'react'
 
-export function Card(props: { title: string; aside?: ReactNode; children: ReactNode; className?: string; testId?: string }) {
+export function Card(props: {
+  title: string
+  aside?: ReactNode
+  children: ReactNode
+  className?: string
+  testId?: string
+}) {
   return (
     <section className={`card ${props.className ?? ''}`} data-testid={props.testId}>
       <header className="card-head">
@@ -25,7 +31,11 @@ export function Badge(props: { tone: Tone; children: ReactNode; title?: string }
 /** An empty or error state that says what happened and what to do about it. */
 export function Notice(props: { tone: Tone; title: string; children?: ReactNode; testId?: string }) {
   return (
-    <div className={`notice notice-${props.tone}`} role={props.tone === 'bad' ? 'alert' : 'status'} data-testid={props.testId}>
+    <div
+      className={`notice notice-${props.tone}`}
+      role={props.tone === 'bad' ? 'alert' : 'status'}
+      data-testid={props.testId}
+    >
       <strong>{props.title}</strong>
       {props.children ? <div className="notice-body">{props.children}</div> : null}
     </div>
@@ -54,8 +64,20 @@ export function Field(props: { label: string; children: ReactNode; mono?: boolea
 export function ProgressBar(props: { fraction?: number; label: string; done?: boolean }) {
   const pct = props.fraction === undefined ? undefined : Math.round(Math.min(1, Math.max(0, props.fraction)) * 100)
   return (
-    <div className="progress" role="progressbar" aria-label={props.label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
-      <div className={pct === undefined ? 'progress-fill indeterminate' : props.done ? 'progress-fill done' : 'progress-fill'} style={pct === undefined ? undefined : { width: `${pct}%` }} />
+    <div
+      className="progress"
+      role="progressbar"
+      aria-label={props.label}
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={pct}
+    >
+      <div
+        className={
+          pct === undefined ? 'progress-fill indeterminate' : props.done ? 'progress-fill done' : 'progress-fill'
+        }
+        style={pct === undefined ? undefined : { width: `${pct}%` }}
+      />
     </div>
   )
 }

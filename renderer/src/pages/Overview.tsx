@@ -20,7 +20,11 @@ export function Overview() {
   const state = earningState(status, statusError, connected)
 
   if (!status) {
-    return state === 'offline' ? <Unreachable message={statusError?.message} /> : <Notice tone="info" title="Connecting to your Meshwork node…" />
+    return state === 'offline' ? (
+      <Unreachable message={statusError?.message} />
+    ) : (
+      <Notice tone="info" title="Connecting to your Meshwork node…" />
+    )
   }
   const online = peers.filter((p) => p.alive)
   return (
@@ -36,14 +40,20 @@ export function Overview() {
               <a href="#/runtime">Open Runtime &amp; Models</a> for details.
             </p>
           ) : null}
-          {state === 'offline' && statusAt !== undefined ? <p className="hero-text muted">Showing what the node last reported, at {clock(statusAt)}.</p> : null}
+          {state === 'offline' && statusAt !== undefined ? (
+            <p className="hero-text muted">Showing what the node last reported, at {clock(statusAt)}.</p>
+          ) : null}
         </div>
         <EarningToggle />
       </section>
       <div className="stats-row">
         <Stat label="jobs served for the mesh" value={num(status.stats.served)} />
         <Stat label="requests routed for you" value={num(status.stats.routed)} />
-        <Stat label="failovers survived" value={num(status.stats.failovers)} hint="Requests that moved to another provider mid-way and still completed" />
+        <Stat
+          label="failovers survived"
+          value={num(status.stats.failovers)}
+          hint="Requests that moved to another provider mid-way and still completed"
+        />
         <Stat label="peers online" value={num(online.length)} />
         <Stat label="uptime" value={duration(status.uptimeSeconds)} />
       </div>
@@ -64,7 +74,9 @@ export function Overview() {
             </Field>
             <Field label="Reached">
               {describeReachability(status.reachability).summary}
-              {describeReachability(status.reachability).advice ? <small> — {describeReachability(status.reachability).advice}</small> : null}
+              {describeReachability(status.reachability).advice ? (
+                <small> — {describeReachability(status.reachability).advice}</small>
+              ) : null}
             </Field>
             <Field label="Models">{status.models.map((m) => m.name).join(', ') || 'none yet'}</Field>
             <Field label="API for your apps" mono>
@@ -94,7 +106,10 @@ function heroText(state: ReturnType<typeof earningState>, status: StatusResponse
 export function Unreachable(props: { message?: string }) {
   return (
     <Notice tone="bad" title="Cannot reach your Meshwork node" testId="unreachable">
-      <p>{props.message ?? 'The node does not answer.'} Is it running? Start it with <code>meshwork start</code> (or open the Meshwork app).</p>
+      <p>
+        {props.message ?? 'The node does not answer.'} Is it running? Start it with <code>meshwork start</code> (or open
+        the Meshwork app).
+      </p>
       <p>This page reconnects by itself as soon as the node is back.</p>
     </Notice>
   )
@@ -106,8 +121,8 @@ function GpuCard({ status }: { status: StatusResponse }) {
     <Card title="Hardware" testId="gpu-card">
       {gpus.length === 0 ? (
         <Notice tone="warn" title="No GPU detected" testId="no-gpu">
-          This node runs models on the CPU, which is much slower. If this machine has a GPU, check its driver (<code>nvidia-smi</code> or{' '}
-          <code>rocm-smi</code> must work).
+          This node runs models on the CPU, which is much slower. If this machine has a GPU, check its driver (
+          <code>nvidia-smi</code> or <code>rocm-smi</code> must work).
         </Notice>
       ) : (
         gpus.map((gpu, i) => (
@@ -154,7 +169,11 @@ function GpuCard({ status }: { status: StatusResponse }) {
 function BenchmarkCard({ status }: { status: StatusResponse }) {
   const entries = Object.entries(status.benchmark)
   return (
-    <Card title="Measured speed" testId="benchmark-card" aside={<span className="muted small">benchmarked on this machine</span>}>
+    <Card
+      title="Measured speed"
+      testId="benchmark-card"
+      aside={<span className="muted small">benchmarked on this machine</span>}
+    >
       {entries.length === 0 ? (
         <Notice tone="muted" title="Not benchmarked yet">
           The node measures each model once its runtime is ready; results appear here and in your advert.
@@ -167,7 +186,11 @@ function BenchmarkCard({ status }: { status: StatusResponse }) {
               <Stat label="tokens/s generated" value={num(b.decodeTokensPerSecond, 1)} />
               <Stat label="tokens/s prompt" value={num(b.prefillTokensPerSecond, 0)} />
               <Stat label="first token" value={ms(b.ttftMs)} />
-              <Stat label="GFLOPS" value={b.gflops > 0 ? num(b.gflops, 1) : '—'} hint={b.gflops > 0 ? undefined : 'not measured by this runtime'} />
+              <Stat
+                label="GFLOPS"
+                value={b.gflops > 0 ? num(b.gflops, 1) : '—'}
+                hint={b.gflops > 0 ? undefined : 'not measured by this runtime'}
+              />
             </div>
           </div>
         ))
@@ -192,9 +215,24 @@ function ActivityCharts() {
   const requests = useApp((s) => s.requests)
   useNow(5000) // slides the window along even when no event arrives
   const now = Date.now()
-  const tokens = bucketise<JobRow>(jobs, (j) => j.time, (j) => j.completionTokens, now)
-  const requestCounts = bucketise<RequestRow>(requests, (r) => r.startedAt, () => 1, now)
-  const jobCounts = bucketise<JobRow>(jobs, (j) => j.time, () => 1, now)
+  const tokens = bucketise<JobRow>(
+    jobs,
+    (j) => j.time,
+    (j) => j.completionTokens,
+    now
+  )
+  const requestCounts = bucketise<RequestRow>(
+    requests,
+    (r) => r.startedAt,
+    () => 1,
+    now
+  )
+  const jobCounts = bucketise<JobRow>(
+    jobs,
+    (j) => j.time,
+    () => 1,
+    now
+  )
   const windowSeconds = (BUCKETS * BUCKET_MS) / 1000
   const average = tokens.reduce((a, b) => a + b, 0) / windowSeconds
   return (
@@ -202,7 +240,13 @@ function ActivityCharts() {
       <div className="charts">
         <div>
           <h3>Tokens your GPU generated · avg {average > 0 && average < 0.1 ? 'under 0.1' : num(average, 1)} tok/s</h3>
-          <BarChart values={tokens} label="tokens generated per 15 seconds" unit={['token', 'tokens']} per="15 s" color="var(--accent)" />
+          <BarChart
+            values={tokens}
+            label="tokens generated per 15 seconds"
+            unit={['token', 'tokens']}
+            per="15 s"
+            color="var(--accent)"
+          />
         </div>
         <div>
           <h3>Jobs served</h3>
@@ -210,7 +254,13 @@ function ActivityCharts() {
         </div>
         <div>
           <h3>Requests you sent</h3>
-          <BarChart values={requestCounts} label="requests routed" unit={['request', 'requests']} per="15 s" color="var(--info)" />
+          <BarChart
+            values={requestCounts}
+            label="requests routed"
+            unit={['request', 'requests']}
+            per="15 s"
+            color="var(--info)"
+          />
         </div>
       </div>
     </Card>

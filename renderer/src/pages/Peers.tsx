@@ -20,9 +20,19 @@ function evidence(peer: PeerView): string {
 }
 
 function PeerStatus({ peer }: { peer: PeerView }) {
-  if (!peer.alive) return <Badge tone="muted" title={peer.excludedReason}>offline</Badge>
+  if (!peer.alive)
+    return (
+      <Badge tone="muted" title={peer.excludedReason}>
+        offline
+      </Badge>
+    )
   if (peer.paused) return <Badge tone="warn">paused</Badge>
-  if (peer.excludedReason) return <Badge tone="bad" title={peer.excludedReason}>excluded</Badge>
+  if (peer.excludedReason)
+    return (
+      <Badge tone="bad" title={peer.excludedReason}>
+        excluded
+      </Badge>
+    )
   return <Badge tone="good">serving</Badge>
 }
 
@@ -41,16 +51,21 @@ export function Peers() {
         title={`Peers in your mesh (${peers.length})`}
         aside={
           <label className="check">
-            <input type="checkbox" checked={showOffline} onChange={(e) => setShowOffline(e.target.checked)} /> show offline peers
+            <input type="checkbox" checked={showOffline} onChange={(e) => setShowOffline(e.target.checked)} /> show
+            offline peers
           </label>
         }
       >
-        {error ? <Notice tone="bad" title="Could not load peers">{error.message}</Notice> : null}
+        {error ? (
+          <Notice tone="bad" title="Could not load peers">
+            {error.message}
+          </Notice>
+        ) : null}
         {!loaded && !error ? <Notice tone="info" title="Looking for peers…" /> : null}
         {loaded && peers.length === 0 ? (
           <Notice tone="muted" title="No other peers found yet" testId="no-peers">
-            Peers appear here as soon as they are discovered. If this stays empty, check the bootstrap addresses in Settings, or that other
-            Meshwork nodes run on your network.
+            Peers appear here as soon as they are discovered. If this stays empty, check the bootstrap addresses in
+            Settings, or that other Meshwork nodes run on your network.
           </Notice>
         ) : null}
         {peers.length > 0 ? (
@@ -77,42 +92,54 @@ export function Peers() {
                   const m = measuredSpeed(peer)
                   return (
                     <Fragment key={peer.peerId}>
-                    <tr data-peer={peer.peerId} className={peer.alive ? undefined : 'dim'}>
-                      <td className="mono" title={peer.peerId}>
-                        {shortId(peer.peerId)}
-                      </td>
-                      <td>
-                        <PeerStatus peer={peer} />
-                      </td>
-                      <td>{gpu ? `${gpu.model} · ${gb(gpu.vramMB)}` : hw ? `CPU only · ${hw.cpu.cores} threads` : 'not advertised'}</td>
-                      <td className="num">{advertisedSpeed(peer) === undefined ? '—' : `${num(advertisedSpeed(peer), 0)} tok/s`}</td>
-                      <td className="num" title={m === undefined ? 'No jobs observed from this peer yet' : undefined}>
-                        {m === undefined ? <span className="muted">not yet</span> : `${num(m, 0)} tok/s`}
-                      </td>
-                      <td title={evidence(peer) || 'no evidence yet'} className="clickable" onClick={() => setOpen(open === peer.peerId ? undefined : peer.peerId)}>
-                        <div className="trust">
-                          <div className="trust-bar">
-                            <div className="trust-fill" style={{ width: `${Math.round(peer.trust * 100)}%` }} />
-                          </div>
-                          <span>{num(peer.trust * 100, 0)}%</span>
-                        </div>
-                        <div className="muted small">{trustSummary(peer) ?? 'no jobs yet'}</div>
-                      </td>
-                      <td className="num">{ms(peer.rttMs)}</td>
-                      <td className="nowrap">{peer.models.join(', ') || '—'}</td>
-                      <td className="num">
-                        {peer.advert.load.inflight}/{peer.advert.load.capacity}
-                        {peer.advert.load.queued > 0 ? ` +${peer.advert.load.queued}` : ''}
-                      </td>
-                      <td>{ago(peer.lastSeen, now)}</td>
-                    </tr>
-                    {open === peer.peerId ? (
-                      <tr className="detail">
-                        <td colSpan={10}>
-                          <PeerTrustDetail peer={peer} />
+                      <tr data-peer={peer.peerId} className={peer.alive ? undefined : 'dim'}>
+                        <td className="mono" title={peer.peerId}>
+                          {shortId(peer.peerId)}
                         </td>
+                        <td>
+                          <PeerStatus peer={peer} />
+                        </td>
+                        <td>
+                          {gpu
+                            ? `${gpu.model} · ${gb(gpu.vramMB)}`
+                            : hw
+                              ? `CPU only · ${hw.cpu.cores} threads`
+                              : 'not advertised'}
+                        </td>
+                        <td className="num">
+                          {advertisedSpeed(peer) === undefined ? '—' : `${num(advertisedSpeed(peer), 0)} tok/s`}
+                        </td>
+                        <td className="num" title={m === undefined ? 'No jobs observed from this peer yet' : undefined}>
+                          {m === undefined ? <span className="muted">not yet</span> : `${num(m, 0)} tok/s`}
+                        </td>
+                        <td
+                          title={evidence(peer) || 'no evidence yet'}
+                          className="clickable"
+                          onClick={() => setOpen(open === peer.peerId ? undefined : peer.peerId)}
+                        >
+                          <div className="trust">
+                            <div className="trust-bar">
+                              <div className="trust-fill" style={{ width: `${Math.round(peer.trust * 100)}%` }} />
+                            </div>
+                            <span>{num(peer.trust * 100, 0)}%</span>
+                          </div>
+                          <div className="muted small">{trustSummary(peer) ?? 'no jobs yet'}</div>
+                        </td>
+                        <td className="num">{ms(peer.rttMs)}</td>
+                        <td className="nowrap">{peer.models.join(', ') || '—'}</td>
+                        <td className="num">
+                          {peer.advert.load.inflight}/{peer.advert.load.capacity}
+                          {peer.advert.load.queued > 0 ? ` +${peer.advert.load.queued}` : ''}
+                        </td>
+                        <td>{ago(peer.lastSeen, now)}</td>
                       </tr>
-                    ) : null}
+                      {open === peer.peerId ? (
+                        <tr className="detail">
+                          <td colSpan={10}>
+                            <PeerTrustDetail peer={peer} />
+                          </td>
+                        </tr>
+                      ) : null}
                     </Fragment>
                   )
                 })}

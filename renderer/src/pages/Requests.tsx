@@ -7,10 +7,14 @@ export function Requests() {
   const jobs = useApp((s) => s.jobs)
   return (
     <div className="page">
-      <Card title="Requests you sent through this node" aside={<span className="muted small">live · OpenAI API at /v1</span>}>
+      <Card
+        title="Requests you sent through this node"
+        aside={<span className="muted small">live · OpenAI API at /v1</span>}
+      >
         {requests.length === 0 ? (
           <Notice tone="muted" title="No requests yet">
-            Point any OpenAI client at this node's API (see Overview) and each request appears here with the peers that served it.
+            Point any OpenAI client at this node's API (see Overview) and each request appears here with the peers that
+            served it.
           </Notice>
         ) : (
           <div className="table-wrap">
@@ -38,9 +42,19 @@ export function Requests() {
                       {r.finished?.failovers ?? r.failovers.length}
                     </td>
                     <td className="num">{r.finished ? ms(r.finished.latencyMs) : '…'}</td>
-                    <td className="num">{r.finished?.completionTokens === undefined ? '—' : num(r.finished.completionTokens)}</td>
+                    <td className="num">
+                      {r.finished?.completionTokens === undefined ? '—' : num(r.finished.completionTokens)}
+                    </td>
                     <td>
-                      {!r.finished ? <Badge tone="info">running</Badge> : r.finished.ok ? <Badge tone="good">ok</Badge> : <Badge tone="bad" title={r.finished.error}>failed</Badge>}
+                      {!r.finished ? (
+                        <Badge tone="info">running</Badge>
+                      ) : r.finished.ok ? (
+                        <Badge tone="good">ok</Badge>
+                      ) : (
+                        <Badge tone="bad" title={r.finished.error}>
+                          failed
+                        </Badge>
+                      )}
                     </td>
                   </tr>
                 ))}
@@ -51,7 +65,9 @@ export function Requests() {
       </Card>
       <Card title="Jobs your GPU served">
         {jobs.length === 0 ? (
-          <Notice tone="muted" title="No jobs served yet">Jobs other peers send to your GPU appear here.</Notice>
+          <Notice tone="muted" title="No jobs served yet">
+            Jobs other peers send to your GPU appear here.
+          </Notice>
         ) : (
           <div className="table-wrap">
             <table className="table" data-testid="jobs-table">

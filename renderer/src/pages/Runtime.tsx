@@ -35,13 +35,22 @@ export function Runtime() {
   return (
     <div className="page">
       <div className="grid">
-        <Card title="Inference runtime" testId="runtime-card" aside={<Badge tone={STATE_TONE[rt.state]}>{rt.state}</Badge>}>
+        <Card
+          title="Inference runtime"
+          testId="runtime-card"
+          aside={<Badge tone={STATE_TONE[rt.state]}>{rt.state}</Badge>}
+        >
           {rt.state === 'unavailable' || rt.kind === 'none' ? (
             <Notice tone="bad" title="No runtime can run models here" testId="no-runtime">
-              {rt.message ?? 'Docker is not available.'} Install and start Docker (or run with <code>--runtime process</code>) to serve jobs.
+              {rt.message ?? 'Docker is not available.'} Install and start Docker (or run with{' '}
+              <code>--runtime process</code>) to serve jobs.
             </Notice>
           ) : null}
-          {rt.state === 'failed' ? <Notice tone="bad" title="The runtime failed">{rt.message ?? 'See the log below.'}</Notice> : null}
+          {rt.state === 'failed' ? (
+            <Notice tone="bad" title="The runtime failed">
+              {rt.message ?? 'See the log below.'}
+            </Notice>
+          ) : null}
           <dl className="fields">
             <Field label="Kind">{RUNTIME_NAME[rt.kind]}</Field>
             {rt.kind === 'docker' ? (
@@ -57,12 +66,16 @@ export function Runtime() {
             <Field label="Endpoint" mono>
               {rt.endpoint ?? '—'}
             </Field>
-            {rt.message && rt.state !== 'failed' && rt.state !== 'unavailable' ? <Field label="Note">{rt.message}</Field> : null}
+            {rt.message && rt.state !== 'failed' && rt.state !== 'unavailable' ? (
+              <Field label="Note">{rt.message}</Field>
+            ) : null}
           </dl>
         </Card>
         <Card title="Progress" testId="progress-card">
           {tasks.length === 0 ? (
-            <Notice tone="muted" title="Nothing in progress">Image builds, model downloads and benchmarks show their progress here.</Notice>
+            <Notice tone="muted" title="Nothing in progress">
+              Image builds, model downloads and benchmarks show their progress here.
+            </Notice>
           ) : (
             tasks.map(([key, p]) => (
               <div className="task" key={key}>
@@ -71,7 +84,13 @@ export function Runtime() {
                     {p.source === 'benchmark' ? 'Benchmark: ' : ''}
                     {p.task.replace(/^(benchmark|model|image):/, '')}
                   </span>
-                  <span className="muted">{p.fraction === undefined ? 'working…' : p.fraction >= 1 ? 'done' : `${Math.round(p.fraction * 100)}%`}</span>
+                  <span className="muted">
+                    {p.fraction === undefined
+                      ? 'working…'
+                      : p.fraction >= 1
+                        ? 'done'
+                        : `${Math.round(p.fraction * 100)}%`}
+                  </span>
                 </div>
                 <ProgressBar fraction={p.fraction} label={p.task} done={p.fraction !== undefined && p.fraction >= 1} />
                 {p.message ? <div className="muted small">{p.message}</div> : null}
@@ -82,7 +101,9 @@ export function Runtime() {
       </div>
       <Card title={`Models served (${status.models.length})`}>
         {status.models.length === 0 ? (
-          <Notice tone="muted" title="No models loaded yet">Models appear once the runtime is ready.</Notice>
+          <Notice tone="muted" title="No models loaded yet">
+            Models appear once the runtime is ready.
+          </Notice>
         ) : (
           <table className="table" data-testid="models-table">
             <thead>

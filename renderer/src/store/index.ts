@@ -38,10 +38,13 @@ export function connectLive(store: AppStore): () => void {
   const timers = new Map<string, ReturnType<typeof setTimeout>>()
   const soon = (key: string, fn: () => Promise<void>, ms = 200): void => {
     if (timers.has(key)) return
-    timers.set(key, setTimeout(() => {
-      timers.delete(key)
-      void fn()
-    }, ms))
+    timers.set(
+      key,
+      setTimeout(() => {
+        timers.delete(key)
+        void fn()
+      }, ms)
+    )
   }
   const s = () => store.getState()
 
@@ -49,7 +52,8 @@ export function connectLive(store: AppStore): () => void {
     const recent = await s().transport.invoke('events:recent', { limit: 500 })
     if (!recent.ok) return
     // events that already arrived live are not applied twice
-    for (const event of recent.value as PushedEvent[]) if (firstLive === undefined || event.time < firstLive) apply(event, false)
+    for (const event of recent.value as PushedEvent[])
+      if (firstLive === undefined || event.time < firstLive) apply(event, false)
   }
 
   let firstLive: number | undefined
@@ -58,7 +62,12 @@ export function connectLive(store: AppStore): () => void {
     s().applyActivity(event)
     s().applyRuntime(event)
     if (!live) return
-    if (event.name === 'status:changed' || event.name === 'runtime:status' || event.name === 'job:served' || event.name === 'request:finished') {
+    if (
+      event.name === 'status:changed' ||
+      event.name === 'runtime:status' ||
+      event.name === 'job:served' ||
+      event.name === 'request:finished'
+    ) {
       soon('status', () => s().refreshStatus())
     }
     if (event.name === 'job:served' || event.name === 'request:finished' || event.name === 'status:changed') {

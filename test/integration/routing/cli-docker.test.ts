@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type NodeProcess, killAllNodes, startNode } from '../../helpers/node-process'
 import { waitFor } from '../../helpers/wait'
 import { docker, removeContainersOf } from '../../helpers/runtime'
-import { allUnderWay, busiestProvider, chunkCounts, greedyReference, startStreams, waitForLiveProviders } from './streams'
+import {
+  allUnderWay,
+  busiestProvider,
+  chunkCounts,
+  greedyReference,
+  startStreams,
+  waitForLiveProviders
+} from './streams'
 import { workerToken } from '../../helpers/worker-token'
 
 // Providers with the Docker runtime behind one router: `docker kill` of a provider's container
@@ -30,8 +37,13 @@ async function addProvider(bootstrap: string[]): Promise<NodeProcess> {
 const alive = () => providers.filter((p) => p.proc.exitCode === null && p.proc.signalCode === null)
 
 const reference = (api: 'chat' | 'completions', prompt: string): Promise<string> =>
-  greedyReference(async () => (await status(alive()[0])).runtime.endpoint, MODEL, MAX_TOKENS, api, prompt, () =>
-    workerToken(alive()[0].dataDir)
+  greedyReference(
+    async () => (await status(alive()[0])).runtime.endpoint,
+    MODEL,
+    MAX_TOKENS,
+    api,
+    prompt,
+    () => workerToken(alive()[0].dataDir)
   )
 
 beforeAll(async () => {

@@ -2,7 +2,14 @@ import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type NodeProcess, killAllNodes, startNode } from '../../helpers/node-process'
 import { waitFor } from '../../helpers/wait'
-import { allUnderWay, busiestProvider, chunkCounts, greedyReference, startStreams, waitForLiveProviders } from './streams'
+import {
+  allUnderWay,
+  busiestProvider,
+  chunkCounts,
+  greedyReference,
+  startStreams,
+  waitForLiveProviders
+} from './streams'
 import { workerToken } from '../../helpers/worker-token'
 
 // The real product: `meshwork start` processes (3 providers with process runtimes, 1 router with
@@ -37,7 +44,14 @@ function alive(): NodeProcess[] {
 }
 
 const reference = (api: 'chat' | 'completions', prompt: string): Promise<string> =>
-  greedyReference(() => endpointOf(alive()[0]), MODEL, MAX_TOKENS, api, prompt, () => workerToken(alive()[0].dataDir))
+  greedyReference(
+    () => endpointOf(alive()[0]),
+    MODEL,
+    MAX_TOKENS,
+    api,
+    prompt,
+    () => workerToken(alive()[0].dataDir)
+  )
 
 beforeAll(async () => {
   const first = await addProvider([])

@@ -29,7 +29,11 @@ export async function prepareFixtures(modelName = 'meshwork-tiny'): Promise<Fixt
   const workerJs = await bundleWorker()
   const providerJs = await bundle('test/integration/routing/fixtures/provider.ts', 'routing/provider.mjs')
   const model = await ensureBuiltinModel(modelName, MODELS)
-  return { workerJs, providerJs, model: { name: model.name, path: model.path, sha256: model.sha256, contextLength: model.contextLength } }
+  return {
+    workerJs,
+    providerJs,
+    model: { name: model.name, path: model.path, sha256: model.sha256, contextLength: model.contextLength }
+  }
 }
 
 export interface Provider {
@@ -138,7 +142,11 @@ export class StaticPeerTable extends PeerDirectory {
     super(events, 24 * 3_600_000)
   }
 
-  add(peerId: string, model: { name: string; sha256: string; contextLength?: number }, extra: Partial<Advert> = {}): void {
+  add(
+    peerId: string,
+    model: { name: string; sha256: string; contextLength?: number },
+    extra: Partial<Advert> = {}
+  ): void {
     const advert: Advert = {
       peerId,
       version: 'test',

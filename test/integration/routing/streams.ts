@@ -103,7 +103,10 @@ export async function greedyReference(
   const bearer = token?.()
   const res = await fetch(`${url}/v1/${api === 'chat' ? 'chat/completions' : 'completions'}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(bearer !== undefined ? { authorization: `Bearer ${bearer}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(bearer !== undefined ? { authorization: `Bearer ${bearer}` } : {})
+    },
     body: JSON.stringify(body)
   })
   const json = (await res.json()) as any
@@ -121,11 +124,20 @@ export async function livePeers(node: NodeProcess, model: string): Promise<strin
 }
 
 /** Waits until `router` sees `count` live providers of `model`; on timeout says what it does see. */
-export async function waitForLiveProviders(router: NodeProcess, model: string, count: number, timeoutMs: number): Promise<void> {
-  await waitFor(async () => (await livePeers(router, model)).length === count, timeoutMs, { intervalMs: 250 }).catch(async (err: Error) => {
-    const { connections } = await router.get('/api/status')
-    const { peers } = await router.get('/api/peers?all=1')
-    const seen = peers.map((p: any) => `${p.peerId.slice(-6)} alive=${p.alive} paused=${p.paused} ${p.excludedReason ?? ''}`)
-    throw new Error(`${err.message}: the router has ${connections} connections and sees [${seen.join('; ')}]`)
-  })
+export async function waitForLiveProviders(
+  router: NodeProcess,
+  model: string,
+  count: number,
+  timeoutMs: number
+): Promise<void> {
+  await waitFor(async () => (await livePeers(router, model)).length === count, timeoutMs, { intervalMs: 250 }).catch(
+    async (err: Error) => {
+      const { connections } = await router.get('/api/status')
+      const { peers } = await router.get('/api/peers?all=1')
+      const seen = peers.map(
+        (p: any) => `${p.peerId.slice(-6)} alive=${p.alive} paused=${p.paused} ${p.excludedReason ?? ''}`
+      )
+      throw new Error(`${err.message}: the router has ${connections} connections and sees [${seen.join('; ')}]`)
+    }
+  )
 }

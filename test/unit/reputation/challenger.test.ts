@@ -50,7 +50,16 @@ function setup(behaviours: Record<string, Behaviour>, adverts: Record<string, nu
   const store = new ObservationStore(join(dir, 'r.sqlite'))
   const engine = new TrustEngine({ self: 'me', store, advertSpeed: (p) => adverts[p], speedSpanMs: 0 })
   const targets: ChallengeTarget[] = Object.keys(behaviours).map((peerId) => ({ peerId, model: 'm', sha256: SHA }))
-  const challenger = new Challenger({ self: 'me', engine, transport: transport(behaviours), targets: () => targets, logger: createLogger('t', { level: 'error' }), maxTokens: 24, probeBaseMs: 60_000, tickMs: 1 })
+  const challenger = new Challenger({
+    self: 'me',
+    engine,
+    transport: transport(behaviours),
+    targets: () => targets,
+    logger: createLogger('t', { level: 'error' }),
+    maxTokens: 24,
+    probeBaseMs: 60_000,
+    tickMs: 1
+  })
   return { engine, challenger, targets, store, dir }
 }
 
@@ -91,7 +100,10 @@ describe('verification challenges', () => {
   })
 
   it('calls an advert a lie after three samples below a third of it, but not a busy honest box', async () => {
-    const { engine, challenger, targets } = setup({ liar: 'honest', busyHonest: 'slow' }, { liar: 50_000, busyHonest: 100 })
+    const { engine, challenger, targets } = setup(
+      { liar: 'honest', busyHonest: 'slow' },
+      { liar: 50_000, busyHonest: 100 }
+    )
     const verdicts = []
     for (let i = 0; i < 3; i++) verdicts.push(await challenger.challenge(targets[0]))
     expect(verdicts).toEqual(['pass', 'pass', 'slow'])

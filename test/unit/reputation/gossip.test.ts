@@ -24,14 +24,19 @@ function node(): Promise<Node> {
     streamMuxers: [yamux()],
     services: {
       identify: identify(),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, msgIdFn: contentMsgId, scoreParams: createPeerScoreParams({ topics: { [REPUTATION_TOPIC]: reputationTopicScoreParams() } }) })
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        msgIdFn: contentMsgId,
+        scoreParams: createPeerScoreParams({ topics: { [REPUTATION_TOPIC]: reputationTopicScoreParams() } })
+      })
     }
   }) as Promise<Node>
 }
 
 const SUBJECT = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'
 /** gossipsub's own peer score (the class has it; the service interface does not name it). */
-const scoreOf = (n: Node, peer: Node): number => (n.services.pubsub as unknown as { getScore(id: string): number }).getScore(peer.peerId.toString())
+const scoreOf = (n: Node, peer: Node): number =>
+  (n.services.pubsub as unknown as { getScore(id: string): number }).getScore(peer.peerId.toString())
 const encode = (x: unknown): Uint8Array => new TextEncoder().encode(typeof x === 'string' ? x : JSON.stringify(x))
 
 describe('reputation gossip between real libp2p nodes', () => {
@@ -40,22 +45,43 @@ describe('reputation gossip between real libp2p nodes', () => {
   let engine: TrustEngine
   let store: ObservationStore
   const report = (from: Node, patch: Partial<ReputationReport> = {}): ReputationReport => ({
-    v: 1, reporter: from.peerId.toString(), seq: Date.now(), at: Date.now(), subjects: [{ peer: SUBJECT, positive: 0, negative: 4, caught: true }], ...patch
+    v: 1,
+    reporter: from.peerId.toString(),
+    seq: Date.now(),
+    at: Date.now(),
+    subjects: [{ peer: SUBJECT, positive: 0, negative: 4, caught: true }],
+    ...patch
   })
   const dropped = (reason: keyof ReputationGossip['counters']['dropped'], n: number) =>
-    waitFor(() => gossip.counters.dropped[reason] >= n, 15_000, { what: `${n} '${reason}' drop(s)`, state: () => JSON.stringify(gossip.counters) })
+    waitFor(() => gossip.counters.dropped[reason] >= n, 15_000, {
+      what: `${n} '${reason}' drop(s)`,
+      state: () => JSON.stringify(gossip.counters)
+    })
 
   beforeAll(async () => {
     ;[receiver, honest, rogue] = await Promise.all([node(), node(), node()])
     store = new ObservationStore(':memory:')
     engine = new TrustEngine({ self: receiver.peerId.toString(), store })
-    gossip = new ReputationGossip(receiver.services.pubsub, { self: receiver.peerId.toString(), sink: engine, logger: createLogger('test', { level: 'error' }), intervalMs: 60_000, minIntervalMs: 1_000 })
+    gossip = new ReputationGossip(receiver.services.pubsub, {
+      self: receiver.peerId.toString(),
+      sink: engine,
+      logger: createLogger('test', { level: 'error' }),
+      intervalMs: 60_000,
+      minIntervalMs: 1_000
+    })
     await gossip.start()
     for (const n of [honest, rogue]) {
       n.services.pubsub.subscribe(REPUTATION_TOPIC)
       await n.dial(receiver.getMultiaddrs()[0])
     }
-    await waitFor(() => [honest, rogue].every((n) => n.services.pubsub.getSubscribers(REPUTATION_TOPIC).some((p) => p.equals(receiver.peerId))), 10_000, { what: 'subscriptions' })
+    await waitFor(
+      () =>
+        [honest, rogue].every((n) =>
+          n.services.pubsub.getSubscribers(REPUTATION_TOPIC).some((p) => p.equals(receiver.peerId))
+        ),
+      10_000,
+      { what: 'subscriptions' }
+    )
   })
 
   afterAll(async () => {

@@ -36,7 +36,10 @@ describe('observation store', () => {
 
   it('replaces a reporter’s previous summary instead of piling up', () => {
     const s = new ObservationStore(tempDb())
-    s.putReport('r1', 1, 10, [{ peer: 'a', positive: 1, negative: 0 }, { peer: 'b', positive: 1, negative: 0 }])
+    s.putReport('r1', 1, 10, [
+      { peer: 'a', positive: 1, negative: 0 },
+      { peer: 'b', positive: 1, negative: 0 }
+    ])
     s.putReport('r1', 2, 20, [{ peer: 'c', positive: 0, negative: 1 }])
     expect(s.reports().map((r) => r.peer)).toEqual(['c'])
     s.close()
@@ -60,35 +63,41 @@ describe('observation store', () => {
     s.close()
   })
 
-  it('loses no committed observation when the writer is killed with SIGKILL mid-stream', { timeout: 60_000 }, async () => {
-    const path = tempDb()
-    const store = pathToFileURL(resolve('electron/core/reputation/observation-store.ts')).href
-    const script = `
+  it(
+    'loses no committed observation when the writer is killed with SIGKILL mid-stream',
+    { timeout: 60_000 },
+    async () => {
+      const path = tempDb()
+      const store = pathToFileURL(resolve('electron/core/reputation/observation-store.ts')).href
+      const script = `
       const { ObservationStore } = await import(${JSON.stringify(store)})
       const s = new ObservationStore(${JSON.stringify(path)})
       for (let i = 0; ; i++) {
         s.record({ peer: 'p' + (i % 7), at: Date.now(), kind: 'ok', weight: 1, detail: String(i) })
         process.stdout.write(i + '\\n')
       }`
-    const child = spawn(process.execPath, ['--input-type=module', '--no-warnings', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
-    const guard = setTimeout(() => child.kill('SIGKILL'), 50_000)
-    let lastCommitted = -1
-    let buffer = ''
-    await new Promise<void>((done) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString()
-        const lines = buffer.split('\n')
-        buffer = lines.pop() ?? ''
-        if (lines.length > 0) lastCommitted = Number(lines.at(-1))
-        if (lastCommitted >= 100 && child.exitCode === null && !child.killed) child.kill('SIGKILL')
+      const child = spawn(process.execPath, ['--input-type=module', '--no-warnings', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit']
       })
-      child.on('exit', () => done())
-    })
-    clearTimeout(guard)
-    expect(lastCommitted).toBeGreaterThanOrEqual(100)
-    const s = new ObservationStore(path)
-    const details = new Set(s.observations().map((o) => Number(o.detail)))
-    for (let i = 0; i <= lastCommitted; i++) expect(details.has(i)).toBe(true)
-    s.close()
-  })
+      const guard = setTimeout(() => child.kill('SIGKILL'), 50_000)
+      let lastCommitted = -1
+      let buffer = ''
+      await new Promise<void>((done) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          buffer += chunk.toString()
+          const lines = buffer.split('\n')
+          buffer = lines.pop() ?? ''
+          if (lines.length > 0) lastCommitted = Number(lines.at(-1))
+          if (lastCommitted >= 100 && child.exitCode === null && !child.killed) child.kill('SIGKILL')
+        })
+        child.on('exit', () => done())
+      })
+      clearTimeout(guard)
+      expect(lastCommitted).toBeGreaterThanOrEqual(100)
+      const s = new ObservationStore(path)
+      const details = new Set(s.observations().map((o) => Number(o.detail)))
+      for (let i = 0; i <= lastCommitted; i++) expect(details.has(i)).toBe(true)
+      s.close()
+    }
+  )
 })

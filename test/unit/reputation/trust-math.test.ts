@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_TRUST_PARAMS as P, computeTrust, newcomerTrust, type Mass, type Report } from '../../../electron/core/reputation/trust-math'
+import {
+  DEFAULT_TRUST_PARAMS as P,
+  computeTrust,
+  newcomerTrust,
+  type Mass,
+  type Report
+} from '../../../electron/core/reputation/trust-math'
 
 /** A seeded generator, so the simulated mesh is the same on every run. */
 function rng(seed: number): () => number {
@@ -15,12 +21,22 @@ describe('trust math', () => {
     const t0 = newcomerTrust()
     expect(t0).toBeLessThan(0.5)
     expect(t0).toBeGreaterThan(P.threshold)
-    const served = computeTrust({ self: 'me', preTrusted: new Set(), direct: new Map([['p', { positive: 6, negative: 0 }]]), reports: [] })
+    const served = computeTrust({
+      self: 'me',
+      preTrusted: new Set(),
+      direct: new Map([['p', { positive: 6, negative: 0 }]]),
+      reports: []
+    })
     expect(served.trust.get('p')!).toBeGreaterThan(0.8)
   })
 
   it('puts a provider caught in two challenges below the threshold', () => {
-    const r = computeTrust({ self: 'me', preTrusted: new Set(), direct: new Map([['liar', { positive: 1, negative: 10 }]]), reports: [] })
+    const r = computeTrust({
+      self: 'me',
+      preTrusted: new Set(),
+      direct: new Map([['liar', { positive: 1, negative: 10 }]]),
+      reports: []
+    })
     expect(r.trust.get('liar')!).toBeLessThan(P.threshold)
   })
 
@@ -54,7 +70,13 @@ describe('trust math', () => {
 
   it('ignores praise of a provider this node caught lying itself', () => {
     const direct = new Map<string, Mass>([['liar', { positive: 0, negative: 7 }]])
-    const reports: Report[] = Array.from({ length: 6 }, (_, i) => ({ reporter: `r${i}`, subject: 'liar', positive: 4, negative: 0, caught: false }))
+    const reports: Report[] = Array.from({ length: 6 }, (_, i) => ({
+      reporter: `r${i}`,
+      subject: 'liar',
+      positive: 4,
+      negative: 0,
+      caught: false
+    }))
     const input = { self: 'me', preTrusted: new Set(['r0', 'r1', 'r2']), direct, reports }
     expect(computeTrust(input).trust.get('liar')!).toBeGreaterThan(P.threshold)
     expect(computeTrust({ ...input, caught: new Set(['liar']) }).trust.get('liar')!).toBeLessThan(P.threshold)
@@ -62,13 +84,22 @@ describe('trust math', () => {
 
   it('puts direct experience first: gossip cannot overturn a long record', () => {
     const direct = new Map<string, Mass>([['p', { positive: 40, negative: 0 }]])
-    const reports: Report[] = Array.from({ length: 20 }, (_, i) => ({ reporter: `s${i}`, subject: 'p', positive: 0, negative: 4, caught: true }))
+    const reports: Report[] = Array.from({ length: 20 }, (_, i) => ({
+      reporter: `s${i}`,
+      subject: 'p',
+      positive: 0,
+      negative: 4,
+      caught: true
+    }))
     const r = computeTrust({ self: 'me', preTrusted: new Set(), direct, reports })
     expect(r.trust.get('p')!).toBeGreaterThan(0.8)
   })
 
   it('decides on gossip from distrusted reporters less than on trusted ones (reporter weight follows provider trust)', () => {
-    const direct = new Map<string, Mass>([['good', { positive: 8, negative: 0 }], ['bad', { positive: 0, negative: 8 }]])
+    const direct = new Map<string, Mass>([
+      ['good', { positive: 8, negative: 0 }],
+      ['bad', { positive: 0, negative: 8 }]
+    ])
     const reports: Report[] = [
       { reporter: 'good', subject: 'z', positive: 4, negative: 0, caught: false },
       { reporter: 'bad', subject: 'y', positive: 4, negative: 0, caught: false }
@@ -91,20 +122,34 @@ describe('trust math', () => {
       const seen = new Map<string, Mass>()
       for (const p of providers) {
         if (random() > 0.5) continue
-        seen.set(p, p.startsWith('L') ? { positive: random(), negative: 6 + 6 * random() } : { positive: 3 + 4 * random(), negative: random() < 0.2 ? 1 : 0 })
+        seen.set(
+          p,
+          p.startsWith('L')
+            ? { positive: random(), negative: 6 + 6 * random() }
+            : { positive: 3 + 4 * random(), negative: random() < 0.2 ? 1 : 0 }
+        )
       }
       directOf.set(router, seen)
     }
     const reports: Report[] = []
-    for (const [router, seen] of directOf) for (const [subject, m] of seen) reports.push({ reporter: router, subject, ...m, caught: subject.startsWith('L') })
+    for (const [router, seen] of directOf)
+      for (const [subject, m] of seen)
+        reports.push({ reporter: router, subject, ...m, caught: subject.startsWith('L') })
     for (const c of colluders) {
       for (const l of liars) reports.push({ reporter: c, subject: l, positive: 1000, negative: 0, caught: false })
-      for (const h of honestProviders) reports.push({ reporter: c, subject: h, positive: 0, negative: 1000, caught: true })
-      for (const other of colluders) if (other !== c) reports.push({ reporter: c, subject: other, positive: 1000, negative: 0, caught: false })
+      for (const h of honestProviders)
+        reports.push({ reporter: c, subject: h, positive: 0, negative: 1000, caught: true })
+      for (const other of colluders)
+        if (other !== c) reports.push({ reporter: c, subject: other, positive: 1000, negative: 0, caught: false })
     }
     let honestShare = 0
     for (const router of honestRouters) {
-      const r = computeTrust({ self: router, preTrusted: new Set(), direct: directOf.get(router)!, reports: reports.filter((x) => x.reporter !== router) })
+      const r = computeTrust({
+        self: router,
+        preTrusted: new Set(),
+        direct: directOf.get(router)!,
+        reports: reports.filter((x) => x.reporter !== router)
+      })
       const t = (p: string): number => r.trust.get(p) ?? newcomerTrust()
       // every honest provider ranks above every liar, and none is excluded
       expect(Math.min(...honestProviders.map(t))).toBeGreaterThan(Math.max(...liars.map(t)))

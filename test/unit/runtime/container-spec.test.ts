@@ -10,7 +10,15 @@ const path = join(dir, 'm.gguf')
 writeFileSync(path, Buffer.alloc(1000))
 const model = { name: 'meshwork-tiny', path, sha256: 'a'.repeat(64), params: 1, contextLength: 4096 }
 const secret = { tokenDir: join(dir, 'secret'), socketDir: join(dir, 'sock') }
-const base = { image: 'meshwork-worker:x', name: 'n', labels: { 'meshwork.peer': 'p' }, models: [model], threads: 1, network: 'published' as const, ...secret }
+const base = {
+  image: 'meshwork-worker:x',
+  name: 'n',
+  labels: { 'meshwork.peer': 'p' },
+  models: [model],
+  threads: 1,
+  network: 'published' as const,
+  ...secret
+}
 
 describe('container spec', () => {
   it('is hardened and publishes on loopback only', () => {
@@ -58,7 +66,12 @@ describe('container spec', () => {
       `${secret.tokenDir}:/run/meshwork-secret:ro`,
       `${secret.socketDir}:/run/meshwork-sock:rw`
     ])
-    expect(spec.Cmd!.slice(-4)).toEqual(['--token-file', '/run/meshwork-secret/token', '--socket', '/run/meshwork-sock/worker.sock'])
+    expect(spec.Cmd!.slice(-4)).toEqual([
+      '--token-file',
+      '/run/meshwork-secret/token',
+      '--socket',
+      '/run/meshwork-sock/worker.sock'
+    ])
     // the token itself is never in the spec (docker inspect shows Cmd and Env)
     expect(spec.Env).toBeUndefined()
     expect(host.CapDrop).toEqual(['ALL'])

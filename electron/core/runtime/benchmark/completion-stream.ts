@@ -62,6 +62,7 @@ function parseChunk(data: string): CompletionChunk {
     throw new BenchmarkError(`The endpoint reported an error mid-stream: ${detail}`)
   }
   const parsed = ChunkSchema.safeParse(json)
-  if (!parsed.success) throw new BenchmarkError(`Unexpected stream chunk: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
+  if (!parsed.success)
+    throw new BenchmarkError(`Unexpected stream chunk: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
   return parsed.data
 }

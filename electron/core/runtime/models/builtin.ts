@@ -13,13 +13,29 @@ const GENERATOR_VERSION = 1
 export const BUILTIN_MODELS = {
   /** small and fast: tests, default served model */
   'meshwork-tiny': {
-    name: 'meshwork-tiny', seed: 0x6d657368, embedding: 64, layers: 2, heads: 4, headsKv: 4,
-    feedForward: 192, contextLength: 4096, matrixType: GgmlType.F32, gain: 2
+    name: 'meshwork-tiny',
+    seed: 0x6d657368,
+    embedding: 64,
+    layers: 2,
+    heads: 4,
+    headsKv: 4,
+    feedForward: 192,
+    contextLength: 4096,
+    matrixType: GgmlType.F32,
+    gain: 2
   },
   /** ~51 MB F16: benchmarks */
   'meshwork-small': {
-    name: 'meshwork-small', seed: 0x736d616c, embedding: 512, layers: 8, heads: 8, headsKv: 8,
-    feedForward: 1408, contextLength: 4096, matrixType: GgmlType.F16, gain: 2
+    name: 'meshwork-small',
+    seed: 0x736d616c,
+    embedding: 512,
+    layers: 8,
+    heads: 8,
+    headsKv: 8,
+    feedForward: 1408,
+    contextLength: 4096,
+    matrixType: GgmlType.F16,
+    gain: 2
   }
 } as const satisfies Record<string, SyntheticModelSpec>
 
@@ -43,7 +59,11 @@ const inFlight = new Map<string, Promise<ResolvedModel>>()
  * Writes `<modelsDir>/<name>.gguf` once (temp file + rename, so never half-written) and returns it
  * with its sha256, which is cached next to the file so later starts do not re-hash.
  */
-export async function ensureBuiltinModel(name: string, modelsDir: string, options: ModelOptions = {}): Promise<ResolvedModel> {
+export async function ensureBuiltinModel(
+  name: string,
+  modelsDir: string,
+  options: ModelOptions = {}
+): Promise<ResolvedModel> {
   if (!isBuiltinModel(name)) throw new UnknownBuiltinModelError(name)
   const path = join(modelsDir, `${name}.gguf`)
   const running = inFlight.get(path)
@@ -53,7 +73,12 @@ export async function ensureBuiltinModel(name: string, modelsDir: string, option
   return job
 }
 
-async function ensure(name: BuiltinModelName, path: string, modelsDir: string, options: ModelOptions): Promise<ResolvedModel> {
+async function ensure(
+  name: BuiltinModelName,
+  path: string,
+  modelsDir: string,
+  options: ModelOptions
+): Promise<ResolvedModel> {
   const spec: SyntheticModelSpec = BUILTIN_MODELS[name]
   const print = fingerprint(spec)
   const cached = await readSidecar(path)

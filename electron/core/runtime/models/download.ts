@@ -14,7 +14,11 @@ export class DownloadError extends MeshworkError {
 
 export class ChecksumMismatchError extends MeshworkError {
   constructor(url: string, expected: string, actual: string) {
-    super(`Checksum mismatch for ${url}: expected sha256 ${expected}, got ${actual}; the file was removed`, 'checksum_mismatch', 502)
+    super(
+      `Checksum mismatch for ${url}: expected sha256 ${expected}, got ${actual}; the file was removed`,
+      'checksum_mismatch',
+      502
+    )
     this.name = 'ChecksumMismatchError'
   }
 }
@@ -28,7 +32,11 @@ export class ModelUrlError extends MeshworkError {
 
 export class ModelTooLargeError extends MeshworkError {
   constructor(url: string, bytes: number, limit: number) {
-    super(`${url} is larger than the model size limit (${bytes} > ${limit} bytes); the partial file was removed`, 'model_too_large', 413)
+    super(
+      `${url} is larger than the model size limit (${bytes} > ${limit} bytes); the partial file was removed`,
+      'model_too_large',
+      413
+    )
     this.name = 'ModelTooLargeError'
   }
 }
@@ -48,7 +56,10 @@ export function assertModelUrl(url: string, sha256: string | undefined): void {
     throw new ModelUrlError(`Not a valid URL: ${url.slice(0, 200)}`)
   }
   if (protocol === 'https:' || (protocol === 'http:' && sha256 !== undefined)) return
-  if (protocol === 'http:') throw new ModelUrlError(`A plain http:// model URL needs #sha256=<64 hex digits> (or use https): ${url.slice(0, 200)}`)
+  if (protocol === 'http:')
+    throw new ModelUrlError(
+      `A plain http:// model URL needs #sha256=<64 hex digits> (or use https): ${url.slice(0, 200)}`
+    )
   throw new ModelUrlError(`A model URL must be https (or http with #sha256=): ${url.slice(0, 200)}`)
 }
 
@@ -87,7 +98,8 @@ function totalSize(res: Response, offset: number): number | undefined {
 
 class FatalHttpError extends DownloadError {}
 
-const isFatal = (err: unknown): boolean => err instanceof FatalHttpError || err instanceof ModelUrlError || err instanceof ModelTooLargeError
+const isFatal = (err: unknown): boolean =>
+  err instanceof FatalHttpError || err instanceof ModelUrlError || err instanceof ModelTooLargeError
 
 /**
  * Downloads `url` to `dest` through a .part file of its own (partPathFor): a cut connection resumes
@@ -110,7 +122,11 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     const offset = await partSize(part)
     let received = offset
     try {
-      const res = await fetch(url, { signal, headers: offset > 0 ? { range: `bytes=${offset}-` } : {}, redirect: 'follow' })
+      const res = await fetch(url, {
+        signal,
+        headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+        redirect: 'follow'
+      })
       if (res.status === 416 && offset > 0) {
         // the server has nothing past our offset: the .part is complete or stale; start over once
         await res.body?.cancel()
@@ -120,7 +136,8 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       if (!res.ok) {
         await res.body?.cancel()
         const message = `GET ${url} answered ${res.status} ${res.statusText}`
-        if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw new FatalHttpError(message)
+        if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)
+          throw new FatalHttpError(message)
         throw new DownloadError(message)
       }
       if (res.url) assertModelUrl(res.url, options.sha256) // a redirect may not downgrade to plain http
@@ -143,13 +160,18 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
           const now = Date.now()
           if (now - lastReport > 200) {
             lastReport = now
-            onProgress?.({ task, fraction: total ? received / total : undefined, message: `${(received / 1e6).toFixed(1)} MB` })
+            onProgress?.({
+              task,
+              fraction: total ? received / total : undefined,
+              message: `${(received / 1e6).toFixed(1)} MB`
+            })
           }
         }
       } finally {
         await file.close()
       }
-      if (total !== undefined && received !== total) throw new DownloadError(`Connection ended at ${received} of ${total} bytes`)
+      if (total !== undefined && received !== total)
+        throw new DownloadError(`Connection ended at ${received} of ${total} bytes`)
       break
     } catch (err) {
       if (signal?.aborted) throw signal.reason
@@ -157,7 +179,9 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       if (isFatal(err)) throw err
       if (received === offset) failures++
       if (failures > maxRetries || attempt > 1000) {
-        throw new DownloadError(`Download of ${url} failed after ${attempt + 1} attempts: ${(err as Error).message}`, { cause: err })
+        throw new DownloadError(`Download of ${url} failed after ${attempt + 1} attempts: ${(err as Error).message}`, {
+          cause: err
+        })
       }
       onProgress?.({ task, message: `Connection lost at ${received} bytes, resuming` })
       await sleep((options.retryDelayMs ?? 250) * Math.max(1, failures), { signal })

@@ -86,12 +86,18 @@ class ByteSink {
 function writeValue(sink: ByteSink, v: GgufValue): void {
   sink.u32(v.type)
   switch (v.type) {
-    case GgufValueType.UINT32: return sink.u32(v.value)
-    case GgufValueType.INT32: return sink.i32(v.value)
-    case GgufValueType.FLOAT32: return sink.f32(v.value)
-    case GgufValueType.UINT64: return sink.u64(v.value)
-    case GgufValueType.BOOL: return sink.push(Buffer.from([v.value ? 1 : 0]))
-    case GgufValueType.STRING: return sink.str(v.value)
+    case GgufValueType.UINT32:
+      return sink.u32(v.value)
+    case GgufValueType.INT32:
+      return sink.i32(v.value)
+    case GgufValueType.FLOAT32:
+      return sink.f32(v.value)
+    case GgufValueType.UINT64:
+      return sink.u64(v.value)
+    case GgufValueType.BOOL:
+      return sink.push(Buffer.from([v.value ? 1 : 0]))
+    case GgufValueType.STRING:
+      return sink.str(v.value)
     case GgufValueType.ARRAY: {
       sink.u32(v.itemType)
       sink.u64(v.value.length)
@@ -123,13 +129,13 @@ export function f32ToF16Bits(value: number, scratch = new DataView(new ArrayBuff
     let half = mant >>> shift
     const rem = mant & ((1 << shift) - 1)
     const halfway = 1 << (shift - 1)
-    if (rem > halfway || (rem === halfway && (half & 1))) half++
+    if (rem > halfway || (rem === halfway && half & 1)) half++
     return sign | half
   }
   let half = (e << 10) | (mant >>> 13)
   const rem = mant & 0x1fff
   // a carry out of the mantissa correctly bumps the exponent (up to infinity)
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++
   return sign | half
 }
 
@@ -149,7 +155,12 @@ export interface WriteGgufOptions {
 }
 
 /** Writes a GGUF v3 file; tensors are generated and written one at a time to keep memory flat. */
-export async function writeGguf(path: string, metadata: Record<string, GgufValue>, tensors: TensorSpec[], options: WriteGgufOptions = {}): Promise<void> {
+export async function writeGguf(
+  path: string,
+  metadata: Record<string, GgufValue>,
+  tensors: TensorSpec[],
+  options: WriteGgufOptions = {}
+): Promise<void> {
   const header = new ByteSink()
   header.push(Buffer.from('GGUF', 'ascii'))
   header.u32(3)

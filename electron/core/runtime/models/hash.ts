@@ -39,7 +39,11 @@ export async function readSidecar(path: string, cachePath = sidecarPath(path)): 
   }
 }
 
-export async function writeSidecar(path: string, facts: Omit<Sidecar, 'size' | 'mtimeMs'>, cachePath = sidecarPath(path)): Promise<Sidecar> {
+export async function writeSidecar(
+  path: string,
+  facts: Omit<Sidecar, 'size' | 'mtimeMs'>,
+  cachePath = sidecarPath(path)
+): Promise<Sidecar> {
   const info = await stat(path)
   const sidecar: Sidecar = { ...facts, size: info.size, mtimeMs: info.mtimeMs }
   const tmp = `${cachePath}.${process.pid}.tmp`

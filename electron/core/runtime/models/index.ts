@@ -1,4 +1,10 @@
-export { BUILTIN_MODELS, ensureBuiltinModel, isBuiltinModel, UnknownBuiltinModelError, type BuiltinModelName } from './builtin'
+export {
+  BUILTIN_MODELS,
+  ensureBuiltinModel,
+  isBuiltinModel,
+  UnknownBuiltinModelError,
+  type BuiltinModelName
+} from './builtin'
 export {
   assertModelUrl,
   ChecksumMismatchError,

@@ -24,7 +24,10 @@ export type ModelSource =
 /** A model name from a file stem: characters outside the allowed set become `-`. */
 export function nameFromFile(file: string): string {
   const stem = basename(file).replace(/\.gguf$/i, '')
-  const clean = stem.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 128)
+  const clean = stem
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 128)
   return clean || 'model'
 }
 
@@ -44,13 +47,22 @@ export function parseModelSpec(spec: string): ModelSource {
       throw new InvalidModelError(`Not a valid URL: ${rest}`)
     }
     const hash = url.hash.match(/^#sha256=([0-9a-fA-F]{64})$/)
-    if (url.hash && !hash) throw new InvalidModelError(`A model URL fragment must be #sha256=<64 hex digits>, got ${url.hash}`)
+    if (url.hash && !hash)
+      throw new InvalidModelError(`A model URL fragment must be #sha256=<64 hex digits>, got ${url.hash}`)
     url.hash = ''
     if (url.protocol === 'http:' && !hash) {
-      throw new InvalidModelError(`A plain http:// model URL needs #sha256=<64 hex digits> (or use https): ${rest.slice(0, 200)}`)
+      throw new InvalidModelError(
+        `A plain http:// model URL needs #sha256=<64 hex digits> (or use https): ${rest.slice(0, 200)}`
+      )
     }
     const fileName = nameFromFile(decodeURIComponent(url.pathname.split('/').pop() || 'model')) + '.gguf'
-    return { kind: 'url', name: chosen ?? nameFromFile(fileName), url: url.toString(), sha256: hash?.[1].toLowerCase(), fileName }
+    return {
+      kind: 'url',
+      name: chosen ?? nameFromFile(fileName),
+      url: url.toString(),
+      sha256: hash?.[1].toLowerCase(),
+      fileName
+    }
   }
   if (!named && isBuiltinModel(rest)) return { kind: 'builtin', name: rest }
   if (!/\.gguf$/i.test(rest) && !rest.includes('/')) {
@@ -72,7 +84,12 @@ async function assertGguf(path: string): Promise<void> {
 }
 
 /** sha256, parameter count and context length of a GGUF, cached in `cachePath`. */
-export async function describeGguf(name: string, path: string, cachePath: string, options: ModelOptions & { knownSha256?: string } = {}): Promise<ResolvedModel> {
+export async function describeGguf(
+  name: string,
+  path: string,
+  cachePath: string,
+  options: ModelOptions & { knownSha256?: string } = {}
+): Promise<ResolvedModel> {
   await assertGguf(path)
   const cached = await readSidecar(path, cachePath)
   if (cached?.params !== undefined && cached.contextLength !== undefined) {
@@ -81,7 +98,9 @@ export async function describeGguf(name: string, path: string, cachePath: string
   if (!options.knownSha256) options.onProgress?.({ task: `model:${name}`, message: `Hashing ${basename(path)}` })
   const info = await readGgufFileInfo(path, { logWarnings: false, signal: options.signal })
   const params = (info.fullTensorInfo ?? info.tensorInfo ?? []).reduce(
-    (sum, t) => sum + t.dimensions.reduce<number>((a, b) => a * Number(b), 1), 0)
+    (sum, t) => sum + t.dimensions.reduce<number>((a, b) => a * Number(b), 1),
+    0
+  )
   const arch = info.architectureMetadata as { context_length?: number }
   const contextLength = Number(arch.context_length ?? 2048)
   const sha256 = options.knownSha256 ?? (await sha256File(path, { signal: options.signal }))
@@ -126,6 +145,10 @@ export async function resolveModel(spec: string, dataDir: string, options: Model
     throw err
   }
   const model = await describeGguf(source.name, dest, cachePath, { ...options, knownSha256: done.sha256 })
-  await writeSidecar(dest, { sha256: model.sha256, params: model.params, contextLength: model.contextLength, fingerprint: source.url }, cachePath)
+  await writeSidecar(
+    dest,
+    { sha256: model.sha256, params: model.params, contextLength: model.contextLength, fingerprint: source.url },
+    cachePath
+  )
   return model
 }

@@ -98,7 +98,10 @@ export function buildSyntheticModel(spec: SyntheticModelSpec): SyntheticModel {
   const matScale = (nIn: number): number => spec.gain * Math.sqrt(3 / nIn)
 
   const matrix = (name: string, nIn: number, nOut: number): TensorSpec => ({
-    name, shape: [nIn, nOut], type: spec.matrixType, fill: uniform(spec.seed, name, matScale(nIn))
+    name,
+    shape: [nIn, nOut],
+    type: spec.matrixType,
+    fill: uniform(spec.seed, name, matScale(nIn))
   })
   const norm = (name: string): TensorSpec => ({ name, shape: [d], type: GgmlType.F32, fill: ones })
 
@@ -114,7 +117,12 @@ export function buildSyntheticModel(spec: SyntheticModelSpec): SyntheticModel {
   }
 
   const tensors: TensorSpec[] = [
-    { name: 'token_embd.weight', shape: [d, nVocab], type: spec.matrixType, fill: uniform(spec.seed, 'token_embd.weight', Math.sqrt(3)) },
+    {
+      name: 'token_embd.weight',
+      shape: [d, nVocab],
+      type: spec.matrixType,
+      fill: uniform(spec.seed, 'token_embd.weight', Math.sqrt(3))
+    },
     norm('output_norm.weight'),
     output
   ]
