@@ -1,14 +1,7 @@
 import type { ChallengeVerdict } from '../../../shared/reputation'
 import type { Logger } from '../util/logger'
-import {
-  type ChallengeRun,
-  type ChallengeTransport,
-  challengeFrame,
-  compareOutputs,
-  judgeRun,
-  runChallenge
-} from './challenge'
-import { SPEED_LIE_FACTOR, WEIGHTS } from './evidence'
+import { type ChallengeTransport, challengeFrame, runChallenge } from './challenge'
+import { judgeChallenge, referencesFor } from './cross-check'
 import type { TrustEngine } from './trust-engine'
 
 /** A provider and one model it serves (with the GGUF it claims). */
@@ -91,7 +84,7 @@ export class Challenger {
         (t) =>
           !this.init.engine.crossChecked(t.peerId) &&
           this.init.engine.challengesSent(t.peerId) < 3 &&
-          this.references(t, targets).length > 0 &&
+          referencesFor(t, targets, this.init).length > 0 &&
           this.init.engine.excludedReason(t.peerId) === undefined
       ) ??
       rested.find((t) => this.due.has(t.peerId) && this.init.engine.excludedReason(t.peerId) === undefined) ??
@@ -110,7 +103,7 @@ export class Challenger {
       const maxTokens = this.init.maxTokens ?? 48
       const frame = challengeFrame(target.model, maxTokens)
       const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.init.timeoutMs ?? 30_000)])
-      const references = this.references(target, others)
+      const references = referencesFor(target, others, this.init)
       // the target alone first, so its speed is measured without this node's other runs beside it
       const run = await runChallenge(this.init.transport, target.peerId, frame, { signal })
       const refRuns = await Promise.all(
@@ -119,7 +112,7 @@ export class Challenger {
       const refs = references
         .map((r, i) => ({ ...r, run: refRuns[i] }))
         .filter((r) => r.run.error === undefined && r.run.completionTokens > 0)
-      const judged = this.judge(target, run, maxTokens, refs)
+      const judged = judgeChallenge(this.init.engine, target, run, maxTokens, refs)
       // only a complete answer's speed is a sample (a broken stream's last batch says nothing)
       const complete = judged.verdict === 'pass' || judged.verdict === 'slow' || judged.verdict === 'mismatch'
       const sample = complete && run.completionTokens >= 16 ? { tokensPerSecond: run.tokensPerSecond } : {}
@@ -143,87 +136,6 @@ export class Challenger {
     }
   }
 
-  private judge(
-    target: ChallengeTarget,
-    run: ChallengeRun,
-    maxTokens: number,
-    refs: Array<Reference & { run: ChallengeRun }>
-  ): Judged {
-    const judged = judgeRun(run, maxTokens)
-    if (judged.verdict !== 'pass') return { ...judged, ...(judged.honestRefusal ? { weight: 0 } : {}) }
-    const unit = run.idsKnown && refs.every((r) => r.run.idsKnown) ? 'tokens' : 'characters'
-    const checks = refs.map((r) => ({ ...r, cmp: compareOutputs(run, r.run) }))
-    const trusted = checks.find((c) => c.trusted)
-    const agreeing = checks.filter((c) => c.cmp.agree)
-    // a trusted reference decides alone; two untrusted ones decide when they agree with each other
-    const against =
-      trusted !== undefined
-        ? trusted.cmp.agree
-          ? undefined
-          : trusted
-        : agreeing.length === 0 && checks.length >= 2 && compareOutputs(checks[0].run, checks[1].run).agree
-          ? checks[0]
-          : undefined
-    if (against !== undefined) {
-      const confidence = against.local ? 1 : Math.max(0.5, this.init.engine.trust(against.peerId))
-      const by = against.local
-        ? 'this node’s runtime'
-        : `${trusted ? 'provider' : 'two providers incl.'} ${against.peerId.slice(-8)}`
-      return {
-        verdict: 'mismatch',
-        detail: `output differs from ${by}: ${against.cmp.matched} of ${against.cmp.compared} leading ${unit} match`,
-        weight: WEIGHTS.challenge.mismatch * confidence
-      }
-    }
-    if (
-      run.tokensPerSecond !== undefined &&
-      run.completionTokens >= 16 &&
-      this.init.engine.speedLieWith(target.peerId, run.tokensPerSecond)
-    ) {
-      return {
-        verdict: 'slow',
-        detail: `${run.tokensPerSecond.toFixed(1)} tok/s measured; its advert claims more than ${SPEED_LIE_FACTOR}× that`
-      }
-    }
-    const crossChecked = (trusted?.cmp.agree ?? false) || agreeing.length > 0
-    return crossChecked
-      ? {
-          verdict: 'pass',
-          detail: `${judged.detail}, output matches ${agreeing.length} reference(s)`,
-          crossChecked: true
-        }
-      : { verdict: 'pass', detail: `${judged.detail}, not cross-checked`, weight: WEIGHTS.uncheckedPass }
-  }
-
-  /**
-   * References of the same GGUF: this node's runtime, or a provider already cross-checked (either is
-   * trusted alone); otherwise up to two others, who must agree with each other to outvote the target.
-   */
-  private references(target: ChallengeTarget, others: ChallengeTarget[]): Reference[] {
-    if (target.sha256 === undefined) return []
-    if (this.init.localSha256?.(target.model) === target.sha256)
-      return [{ peerId: this.init.self, local: true, trusted: true }]
-    const engine = this.init.engine
-    const same = others
-      .filter(
-        (o) =>
-          o.peerId !== target.peerId &&
-          o.model === target.model &&
-          o.sha256 === target.sha256 &&
-          engine.excludedReason(o.peerId) === undefined
-      )
-      // cross-checked ones first, the fastest of them (a slow reference would slow every check)
-      .sort(
-        (a, b) =>
-          Number(engine.crossChecked(b.peerId)) - Number(engine.crossChecked(a.peerId)) ||
-          engine.measuredSpeed(b.peerId) - engine.measuredSpeed(a.peerId)
-      )
-    const best = same[0]
-    if (best !== undefined && engine.crossChecked(best.peerId) && engine.trust(best.peerId) >= 0.5)
-      return [{ peerId: best.peerId, local: false, trusted: true }]
-    return same.slice(0, 2).map((o) => ({ peerId: o.peerId, local: false, trusted: false }))
-  }
-
   private scheduleProbe(peerId: string): void {
     if (this.init.engine.excludedReason(peerId) === undefined) {
       this.probes.delete(peerId)
@@ -234,18 +146,4 @@ export class Challenger {
     const backoffMs = previous === undefined ? base : Math.min(this.init.probeMaxMs ?? 600_000, previous.backoffMs * 2)
     this.probes.set(peerId, { at: Date.now() + backoffMs, backoffMs })
   }
-}
-
-interface Reference {
-  peerId: string
-  local: boolean
-  /** Decides alone: this node's runtime, or a provider whose output already matched a reference. */
-  trusted: boolean
-}
-
-interface Judged {
-  verdict: ChallengeVerdict
-  detail: string
-  weight?: number
-  crossChecked?: boolean
 }

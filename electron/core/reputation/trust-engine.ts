@@ -1,23 +1,10 @@
 import type { ChallengeVerdict, ReportedSubject, TrustEvidence } from '../../../shared/reputation'
-import {
-  PeerEvidence,
-  SPEED_LIE_FACTOR,
-  SPEED_MIN_SAMPLES,
-  WEIGHTS,
-  attemptWeight,
-  bestRecent,
-  speedLie
-} from './evidence'
-import { explain } from './explain'
+import { PeerEvidence, SPEED_LIE_FACTOR, SPEED_MIN_SAMPLES, WEIGHTS, attemptWeight } from './evidence'
 import type { Observation, ObservationStore, StoredReport } from './observation-store'
-import {
-  DEFAULT_TRUST_PARAMS,
-  computeTrust,
-  newcomerTrust,
-  type Mass,
-  type TrustParams,
-  type TrustResult
-} from './trust-math'
+import { SpeedRule } from './speed-rule'
+import { trustInputAt } from './trust-input'
+import { DEFAULT_TRUST_PARAMS, computeTrust, newcomerTrust, type TrustParams, type TrustResult } from './trust-math'
+import { directSummary, evidenceView } from './trust-views'
 
 /** What the router reports after every attempt (the fields of its AttemptOutcome that matter here). */
 export interface AttemptFacts {
@@ -62,6 +49,7 @@ export class TrustEngine {
   private readonly preTrusted: Set<string>
   private readonly halfLifeMs: number
   private readonly now: () => number
+  private readonly speed: SpeedRule
   private result?: TrustResult
   private resultAt = 0
   private writes = 0
@@ -71,6 +59,7 @@ export class TrustEngine {
     this.preTrusted = new Set(options.trustedPeers ?? [])
     this.halfLifeMs = options.halfLifeMs ?? 24 * 3600_000
     this.now = options.now ?? Date.now
+    this.speed = new SpeedRule(this.peers, options, this.now)
     for (const o of options.store.observations()) this.evidenceOf(o.peer).apply(o, this.halfLifeMs)
     for (const r of options.store.reports()) this.reports.set(r.reporter, [...(this.reports.get(r.reporter) ?? []), r])
   }
@@ -87,41 +76,16 @@ export class TrustEngine {
   }
 
   evidence(peerId: string): TrustEvidence {
-    const e = this.peers.get(peerId) ?? new PeerEvidence()
+    const evidence = this.peers.get(peerId)
     const now = this.now()
-    const g = this.computed().gossip.get(peerId)
+    const gossip = this.computed().gossip.get(peerId)
     const advert = this.options.advertSpeed?.(peerId)
-    const evidence: Omit<TrustEvidence, 'why'> = {
-      trust: round(this.trust(peerId)),
-      threshold: this.params.threshold,
-      direct: {
-        successes: e.successes,
-        failures: { ...e.failures },
-        positive: round(e.positive.valueAt(now, this.halfLifeMs)),
-        negative: round(e.negative.valueAt(now, this.halfLifeMs)),
-        ...(e.ttftMs !== undefined ? { ttftMs: round(e.ttftMs) } : {}),
-        ...(e.tokensPerSecond !== undefined ? { tokensPerSecond: round(e.tokensPerSecond) } : {}),
-        ...(advert !== undefined ? { advertTokensPerSecond: advert } : {}),
-        ...(e.lastAt !== undefined ? { lastAt: e.lastAt } : {})
-      },
-      challenges: {
-        sent: e.challengesSent,
-        passed: e.challengesPassed,
-        byVerdict: { ...e.byVerdict },
-        ...(e.lastChallenge ? { last: e.lastChallenge } : {})
-      },
-      gossip: {
-        reporters: g?.reporters ?? 0,
-        positive: round(g?.positive ?? 0),
-        negative: round(g?.negative ?? 0),
-        caughtBy: g?.caughtBy ?? 0,
-        reporterWeight: round(
-          this.computed().reporterWeight.get(peerId) ??
-            (this.preTrusted.has(peerId) ? 1 : this.params.unknownReporterWeight)
-        )
-      }
-    }
-    return { ...evidence, why: explain(evidence, this.preTrusted.has(peerId)) }
+    const trust = this.trust(peerId)
+    const preTrusted = this.preTrusted.has(peerId)
+    const reporterWeight =
+      this.computed().reporterWeight.get(peerId) ?? (preTrusted ? 1 : this.params.unknownReporterWeight)
+    const facts = { evidence, now, halfLifeMs: this.halfLifeMs, trust, threshold: this.params.threshold, gossip }
+    return evidenceView({ ...facts, advert, reporterWeight, preTrusted })
   }
 
   /** True once this node has sent the provider at least one challenge. */
@@ -135,7 +99,7 @@ export class TrustEngine {
     const advert = this.options.advertSpeed?.(peerId)
     if (last === undefined || advert === undefined || advert <= 0 || this.excludedReason(peerId) !== undefined)
       return false
-    const others = this.othersSpeed(peerId)
+    const others = this.speed.othersSpeed(peerId)
     return last < advert / SPEED_LIE_FACTOR && (others === undefined || last < others / SPEED_LIE_FACTOR)
   }
 
@@ -205,18 +169,7 @@ export class TrustEngine {
 
   /** What this node tells the mesh: its own direct evidence only (never re-gossiped gossip). */
   summary(max: number): ReportedSubject[] {
-    const now = this.now()
-    const recently = now - this.halfLifeMs
-    return [...this.peers]
-      .map(([peer, e]) => ({
-        peer,
-        positive: round(e.positive.valueAt(now, this.halfLifeMs)),
-        negative: round(e.negative.valueAt(now, this.halfLifeMs)),
-        caught: (e.caughtAt ?? 0) > recently
-      }))
-      .filter((s) => s.positive + s.negative >= 0.01)
-      .sort((a, b) => Number(b.caught) - Number(a.caught) || b.positive + b.negative - (a.positive + a.negative))
-      .slice(0, max)
+    return directSummary(this.peers, this.now(), this.halfLifeMs, max)
   }
 
   /** Providers this node has direct evidence of, for diagnostics. */
@@ -236,49 +189,15 @@ export class TrustEngine {
 
   /** The speed rule over the provider's recent samples; records a 'slow' verdict when it holds. */
   checkSpeed(peerId: string): boolean {
-    const e = this.peers.get(peerId)
-    const advert = this.options.advertSpeed?.(peerId)
-    if (
-      e === undefined ||
-      !this.spanned(e.speedSampleAt, this.now()) ||
-      !speedLie(e.speedSamples, advert, this.othersSpeed(peerId))
-    )
-      return false
-    const best = bestRecent(e.speedSamples)
-    this.noteChallenge(
-      peerId,
-      'slow',
-      `at most ${best.toFixed(1)} tok/s over the last ${SPEED_MIN_SAMPLES} samples; its advert claims ${advert}`
-    )
+    const detail = this.speed.verdict(peerId)
+    if (detail === undefined) return false
+    this.noteChallenge(peerId, 'slow', detail)
     return true
   }
 
   /** Whether the speed rule holds with one more sample (a challenge's own, before it is recorded). */
   speedLieWith(peerId: string, sample: number): boolean {
-    const e = this.peers.get(peerId)
-    const now = this.now()
-    if (!this.spanned([...(e?.speedSampleAt ?? []), now], now)) return false
-    return speedLie([...(e?.speedSamples ?? []), sample], this.options.advertSpeed?.(peerId), this.othersSpeed(peerId))
-  }
-
-  /** Whether the last SPEED_MIN_SAMPLES samples were taken over at least `speedSpanMs`. */
-  private spanned(at: readonly number[], now: number): boolean {
-    const recent = at.slice(-SPEED_MIN_SAMPLES)
-    return recent.length >= SPEED_MIN_SAMPLES && now - recent[0] >= (this.options.speedSpanMs ?? 20_000)
-  }
-
-  /**
-   * What this node measures of the other providers (best recent decode speed): the lower quartile,
-   * so an honest box is compared with the slower of its peers, and one liar among them cannot
-   * shield another unless liars are a quarter of them.
-   */
-  private othersSpeed(peerId: string): number | undefined {
-    const speeds: number[] = []
-    for (const [peer, e] of this.peers)
-      if (peer !== peerId && e.speedSamples.length > 0) speeds.push(bestRecent(e.speedSamples))
-    if (speeds.length === 0) return undefined
-    speeds.sort((a, b) => a - b)
-    return speeds[Math.floor((speeds.length - 1) / 4)]
+    return this.speed.lieWith(peerId, sample)
   }
 
   private evidenceOf(peer: string): PeerEvidence {
@@ -293,36 +212,9 @@ export class TrustEngine {
   private computed(): TrustResult {
     const now = this.now()
     if (this.result !== undefined && now - this.resultAt < RECOMPUTE_AFTER_MS) return this.result
-    const direct = new Map<string, Mass>()
-    for (const [peer, e] of this.peers)
-      direct.set(peer, {
-        positive: e.positive.valueAt(now, this.halfLifeMs),
-        negative: e.negative.valueAt(now, this.halfLifeMs)
-      })
-    const reports = [...this.reports.values()].flat().map((r) => {
-      const decay = 2 ** (-Math.max(0, now - r.at) / this.halfLifeMs)
-      return {
-        reporter: r.reporter,
-        subject: r.peer,
-        positive: r.positive * decay,
-        negative: r.negative * decay,
-        caught: r.caught === true
-      }
-    })
-    const caught = new Set(
-      [...this.peers]
-        .filter(([, e]) => e.caughtAt !== undefined && now - e.caughtAt < this.halfLifeMs)
-        .map(([peer]) => peer)
-    )
-    this.result = computeTrust(
-      { self: this.options.self, preTrusted: this.preTrusted, direct, reports, caught },
-      this.params
-    )
+    const input = trustInputAt(this.peers, this.reports, now, this.halfLifeMs)
+    this.result = computeTrust({ self: this.options.self, preTrusted: this.preTrusted, ...input }, this.params)
     this.resultAt = now
     return this.result
   }
-}
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100
 }
