@@ -125,7 +125,8 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
       dataDir: config.dataDir,
       trustedPeers: config.trustedPeers,
       ...config.reputation,
-      local: localReference(serving)
+      local: localReference(serving),
+      onChallengeSettled: (outcome) => earnings.attemptSettled(outcome)
     }
   )
   const router = createRouter({

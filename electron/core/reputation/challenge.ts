@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import type { AcceptFrame, DeltaFrame, FinalFrame, RequestFrame } from '../../../shared/infer'
 import type { ChallengeVerdict } from '../../../shared/reputation'
+import type { AttemptOutcome } from '../events'
 import type { AbortOptions } from '../util/startable'
 
 /** Opens one request on a provider: a remote peer over the infer protocol, or this node's runtime. */
@@ -22,6 +23,11 @@ export interface ChallengeRun {
   /** Decode speed between the first and the last token. */
   tokensPerSecond?: number
   error?: { code: string; kind?: string }
+  /** The provider's final frame (its receipt for the job), when one came. */
+  final?: FinalFrame
+  /** The prompt as the provider evaluated it (its first delta's prompt ids). */
+  promptTokens?: number
+  ms?: number
 }
 
 const WORDS = [
@@ -93,10 +99,12 @@ export async function runChallenge(
     for await (const frame of transport(peerId, structuredClone(request), options)) {
       if (frame.type === 'accept') continue
       if (frame.type === 'final') {
+        run.final = frame
         run.finishReason = frame.finishReason
         run.completionTokens = frame.usage?.completion_tokens ?? run.completionTokens
         break
       }
+      run.promptTokens ??= frame.promptTokenIds?.length
       const ids = frame.tokenIds ?? []
       if (frame.text === '' && ids.length === 0) continue
       if (frame.tokenIds === undefined) run.idsKnown = false
@@ -117,6 +125,7 @@ export async function runChallenge(
         ...(typeof e.kind === 'string' ? { kind: e.kind } : {})
       }
   }
+  run.ms = performance.now() - started
   if (firstAt !== undefined) run.ttftMs = firstAt - started
   const decoded = run.idsKnown ? run.tokenIds.length : run.completionTokens
   if (firstAt !== undefined && decoded > 1 && lastAt > firstAt)
@@ -170,4 +179,24 @@ export function judgeRun(
     return { verdict: 'truncated', detail: `${run.completionTokens} of ${maxTokens} tokens, finish 'length'` }
   if (run.completionTokens === 0 && run.text === '') return { verdict: 'truncated', detail: 'an empty answer' }
   return { verdict: 'pass', detail: `${run.completionTokens} tokens` }
+}
+
+/**
+ * A challenge is a real job the provider is paid for: as an attempt outcome it goes to the same
+ * accounting as routed jobs, so the provider's receipt is countersigned and the spend recorded.
+ */
+export function challengeOutcome(request: RequestFrame, peerId: string, run: ChallengeRun): AttemptOutcome {
+  return {
+    requestId: request.id,
+    provider: peerId,
+    local: false,
+    model: request.call.body.model,
+    kind: run.error === undefined ? 'ok' : 'failed',
+    code: run.error?.code,
+    tokens: run.idsKnown ? run.tokenIds.length : run.completionTokens,
+    promptTokens: run.promptTokens,
+    ms: run.ms ?? 0,
+    continuation: false,
+    final: run.final
+  }
 }

@@ -1,6 +1,7 @@
 import type { ChallengeVerdict } from '../../../shared/reputation'
 import type { Logger } from '../util/logger'
-import { type ChallengeTransport, challengeFrame, runChallenge } from './challenge'
+import { type ChallengeTransport, challengeFrame, challengeOutcome, runChallenge } from './challenge'
+import type { AttemptOutcome } from '../events'
 import { judgeChallenge, referencesFor } from './cross-check'
 import type { TrustEngine } from './trust-engine'
 
@@ -12,6 +13,8 @@ export interface ChallengeTarget {
 }
 
 export interface ChallengerInit {
+  /** Each challenge job on another peer, as an attempt outcome (for receipts: challenges are paid jobs). */
+  onSettled?: (outcome: AttemptOutcome) => void
   self: string
   engine: TrustEngine
   transport: ChallengeTransport
@@ -109,6 +112,12 @@ export class Challenger {
       const refRuns = await Promise.all(
         references.map((t) => runChallenge(this.init.transport, t.peerId, frame, { signal }))
       )
+      for (const [peerId, settled] of [
+        [target.peerId, run] as const,
+        ...references.map((r, i) => [r.peerId, refRuns[i]] as const)
+      ]) {
+        if (peerId !== this.init.self) this.init.onSettled?.(challengeOutcome(frame, peerId, settled))
+      }
       const refs = references
         .map((r, i) => ({ ...r, run: refRuns[i] }))
         .filter((r) => r.run.error === undefined && r.run.completionTokens > 0)

@@ -1,3 +1,4 @@
+import type { AttemptOutcome } from '../events'
 import { join } from 'node:path'
 import type { Libp2p } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -43,6 +44,8 @@ export interface ReputationInit {
   }
   /** Replaces the default transport (infer protocol for peers, `local.stream` for this node). */
   transport?: ChallengeTransport
+  /** Each challenge job as an attempt outcome: challenges are paid jobs (receipts, spend). */
+  onChallengeSettled?: (outcome: AttemptOutcome) => void
 }
 
 /**
@@ -94,7 +97,8 @@ export class ReputationService implements Startable {
       localSha256: init.local?.sha256,
       share: init.challengeShare,
       tickMs: init.challengeIntervalMs,
-      probeBaseMs: init.probeIntervalMs
+      probeBaseMs: init.probeIntervalMs,
+      onSettled: init.onChallengeSettled
     })
   }
 

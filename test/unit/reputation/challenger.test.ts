@@ -9,6 +9,7 @@ import { type ChallengeTarget, Challenger } from '../../../electron/core/reputat
 import { ObservationStore } from '../../../electron/core/reputation/observation-store'
 import { TrustEngine } from '../../../electron/core/reputation/trust-engine'
 import { createLogger } from '../../../electron/core/util/logger'
+import type { AttemptOutcome } from '../../../electron/core/events'
 
 type Frame = AcceptFrame | DeltaFrame | FinalFrame
 const SHA = 'a'.repeat(64)
@@ -44,7 +45,11 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-function setup(behaviours: Record<string, Behaviour>, adverts: Record<string, number> = {}) {
+function setup(
+  behaviours: Record<string, Behaviour>,
+  adverts: Record<string, number> = {},
+  onSettled?: (outcome: AttemptOutcome) => void
+) {
   const dir = mkdtempSync(join(tmpdir(), 'mw-chal-'))
   dirs.push(dir)
   const store = new ObservationStore(join(dir, 'r.sqlite'))
@@ -58,12 +63,26 @@ function setup(behaviours: Record<string, Behaviour>, adverts: Record<string, nu
     logger: createLogger('t', { level: 'error' }),
     maxTokens: 24,
     probeBaseMs: 60_000,
-    tickMs: 1
+    tickMs: 1,
+    onSettled
   })
   return { engine, challenger, targets, store, dir }
 }
 
 describe('verification challenges', () => {
+  it('hands every challenge job on a peer to the accounting, with the final frame that holds its receipt', async () => {
+    const settled: AttemptOutcome[] = []
+    const { challenger, targets } = setup({ h1: 'honest', h2: 'honest', dropper: 'drop' }, {}, (o) => settled.push(o))
+    await challenger.challenge(targets[0])
+    expect(settled.length).toBeGreaterThanOrEqual(1)
+    expect(settled[0]).toMatchObject({ provider: 'h1', kind: 'ok', tokens: 24, final: { type: 'final' } })
+    expect(settled.every((o) => o.requestId === settled[0].requestId)).toBe(true)
+    settled.length = 0
+    await challenger.challenge(targets[2], [])
+    expect(settled[0]).toMatchObject({ provider: 'dropper', kind: 'failed', tokens: 12 })
+    expect(settled[0].final).toBeUndefined()
+  })
+
   it('catches garbage output by comparing token ids with two agreeing providers, then with a cross-checked one', async () => {
     const { engine, challenger, targets } = setup({ garbage: 'garbage', h1: 'honest', h2: 'honest' })
     expect(await challenger.challenge(targets[0])).toBe('mismatch')
