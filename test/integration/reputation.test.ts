@@ -162,7 +162,7 @@ describe('trust between real processes', () => {
       ).toEqual(['drop', 'garbage', 'slow'])
       for (const [mode, liar] of liars) {
         const p = peers.get(liar.peerId)!
-        expect(p.trust, mode).toBeLessThan(THRESHOLD)
+        expect(p.trust, `${mode}\n${views}\n${judged}`).toBeLessThan(THRESHOLD)
         expect(p.trustEvidence.why, mode).toMatch(
           mode === 'slow' ? /slow/ : mode === 'garbage' ? /mismatch/ : /truncated|failed/
         )

@@ -94,7 +94,8 @@ export class PeerEvidence {
       this.lastChallenge = { at: o.at, verdict: o.verdict, ...(o.detail ? { detail: o.detail } : {}) }
       if (o.verdict === 'slow') this.freshSpeedSamples = 0
       if (o.verdict !== 'pass' && o.verdict !== 'refused') this.caughtAt = o.at
-      if (o.verdict === 'pass') this.caughtAt = undefined
+      // only a pass checked against a reference clears a lie: an unchecked one proves nothing
+      if (o.verdict === 'pass' && o.crossChecked === true) this.caughtAt = undefined
       // a proven lie forfeits the credit earned before it: answering is not answering honestly
       if (o.verdict === 'mismatch' || o.verdict === 'slow') this.positive.reset()
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DecayedSum, speedLie } from '../../../electron/core/reputation/evidence'
+import { DecayedSum, PeerEvidence, speedLie } from '../../../electron/core/reputation/evidence'
 
 describe('speed rule', () => {
   it('needs three samples, all below a third of the advert (of a tenth, with nobody to compare with)', () => {
@@ -27,5 +27,18 @@ describe('decayed sums', () => {
     expect(s.valueAt(1000, 1000)).toBeCloseTo(4)
     s.add(4, 1000, 1000)
     expect(s.valueAt(2000, 1000)).toBeCloseTo(4)
+  })
+})
+
+describe('a caught lie', () => {
+  it('is cleared only by a pass checked against a reference, never by an unchecked one', () => {
+    const e = new PeerEvidence()
+    const day = 86_400_000
+    e.apply({ peer: 'p', at: 1, kind: 'challenge', verdict: 'mismatch', weight: -3 }, day)
+    expect(e.caughtAt).toBe(1)
+    e.apply({ peer: 'p', at: 2, kind: 'challenge', verdict: 'pass', weight: 0.2 }, day)
+    expect(e.caughtAt).toBe(1)
+    e.apply({ peer: 'p', at: 3, kind: 'challenge', verdict: 'pass', weight: 1, crossChecked: true }, day)
+    expect(e.caughtAt).toBeUndefined()
   })
 })
