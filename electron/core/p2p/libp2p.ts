@@ -45,6 +45,10 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config) {
     peerDiscovery,
     // a NATed peer's LAN address is tried after its relayed one, unless we are on that LAN
     connectionManager: { maxConnections: 200, addressSorter: relayAwareAddressSorter() },
+    // libp2p aborts a connection whose ping takes over 5 s; a node busy with a flood (or a loaded
+    // machine) is slow, not gone, and losing the connection would drop honest providers with it.
+    // Dead peers are still found: closed sockets at once, frozen ones by missed adverts and stalls.
+    connectionMonitor: { pingTimeout: { minTimeout: 20_000 } },
     connectionGater: { ...connectionGaterFor(scope), ...reach.gater },
     services: {
       identify: identify(),
