@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import type { Advert } from '../../../shared/advert'
 import type { ConnectionKind } from '../../../shared/api'
-import type { RequestFrame } from '../../../shared/infer'
-import { createEvents } from '../../../electron/core/events'
 import type { RelayBudget } from '../../../electron/core/p2p/reachability-connection'
-import type { PeerEntry, PeerTable } from '../../../electron/core/p2p/peer-table'
 import type { Candidate } from '../../../electron/core/router/candidates'
 import { ProviderRecords } from '../../../electron/core/router/provider-records'
-import { Router } from '../../../electron/core/router/router'
 import { RELAYED_PENALTY, score } from '../../../electron/core/router/scoring'
-import type { ProviderTransport } from '../../../electron/core/router/transport'
-import { createLogger } from '../../../electron/core/util/logger'
-import { call, collect, honest, SHA } from './scripted-mesh'
+import { call, collect, honest, mesh, SHA } from './scripted-mesh'
 
 const base: Candidate = {
   peerId: 'p',
@@ -55,47 +48,12 @@ describe('scoring of relayed providers', () => {
   })
 })
 
-/** A router over two honest providers whose connection kind and relay budget the test sets. */
+/** A router over honest providers whose connection kind and relay budget the test sets. */
 function relayMesh(kinds: Record<string, ConnectionKind>, budgets: Record<string, RelayBudget | undefined>) {
-  const advert = (peerId: string): Advert => ({
-    peerId,
-    version: '1',
-    seq: 1,
-    timestamp: Date.now(),
-    paused: false,
-    models: [{ name: 'm', sha256: SHA, params: 1 }],
-    benchmark: { m: { decodeTokensPerSecond: 100, prefillTokensPerSecond: 100, ttftMs: 10, gflops: 1 } },
-    price: { perMillionTokens: 0, currency: 'credits' },
-    load: { inflight: 0, queued: 0, capacity: 4 }
+  const scripts = Object.fromEntries(Object.keys(kinds).map((peerId) => [peerId, honest]))
+  return mesh(scripts, {
+    links: { connectionKind: (id) => kinds[id], relayBudget: (id) => budgets[id] }
   })
-  const entries = (): PeerEntry[] =>
-    Object.keys(kinds).map((peerId) => ({ peerId, advert: advert(peerId), alive: true, lastSeen: Date.now() }))
-  const peers: PeerTable = {
-    get: (id) => entries().find((e) => e.peerId === id),
-    list: entries,
-    candidates: entries,
-    knownModels: () => new Set(['m']),
-    markDead: () => {}
-  }
-  const opened: string[] = []
-  const transport: ProviderTransport = {
-    async *open(candidate: Candidate, frame: RequestFrame) {
-      opened.push(candidate.peerId)
-      for (const step of honest(frame, new AbortController().signal))
-        if (!('wait' in step) && !('fail' in step) && !('hang' in step)) yield step
-    },
-    connected: () => true,
-    connectionKind: (id) => kinds[id],
-    relayBudget: (id) => budgets[id]
-  }
-  const router = new Router({
-    peers,
-    transport,
-    events: createEvents(),
-    logger: createLogger('test', { level: 'error' }),
-    policy: 'best'
-  })
-  return { router, opened }
 }
 
 describe('relay limits bound what runs over a relayed connection', () => {
@@ -103,14 +61,14 @@ describe('relay limits bound what runs over a relayed connection', () => {
     const { router, opened } = relayMesh({ r: 'relayed' }, { r: { bytes: 16 * 1024 * 1024, ms: 300_000 } })
     const result = await collect(router, call(6))
     expect(result.error).toBeUndefined()
-    expect(opened).toEqual(['r'])
+    expect(opened.map((o) => o.peer)).toEqual(['r'])
   })
 
   it('a job that may need more bytes than the relay still allows is not sent there (503 when nothing else)', async () => {
     const { router, opened } = relayMesh({ r: 'relayed' }, { r: { bytes: 4_000, ms: 300_000 } })
     const result = await collect(router, call(100))
     expect((result.error as { code?: string }).code).toBe('no_provider_available')
-    expect(opened).toEqual([])
+    expect(opened.map((o) => o.peer)).toEqual([])
   })
 
   it('a job that may outlast the relay’s time is not sent there', async () => {
@@ -119,12 +77,12 @@ describe('relay limits bound what runs over a relayed connection', () => {
     expect(((await collect(router, call(2000))).error as { code?: string }).code).toBe('no_provider_available')
     // a short one fits
     expect((await collect(router, call(6))).error).toBeUndefined()
-    expect(opened).toEqual(['r'])
+    expect(opened.map((o) => o.peer)).toEqual(['r'])
   })
 
   it('a direct provider is preferred over an equal relayed one', async () => {
     const { router, opened } = relayMesh({ r: 'relayed', d: 'direct' }, { r: { bytes: 16 * 1024 * 1024, ms: 300_000 } })
     for (let i = 0; i < 5; i++) await collect(router, call(4))
-    expect(new Set(opened)).toEqual(new Set(['d']))
+    expect(new Set(opened.map((o) => o.peer))).toEqual(new Set(['d']))
   })
 })

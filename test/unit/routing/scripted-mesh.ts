@@ -1,5 +1,6 @@
 // Routers over scripted providers: each named peer answers every request with a list of steps.
 import type { Advert } from '../../../shared/advert'
+import type { MaxPrice } from '../../../shared/price'
 import type { DeltaFrame, InferBody, RequestFrame } from '../../../shared/infer'
 import { InferError } from '../../../shared/infer-error'
 import { createEvents } from '../../../electron/core/events'
@@ -16,13 +17,20 @@ export const SHA = 'a'.repeat(64)
 export type Step = AttemptEvent | { wait: number } | { fail: InferError } | { hang: true }
 export type Script = (frame: RequestFrame, signal: AbortSignal) => Step[]
 
+export interface MeshOptions {
+  budget?: RetryBudget
+  promptPolicy?: PromptPolicy
+  maxPrice?: MaxPrice
+  /** Changes a peer's advert (its price, its measured speed). */
+  advert?: (peerId: string, advert: Advert) => Advert
+  /** What the transport reports of each peer's connection (direct or relayed, the relay's budget). */
+  links?: Pick<ProviderTransport, 'connectionKind' | 'relayBudget'>
+}
+
 /** A provider table of named peers, each answering with a script. */
-export function mesh(
-  scripts: Record<string, Script>,
-  options: { budget?: RetryBudget; promptPolicy?: PromptPolicy } = {}
-) {
+export function mesh(scripts: Record<string, Script>, options: MeshOptions = {}) {
   const dead: string[] = []
-  const advert = (peerId: string): Advert => ({
+  const baseAdvert = (peerId: string): Advert => ({
     peerId,
     version: '1',
     seq: 1,
@@ -33,6 +41,7 @@ export function mesh(
     price: { perMillionTokens: 0, currency: 'credits' },
     load: { inflight: 0, queued: 0, capacity: 4 }
   })
+  const advert = (peerId: string): Advert => options.advert?.(peerId, baseAdvert(peerId)) ?? baseAdvert(peerId)
   const entries = (): PeerEntry[] =>
     Object.keys(scripts).map((peerId) => ({
       peerId,
@@ -60,7 +69,8 @@ export function mesh(
         if (signal?.aborted) throw signal.reason
       }
     },
-    connected: () => true
+    connected: () => true,
+    ...options.links
   }
   const events = createEvents()
   const outcomes: AttemptOutcome[] = []
@@ -73,6 +83,7 @@ export function mesh(
     policy: 'best',
     retryBudget: options.budget,
     promptPolicy: options.promptPolicy,
+    maxPrice: options.maxPrice,
     timeouts: { firstTokenMs: 400, minStallMs: 150, maxStallMs: 300 }
   })
   return { router, opened, outcomes, dead, events }
