@@ -149,7 +149,10 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
     logger: logger.child('link')
   })
   const stats = new NodeStats({ events })
-  const metrics = createMetrics({ events }, { knownModels: () => router.knownModels() })
+  const metrics = createMetrics(
+    { events },
+    { knownModels: () => router.knownModels(), gossip: () => reputation.gossipCounters() }
+  )
 
   const status = () =>
     statusView({

@@ -2,6 +2,8 @@ import { INFER_ERROR_KINDS } from '../../../shared/infer-error'
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { NodeEventMap, NodeEvents } from '../events'
+import type { GossipCounters } from '../reputation/gossip'
+import { registerGossipMetrics } from './gossip-metrics'
 import type { Startable } from '../util/startable'
 
 export interface MetricsComponents {
@@ -14,6 +16,8 @@ export interface MetricsInit {
   defaultMetrics?: boolean
   /** The models the mesh knows (the router's): only these get a `model` label value of their own. */
   knownModels?: () => ReadonlySet<string>
+  /** The reputation gossip's counts (published, accepted, dropped by reason), read at each scrape. */
+  gossip?: () => GossipCounters
 }
 
 /**
@@ -65,6 +69,7 @@ export class RoutingMetrics implements Startable {
   ) {
     this.registry = init.registry ?? new Registry()
     this.handlers = createHandlers(this.registry, init.defaultMetrics !== false, modelLabeller(init.knownModels))
+    if (init.gossip !== undefined) registerGossipMetrics(this.registry, init.gossip)
   }
 
   async start(): Promise<void> {
