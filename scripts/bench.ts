@@ -1,7 +1,8 @@
 // `npm run bench [-- section...] [--full] [--out FILE]`: speed and scale measured side by side in one
 // run with real `meshwork start` processes, printed as a table against the project's targets.
 // Sections: routing (mesh vs direct, mid-stream failover), failover (before the first token),
-// discovery, load, idle, reputation, scale, and runtime (container vs process; only when named or --full).
+// discovery, load, idle, reputation, scale, and runtime (container vs process) and soak (a churn run)
+// only when named or --full.
 import { writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { discoveryBench } from './bench/discovery'
@@ -13,6 +14,7 @@ import { routingBench } from './bench/routing'
 import { stopBenchNodes } from './bench/routing-nodes'
 import { runtimeBench } from './bench/runtime'
 import { scaleBench } from './bench/scale'
+import { soakBench } from './bench/soak'
 import { type BenchContext, type Measured, type Section, buildReport, formatTable, round } from './bench/stats'
 
 const sections: Record<string, Section> = {
@@ -23,9 +25,10 @@ const sections: Record<string, Section> = {
   idle: idleBench,
   reputation: reputationBench,
   scale: scaleBench,
-  runtime: (ctx) => runtimeBench(ctx.log)
+  runtime: (ctx) => runtimeBench(ctx.log),
+  soak: soakBench
 }
-/** `runtime` (a cold image build) is not in the default run, to keep it within 10 minutes on 2 cores. */
+/** `runtime` (a cold image build) and `soak` (minutes of churn) are not in the default run, to keep it within 10 minutes on 2 cores. */
 const DEFAULT_SECTIONS = ['routing', 'failover', 'discovery', 'load', 'idle', 'reputation', 'scale']
 
 /** Required metrics that no section measures yet, and why. */
