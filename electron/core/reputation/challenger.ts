@@ -39,6 +39,8 @@ export class Challenger {
   private readonly due = new Set<string>()
   private readonly probes = new Map<string, { at: number; backoffMs: number }>()
   private readonly lastAt = new Map<string, number>()
+  /** When a provider that gossip says was caught may be verified again (backs off while it keeps passing). */
+  private readonly verifications = new Map<string, { at: number; backoffMs: number }>()
   private readonly log: Logger
   private timer?: ReturnType<typeof setInterval>
   private busy = false
@@ -82,6 +84,8 @@ export class Challenger {
     const next =
       targets.find((t) => !this.init.engine.challenged(t.peerId)) ??
       rested.find((t) => this.init.engine.speedSuspect(t.peerId)) ??
+      // a peer says it caught the provider lying: this node checks for itself rather than take its word
+      rested.find((t) => this.gossipSaysCaught(t.peerId, now)) ??
       // a first check that had no reference to compare with is repeated (a few times) once there is one
       rested.find(
         (t) =>
@@ -96,7 +100,32 @@ export class Challenger {
       )
     if (next === undefined) return undefined
     this.due.delete(next.peerId)
-    return this.challenge(next, targets)
+    const verifying = this.gossipSaysCaught(next.peerId, now)
+    const verdict = await this.challenge(next, targets)
+    if (verifying) this.scheduleVerification(next.peerId)
+    return verdict
+  }
+
+  private gossipSaysCaught(peerId: string, now: number): boolean {
+    const { engine } = this.init
+    return (
+      engine.gossipCaughtBy(peerId) > 0 &&
+      engine.excludedReason(peerId) === undefined &&
+      (this.verifications.get(peerId)?.at ?? 0) <= now
+    )
+  }
+
+  /**
+   * A provider that passed a check made on others' word is checked again only after a back-off
+   * (doubling, as probes do): colluders who keep smearing an honest provider cannot make every
+   * node challenge it on every summary they publish.
+   */
+  private scheduleVerification(peerId: string): void {
+    const previous = this.verifications.get(peerId)
+    const base = this.init.probeBaseMs ?? 30_000
+    const backoffMs = previous === undefined ? base : Math.min(this.init.probeMaxMs ?? 600_000, previous.backoffMs * 2)
+    if (this.verifications.size >= 4_096 && previous === undefined) this.verifications.clear()
+    this.verifications.set(peerId, { at: Date.now() + backoffMs, backoffMs })
   }
 
   async challenge(target: ChallengeTarget, others: ChallengeTarget[] = this.init.targets()): Promise<ChallengeVerdict> {

@@ -103,6 +103,11 @@ export class TrustEngine {
     return last < advert / SPEED_LIE_FACTOR && (others === undefined || last < others / SPEED_LIE_FACTOR)
   }
 
+  /** How many reporters (heard at all) say they caught the provider lying: this node should look for itself. */
+  gossipCaughtBy(peerId: string): number {
+    return this.computed().gossip.get(peerId)?.caughtBy ?? 0
+  }
+
   /** Smoothed decode speed by this node's clock (0 when unknown). */
   measuredSpeed(peerId: string): number {
     return this.peers.get(peerId)?.tokensPerSecond ?? 0

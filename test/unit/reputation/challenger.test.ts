@@ -150,6 +150,30 @@ describe('verification challenges', () => {
     expect(engine.evidence('dropper').why).toMatch(/truncated/)
   })
 
+  it("checks for itself a provider that a peer's gossip says was caught, and backs off while it keeps passing", async () => {
+    const behaviours: Record<string, Behaviour> = { turncoat: 'honest', h1: 'honest', h2: 'honest' }
+    const { engine, challenger } = setup(behaviours)
+    for (let i = 0; i < 12 && (await challenger.tick()) !== undefined; i++) await sleep(5)
+    expect(await challenger.tick()).toBeUndefined()
+    // the provider turns to garbage; this node has no reason to look until a peer says it caught it
+    behaviours.turncoat = 'garbage'
+    await sleep(5)
+    expect(await challenger.tick()).toBeUndefined()
+    expect(engine.excludedReason('turncoat')).toBeUndefined()
+    const caught = (peer: string) => ({ peer, positive: 0, negative: 10, caught: true })
+    engine.acceptReport('witness', 1, Date.now(), [caught('turncoat')])
+    expect(await challenger.tick()).toBe('mismatch')
+    expect(engine.excludedReason('turncoat')).toMatch(/mismatch/)
+    // a smear of an honest provider costs it one challenge, then nothing until the back-off ends
+    engine.acceptReport('smearer', 1, Date.now(), [caught('h1')])
+    await sleep(5)
+    expect(await challenger.tick()).toBe('pass')
+    engine.acceptReport('smearer', 2, Date.now(), [caught('h1')])
+    await sleep(5)
+    expect(await challenger.tick()).toBeUndefined()
+    expect(engine.excludedReason('h1')).toBeUndefined()
+  })
+
   it('keeps trust across a restart (the evidence is in SQLite)', async () => {
     const { engine, challenger, targets, store, dir } = setup({ dropper: 'drop', h1: 'honest', h2: 'honest' })
     await challenger.challenge(targets[0])
