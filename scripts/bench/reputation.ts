@@ -1,7 +1,8 @@
-// Reputation: how long until every node knows that a provider lies. Three providers on the bench's
-// fake runtime (default settings), one of which starts answering random words once benchmarked; a
-// router that sends traffic (and so challenges) and observers that only hear gossip. A node knows
-// when it excludes the liar, or ranks it below every honest provider on gossip it received.
+// Reputation: how long until every honest node knows that a provider lies. Three providers on the
+// bench's fake runtime (default settings), one of which starts answering random words once
+// benchmarked; a router that sends traffic (and so challenges) and observers that only hear gossip.
+// A node knows when its trust in the liar is below its routing threshold (it will not route to it);
+// every node but the liar counts, the honest providers too. The mesh is at least 10 processes.
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai'
 import {
   type BenchNode,
@@ -19,17 +20,24 @@ interface PeerView {
   peerId: string
   trust: number
   excludedReason?: string
-  trustEvidence?: { gossip?: { reporters?: number } }
+  trustEvidence?: { threshold?: number; gossip?: { reporters?: number } }
 }
 
-async function knowsLiar(node: BenchNode, liar: string, honest: string[]): Promise<boolean> {
+/** Whether `node` ranks the liar below its threshold, and (weaker) below every honest provider. */
+async function viewOfLiar(
+  node: BenchNode,
+  liar: string,
+  honest: string[]
+): Promise<{ excluded: boolean; rankedLow: boolean }> {
   const { peers } = (await node.get('/api/peers?all=1')) as { peers: PeerView[] }
   const view = new Map(peers.map((p) => [p.peerId, p]))
   const lying = view.get(liar)
-  if (lying === undefined) return false
-  if (lying.excludedReason !== undefined) return true
-  const lowestHonest = Math.min(...honest.map((h) => view.get(h)?.trust ?? 0))
-  return (lying.trustEvidence?.gossip?.reporters ?? 0) >= 1 && lying.trust < lowestHonest
+  if (lying === undefined) return { excluded: false, rankedLow: false }
+  const threshold = lying.trustEvidence?.threshold
+  const excluded = threshold !== undefined && lying.trust < threshold
+  const others = honest.filter((h) => h !== node.peerId).map((h) => view.get(h)?.trust ?? 0)
+  const rankedLow = excluded || (others.length > 0 && lying.trust < Math.min(...others))
+  return { excluded, rankedLow }
 }
 
 async function ask(router: BenchNode, i: number): Promise<void> {
@@ -43,7 +51,8 @@ async function ask(router: BenchNode, i: number): Promise<void> {
 }
 
 export async function reputationBench(ctx: BenchContext): Promise<Measured> {
-  const observers = ctx.full ? 10 : 4
+  // 3 providers + 1 router + observers: 11 processes by default, 16 with --full
+  const observers = ctx.full ? 12 : 7
   const timeoutMs = ctx.full ? 300_000 : 120_000
   const fakes: FakeOpenAI[] = []
   let stopTraffic = false
@@ -59,42 +68,52 @@ export async function reputationBench(ctx: BenchContext): Promise<Measured> {
     const watchers = await Promise.all(
       Array.from({ length: observers }, () => startBenchNode(['--no-serve'], [first.multiaddr], { defaults: true }))
     )
-    const everyone = [router, ...watchers]
-    for (const node of everyone) await until(async () => (await liveProviders(node, MODEL)).length === 3, 60_000)
+    // every node but the liar: the router, the gossip-only observers and the honest providers
+    const everyone = [router, ...watchers, ...honest]
+    const processes = everyone.length + 1
+    for (const node of everyone) await until(async () => (await liveProviders(node, MODEL)).length >= 2, 60_000)
+    for (const node of [router, ...watchers])
+      await until(async () => (await liveProviders(node, MODEL)).length === 3, 60_000)
 
     fakes[2].lie = true
     const started = performance.now()
     traffic = (async () => {
       for (let i = 0; !stopTraffic; i++) await ask(router, i).catch(() => undefined)
     })()
-    const knownAt = new Map<BenchNode, number>()
-    while (knownAt.size < everyone.length && performance.now() - started < timeoutMs) {
+    const excludedAt = new Map<BenchNode, number>()
+    const rankedLowAt = new Map<BenchNode, number>()
+    const honestIds = honest.map((h) => h.peerId)
+    while (excludedAt.size < everyone.length && performance.now() - started < timeoutMs) {
       for (const node of everyone) {
-        if (knownAt.has(node)) continue
-        const knows = await knowsLiar(
-          node,
-          liar.peerId,
-          honest.map((h) => h.peerId)
-        ).catch(() => false)
-        if (knows) knownAt.set(node, performance.now() - started)
+        if (excludedAt.has(node)) continue
+        const view = await viewOfLiar(node, liar.peerId, honestIds).catch(() => undefined)
+        const at = performance.now() - started
+        if (view?.rankedLow && !rankedLowAt.has(node)) rankedLowAt.set(node, at)
+        if (view?.excluded) excludedAt.set(node, at)
       }
       await new Promise((r) => setTimeout(r, 250))
     }
-    const routerMs = knownAt.get(router) ?? Number.NaN
-    const allMs = knownAt.size === everyone.length ? Math.max(...knownAt.values()) : Number.NaN
+    const allOf = (m: Map<BenchNode, number>): number =>
+      m.size === everyone.length ? Math.max(...m.values()) : Number.NaN
+    const routerMs = excludedAt.get(router) ?? Number.NaN
+    const allMs = allOf(excludedAt)
     if (Number.isNaN(allMs))
       ctx.note(
         'reputation.lieKnownByAllMs',
-        `${everyone.length - knownAt.size}/${everyone.length} nodes did not know the liar after ${timeoutMs / 1000} s`
+        `${everyone.length - excludedAt.size}/${everyone.length} honest nodes still trusted the liar above ` +
+          `the threshold after ${timeoutMs / 1000} s`
       )
     ctx.log(
-      `a provider starts answering random words: its router knows after ${Math.round(routerMs)} ms, ` +
-        `all ${everyone.length} nodes (router + ${observers} gossip-only) after ${Math.round(allMs)} ms`
+      `${processes} processes; a provider starts answering random words: its router excludes it after ` +
+        `${Math.round(routerMs)} ms, all ${everyone.length} honest nodes (router, ${observers} gossip-only, ` +
+        `${honest.length} honest providers) rank it below the threshold after ${Math.round(allMs)} ms ` +
+        `(below every honest provider after ${Math.round(allOf(rankedLowAt))} ms)`
     )
     return {
       'reputation.lieKnownByRouterMs': Math.round(routerMs),
       'reputation.lieKnownByAllMs': Math.round(allMs),
-      'reputation.nodes': everyone.length
+      'reputation.lieRankedLowByAllMs': Math.round(allOf(rankedLowAt)),
+      'reputation.processes': processes
     }
   } finally {
     stopTraffic = true
