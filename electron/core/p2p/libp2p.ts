@@ -4,7 +4,7 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub } from '@libp2p/gossipsub'
 import { createPeerScoreParams } from '@libp2p/gossipsub/score'
 import { identify } from '@libp2p/identify'
-import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import type { PeerDiscovery, PrivateKey, Transport } from '@libp2p/interface'
 import { kadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
@@ -24,11 +24,18 @@ export const DHT_PROTOCOL = '/meshwork/kad/1.0.0'
 
 export type MeshLibp2p = Awaited<ReturnType<typeof createMeshLibp2p>>
 
+/** Tests and benches run many nodes in one process: an in-process transport in place of TCP. */
+export interface MeshTransportOverride {
+  transport: (components: any) => Transport
+  /** e.g. `/memory/<name>` */
+  listen: string[]
+}
+
 /**
  * TCP + noise + yamux + identify + ping + our own kad-dht + gossipsub; bootstrap list and mDNS.
  * The connection gater refuses to dial what the address scope excludes (and cloud metadata always).
  */
-export async function createMeshLibp2p(privateKey: PrivateKey, config: Config) {
+export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, override?: MeshTransportOverride) {
   const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
   if (config.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: config.bootstrap, timeout: 100 }))
   if (config.mdns) peerDiscovery.push(mdns({ serviceTag: 'meshwork.local' }))
@@ -38,8 +45,11 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config) {
   const node = await createLibp2p({
     privateKey,
     start: false,
-    addresses: { listen: [`/ip4/${config.p2pHost}/tcp/${config.p2pPort}`], appendAnnounce: config.announce },
-    transports: [tcp(), ...reach.transports],
+    addresses: {
+      listen: override?.listen ?? [`/ip4/${config.p2pHost}/tcp/${config.p2pPort}`],
+      appendAnnounce: config.announce
+    },
+    transports: [override?.transport ?? tcp(), ...reach.transports],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
