@@ -10,12 +10,48 @@ const DAYS = 14
 
 const amount = (v: number): string => credits(v, '').trim()
 
+type Side = 'earned' | 'spent'
+const SIDES: Record<Side, { title: string; color: string }> = {
+  earned: { title: 'Earned', color: 'var(--good)' },
+  spent: { title: 'Spent', color: 'var(--info)' }
+}
+
 /** The last DAYS days (UTC), oldest first, with zero for days without receipts. */
-function perDay(e: EarningsResponse, key: 'earned' | 'spent'): number[] {
-  const byDay = new Map(e.byDay.map((d) => [d.day, d[key].amount]))
+function perDay(e: EarningsResponse, side: Side): number[] {
+  const byDay = new Map(e.byDay.map((d) => [d.day, d[side].amount]))
   return Array.from(
     { length: DAYS },
     (_, i) => byDay.get(new Date(Date.now() - (DAYS - 1 - i) * 86_400_000).toISOString().slice(0, 10)) ?? 0
+  )
+}
+
+/** What was earned or spent in all: jobs, amount and tokens. */
+function SideTotal({ earnings: e, side }: { earnings: EarningsResponse; side: Side }) {
+  const t = e[side]
+  return (
+    <Stat
+      label={`${side} · ${num(t.jobs)} jobs`}
+      value={credits(t.amount, e.unit)}
+      hint={`${num(t.promptTokens)} prompt + ${num(t.completionTokens)} completion tokens`}
+    />
+  )
+}
+
+/** What was earned or spent on each of the last DAYS days. */
+function SidePerDay({ earnings: e, side }: { earnings: EarningsResponse; side: Side }) {
+  const { title, color } = SIDES[side]
+  return (
+    <div>
+      <h3>{title}</h3>
+      <BarChart
+        values={perDay(e, side)}
+        label={`${title} per day`}
+        unit={[e.unit, e.unit]}
+        per="day"
+        color={color}
+        format={amount}
+      />
+    </div>
   )
 }
 
@@ -45,16 +81,8 @@ export function Earnings() {
         </Notice>
       ) : null}
       <div className="stats-row" data-testid="earnings-totals">
-        <Stat
-          label={`earned · ${num(e.earned.jobs)} jobs`}
-          value={credits(e.earned.amount, e.unit)}
-          hint={`${num(e.earned.promptTokens)} prompt + ${num(e.earned.completionTokens)} completion tokens`}
-        />
-        <Stat
-          label={`spent · ${num(e.spent.jobs)} jobs`}
-          value={credits(e.spent.amount, e.unit)}
-          hint={`${num(e.spent.promptTokens)} prompt + ${num(e.spent.completionTokens)} completion tokens`}
-        />
+        <SideTotal earnings={e} side="earned" />
+        <SideTotal earnings={e} side="spent" />
         <Stat label="tokens your GPU served the mesh" value={num(e.earned.promptTokens + e.earned.completionTokens)} />
         <Stat
           label={`served for you · ${num(e.servedForYou.jobs)} jobs`}
@@ -65,28 +93,8 @@ export function Earnings() {
       <div className="grid">
         <Card title="By day" className="wide" testId="earnings-by-day">
           <div className="charts-pair">
-            <div>
-              <h3>Earned</h3>
-              <BarChart
-                values={perDay(e, 'earned')}
-                label="Earned per day"
-                unit={[e.unit, e.unit]}
-                per="day"
-                color="var(--good)"
-                format={amount}
-              />
-            </div>
-            <div>
-              <h3>Spent</h3>
-              <BarChart
-                values={perDay(e, 'spent')}
-                label="Spent per day"
-                unit={[e.unit, e.unit]}
-                per="day"
-                color="var(--info)"
-                format={amount}
-              />
-            </div>
+            <SidePerDay earnings={e} side="earned" />
+            <SidePerDay earnings={e} side="spent" />
           </div>
           <p className="muted">The last {DAYS} days (UTC), today on the right.</p>
         </Card>

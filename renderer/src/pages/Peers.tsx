@@ -70,7 +70,7 @@ export function Peers() {
         ) : null}
         {peers.length > 0 ? (
           <div className="table-wrap">
-            <table className="table" data-testid="peers-table">
+            <table className="table peers-table" data-testid="peers-table">
               <thead>
                 <tr>
                   <th>Peer</th>
