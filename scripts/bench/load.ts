@@ -18,6 +18,7 @@ const MODEL = 'meshwork-tiny'
 const TOKENS = 16
 const TOKEN_GAP_MS = 20
 const PROVIDER_CONFIG = { maxConcurrentJobs: 64, maxQueuedJobs: 1024 }
+const SETTLE_AFTER_MS = 5_000
 
 interface StreamResult {
   ok: boolean
@@ -88,7 +89,10 @@ export async function loadBench(ctx: BenchContext): Promise<Measured> {
     const mesh = await burst([router.apiUrl], streams)
     const wallMs = performance.now() - started
     const routerCpuSeconds = cpuSeconds(router.proc.pid!) - cpuBefore
+    // memory bounded: what the router still holds once the streams are done (nothing should stay per stream)
+    await new Promise((r) => setTimeout(r, SETTLE_AFTER_MS))
     clearInterval(sampler)
+    const rssAfter = rssMB(router.proc.pid!)
     const lost = mesh.filter((r) => !r.ok).length
     const why = new Map<string, number>()
     for (const r of mesh) if (!r.ok) why.set(r.lostWhy || 'unknown', (why.get(r.lostWhy || 'unknown') ?? 0) + 1)
@@ -102,17 +106,22 @@ export async function loadBench(ctx: BenchContext): Promise<Measured> {
       'load.ttftP50Ms': round(median(ttft(mesh)), 1),
       'load.ttftP99Ms': round(quantile(ttft(mesh), 0.99), 1),
       'load.directTtftP99Ms': round(quantile(ttft(direct), 0.99), 1),
+      'load.directTtftP50Ms': round(median(ttft(direct)), 1),
+      'load.overheadP50Ms': round(median(ttft(mesh)) - median(ttft(direct)), 1),
       'load.overheadP99Ms': round(quantile(ttft(mesh), 0.99) - quantile(ttft(direct), 0.99), 1),
       'load.wallMs': Math.round(wallMs),
       // CPU the router used for the burst: near wallMs/1000 means it was the bottleneck
       'load.routerCpuSeconds': round(routerCpuSeconds, 1),
       'load.routerRssMBBefore': round(rssBefore, 1),
-      'load.routerRssMBPeak': round(rssPeak, 1)
+      'load.routerRssMBPeak': round(rssPeak, 1),
+      'load.routerRssMBAfter': round(rssAfter, 1),
+      'load.routerRssKBPerStream': round(((rssPeak - rssBefore) * 1024) / streams, 1)
     }
     ctx.log(
       `${streams} concurrent streams of ${TOKENS} tokens via 1 router to ${providers} providers: lost ${lost}, ` +
         `ttft p50 ${out['load.ttftP50Ms']} ms p99 ${out['load.ttftP99Ms']} ms (direct p99 ${out['load.directTtftP99Ms']} ms), ` +
-        `router RSS ${out['load.routerRssMBBefore']} → peak ${out['load.routerRssMBPeak']} MB, all done in ${out['load.wallMs']} ms`
+        `router RSS ${out['load.routerRssMBBefore']} → peak ${out['load.routerRssMBPeak']} → ${out['load.routerRssMBAfter']} MB ` +
+        `${SETTLE_AFTER_MS / 1000} s after, router CPU ${out['load.routerCpuSeconds']} s, all done in ${out['load.wallMs']} ms`
     )
     return out
   } finally {

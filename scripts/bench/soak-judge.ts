@@ -28,7 +28,7 @@ export const BOUNDS = {
   /** Open fds between comparable quiet points: a client's keep-alive sockets may vary by a few. */
   fds: 4,
   connections: 1,
-  /** WAL files are checkpointed at ~4 MB (SQLite's 1000 pages); twice that is a checkpoint that stopped. */
+  /** A WAL file is checkpointed at ~4 MB (SQLite's 1000 pages); twice that is a checkpoint that stopped. */
   walBytes: 8 * 2 ** 20,
   /** The ledger is append-only by design: judged by bytes per job, which must not rise. */
   ledgerPerJobRise: 1.5,
@@ -42,7 +42,7 @@ export const BOUNDS_NOTE =
   `${BOUNDS.rssShare * 100} % of the warm RSS) -- GC keeps RSS noisy by a few MB, a per-request or per-churn leak ` +
   `shows as a steady slope (the default run catches about 5 MB/min, --full about 0.2 MB/min); ` +
   `open fds +<=${BOUNDS.fds} and libp2p connections +<=${BOUNDS.connections} between quiet points (no churn peer alive, ` +
-  `so the same peers are connected); WAL <= 8 MB (SQLite checkpoints at ~4 MB); ledger bytes per job not rising ` +
+  `so the same peers are connected); each WAL file <= 8 MB (SQLite checkpoints at ~4 MB); ledger bytes per job not rising ` +
   `(it is append-only by design, one receipt per job); reputation.sqlite growth <= 64 KB per peer seen (its cap of ` +
   `256 rows per provider); no labelled container left; no failed request while the honest provider was live`
 
@@ -109,7 +109,7 @@ function judgeNode(series: SoakSeries, run: SoakRun): NodeVerdict {
     fdGrowth: last.node.fds - base.node.fds,
     connectionGrowth: last.node.connections - base.node.connections,
     dbGrowthKB: (dbTotal(end.node.db) - dbTotal(first.node.db)) / 1024,
-    walMaxKB: Math.max(...all.map((s) => s.node.db.wal)) / 1024,
+    walMaxKB: Math.max(...all.map((s) => s.node.db.walLargest)) / 1024,
     ledgerBytesPerJob: [perJob(first, mid), perJob(mid, end)],
     reputationGrowthKB: (end.node.db.reputation - first.node.db.reputation) / 1024
   }
@@ -144,6 +144,7 @@ export function judgeSoak(run: SoakRun): Verdict {
     metrics[`soak.${n}DbGrowthKB`] = round(v.dbGrowthKB, 1)
     metrics[`soak.${n}LedgerBytesPerJob`] = round(ledgerSecond, 0)
     metrics[`soak.${n}WalMaxKB`] = round(v.walMaxKB, 0)
+    metrics[`soak.${n}ReputationGrowthKB`] = round(v.reputationGrowthKB, 1)
     worst.rssGrowthMB = Math.max(worst.rssGrowthMB ?? -Infinity, metrics[`soak.${n}RssGrowthMB`])
     worst.fdGrowth = Math.max(worst.fdGrowth ?? -Infinity, v.fdGrowth)
     worst.dbGrowthKB = Math.max(worst.dbGrowthKB ?? -Infinity, metrics[`soak.${n}DbGrowthKB`])

@@ -18,6 +18,8 @@ export interface DbBytes {
   reputation: number
   /** The -wal and -shm files of both. */
   wal: number
+  /** The largest single -wal file (each is checkpointed on its own). */
+  walLargest: number
 }
 
 export interface NodeSample {
@@ -38,7 +40,7 @@ export function openFds(pid: number): number {
 
 /** Sizes of the SQLite files at the top of a node's data dir. */
 export function dbBytes(dataDir: string): DbBytes {
-  const out: DbBytes = { ledger: 0, reputation: 0, wal: 0 }
+  const out: DbBytes = { ledger: 0, reputation: 0, wal: 0, walLargest: 0 }
   for (const name of readdirSync(dataDir)) {
     const match = /^(.+)\.sqlite(-wal|-shm)?$/.exec(name)
     if (!match) continue
@@ -48,6 +50,7 @@ export function dbBytes(dataDir: string): DbBytes {
     } catch {
       continue // removed between the listing and the stat (a checkpoint)
     }
+    if (match[2] === '-wal') out.walLargest = Math.max(out.walLargest, size)
     if (match[2] !== undefined) out.wal += size
     else if (match[1] === 'ledger') out.ledger += size
     else if (match[1] === 'reputation') out.reputation += size

@@ -7,7 +7,7 @@
 import OpenAI from 'openai'
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai'
 import { BOUNDS_NOTE, judgeSoak, type SoakSeries } from './soak-judge'
-import { labelledContainers, sampleNode } from './soak-sampler'
+import { dbTotal, labelledContainers, sampleNode } from './soak-sampler'
 import {
   type BenchNode,
   liveProviders,
@@ -103,6 +103,22 @@ async function churnCycle(router: BenchNode, fake: FakeOpenAI, peerIds: Set<stri
   }
 }
 
+/** The long-lived nodes at the quiet points (at most ~20 lines each): what the verdict compares. */
+function logTimeline(series: SoakSeries[], log: BenchContext['log']): void {
+  for (const { name, samples } of series) {
+    const quiet = samples.filter((s, i) => s.quiet || i === 0)
+    const stride = Math.max(1, Math.ceil(quiet.length / 20))
+    const cells = quiet
+      .filter((_, i) => i % stride === 0 || i === quiet.length - 1)
+      .map(
+        (s) =>
+          `${round(s.t, 0)}s ${round(s.node.rssMB, 0)}MB ${s.node.fds}fd ${s.node.connections}conn ` +
+          `${round(dbTotal(s.node.db) / 1024, 0)}KB`
+      )
+    log(`${name} at quiet points: ${cells.join(' | ')}`)
+  }
+}
+
 export async function soakBench(ctx: BenchContext): Promise<Measured> {
   const endS = ctx.full ? 3600 : 150
   const fakes: FakeOpenAI[] = []
@@ -122,11 +138,13 @@ export async function soakBench(ctx: BenchContext): Promise<Measured> {
     const elapsedS = (): number => (performance.now() - started) / 1000
     let quiet = true
     let containersMax = 0
+    let honestUnlisted = 0 // samples at which the router did not list the honest provider as live
     const sample = async (): Promise<void> => {
       const t = elapsedS()
       const nodes = await Promise.all(Object.values(longLived).map(sampleNode))
       nodes.forEach((node, i) => series[i].samples.push({ t, quiet, requests: trickle.done, node }))
       containersMax = Math.max(containersMax, await labelledContainers(peerIds))
+      if (!(await liveProviders(router, MODEL)).includes(provider.peerId)) honestUnlisted++
     }
     const sampling = setInterval(
       () => void sample().catch((err: Error) => ctx.log(`sample failed: ${err.message}`)),
@@ -148,6 +166,7 @@ export async function soakBench(ctx: BenchContext): Promise<Measured> {
     await sample()
     const containersLeft = await labelledContainers(peerIds)
     const failed = [...trickle.failed.values()].reduce((a, b) => a + b, 0)
+    logTimeline(series, ctx.log)
     const verdict = judgeSoak({
       series,
       warmupS: WARMUP_S,
@@ -166,6 +185,7 @@ export async function soakBench(ctx: BenchContext): Promise<Measured> {
       'soak.requests': trickle.done + failed,
       'soak.failed': failed,
       'soak.containersMax': containersMax,
+      'soak.honestUnlisted': honestUnlisted,
       ...verdict.metrics
     }
     ctx.log(

@@ -11,7 +11,7 @@ function series(name: string, shape: (t: number) => Partial<NodeSample> & { requ
       rssMB: 150 + (t % 10 === 0 ? 2 : -2), // GC noise
       fds: 40,
       connections: 1,
-      db: { ledger: 8192 + t * 400, reputation: 20_000, wal: 100_000 },
+      db: { ledger: 8192 + t * 400, reputation: 20_000, wal: 100_000, walLargest: 90_000 },
       ...over
     }
     samples.push({ t, quiet: t % 30 === 0, requests: requests ?? t * 2, node })
@@ -68,7 +68,9 @@ describe('soak verdict', () => {
   })
 
   it('catches a WAL that is never checkpointed and a ledger whose bytes per job rise', () => {
-    const wal = series('router', (t) => ({ db: { ledger: 8192 + t * t * 40, reputation: 20_000, wal: t * 100_000 } }))
+    const wal = series('router', (t) => ({
+      db: { ledger: 8192 + t * t * 40, reputation: 20_000, wal: t * 100_000, walLargest: t * 90_000 }
+    }))
     const text = judgeSoak(run({ series: [wal] })).unbounded.join()
     expect(text).toContain('WAL reached')
     expect(text).toContain('ledger bytes per job rose')
