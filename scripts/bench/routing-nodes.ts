@@ -1,8 +1,9 @@
 // `meshwork start` processes for the routing bench (the built CLI, real runtimes, loopback only).
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { startNode } from '../../test/helpers/node-process'
 
 function findRoot(from: string): string {
   let dir = from
@@ -37,6 +38,7 @@ export interface BenchNodeOptions {
   startTimeoutMs?: number
 }
 
+/** A `meshwork start` process (the test helper's) in a fresh data dir that its kill() removes. */
 export async function startBenchNode(
   args: string[],
   bootstrap: string[] = [],
@@ -45,64 +47,21 @@ export async function startBenchNode(
   const cli = join(findRoot(process.cwd()), 'dist/cli.js')
   const dataDir = mkdtempSync(join(tmpdir(), 'meshwork-bench-'))
   if (options.config) writeFileSync(join(dataDir, 'config.json'), JSON.stringify(options.config))
-  const env: NodeJS.ProcessEnv = { ...process.env, MESHWORK_LOG_LEVEL: 'warn' }
-  if (!options.defaults) env.MESHWORK_ADVERT_INTERVAL_MS = '1000'
-  const spawnedAt = performance.now()
-  const proc = spawn(
-    process.execPath,
-    [
-      cli,
-      'start',
-      '--data-dir',
-      dataDir,
-      '--api-port',
-      '0',
-      '--p2p-port',
-      '0',
-      '--p2p-host',
-      '127.0.0.1',
-      '--no-mdns',
-      '--address-scope',
-      'loopback',
-      ...bootstrap.flatMap((b) => ['--bootstrap', b]),
-      ...args
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env }
-  )
-  let err = ''
-  proc.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)))
-  const apiFile = join(dataDir, 'api.json')
-  const deadline = Date.now() + (options.startTimeoutMs ?? 180_000)
-  while (!existsSync(apiFile)) {
-    if (proc.exitCode !== null) throw new Error(`node exited ${proc.exitCode}: ${err}`)
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL')
-      throw new Error(`node did not start: ${err}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  const upAt = performance.now()
-  const api = JSON.parse(readFileSync(apiFile, 'utf8')) as { apiUrl: string; peerId: string }
-  const get = async (path: string): Promise<any> => (await fetch(api.apiUrl + path)).json()
-  const status = await get('/api/status')
-  const node: BenchNode = {
-    spawnedAt,
-    upAt,
+  const env = { MESHWORK_LOG_LEVEL: 'warn', MESHWORK_ADVERT_INTERVAL_MS: options.defaults ? undefined : '1000' }
+  const proc = await startNode({
+    cli,
+    args,
+    bootstrap,
     dataDir,
-    apiUrl: api.apiUrl,
-    peerId: api.peerId,
-    multiaddr: status.multiaddrs[0],
-    proc,
-    get,
+    env,
+    timeoutMs: options.startTimeoutMs ?? 180_000,
+    logChars: 4000
+  })
+  const node: BenchNode = {
+    ...proc,
     kill: async (signal = 'SIGTERM') => {
       started.delete(node)
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r))
-        proc.kill(signal)
-        const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000)
-        await exited
-        clearTimeout(timer)
-      }
+      await proc.kill(signal)
       rmSync(dataDir, { recursive: true, force: true })
     }
   }

@@ -7,6 +7,9 @@ import { join, resolve } from 'node:path'
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js')
 
 export interface NodeProcess {
+  /** performance.now() when the process was spawned, and when its API file appeared (node up). */
+  spawnedAt: number
+  upAt: number
   dataDir: string
   apiUrl: string
   peerId: string
@@ -24,16 +27,22 @@ export interface StartNodeOptions {
   args?: string[]
   dataDir?: string
   bootstrap?: string[]
-  env?: Record<string, string>
+  /** Added to the environment; an undefined value removes the variable. */
+  env?: Record<string, string | undefined>
   timeoutMs?: number
+  /** The built CLI to run (default: this checkout's dist/cli.js). */
+  cli?: string
+  /** Keep only the last this many characters of the output (long runs of many nodes). */
+  logChars?: number
 }
 
 /** Starts `meshwork start` as a real OS process on loopback; resolves once its API answers. */
 export async function startNode(options: StartNodeOptions = {}): Promise<NodeProcess> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first`)
+  const cli = options.cli ?? CLI
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run 'npm run build' first`)
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'meshwork-test-'))
   const args = [
-    CLI,
+    cli,
     'start',
     '--data-dir',
     dataDir,
@@ -51,13 +60,18 @@ export async function startNode(options: StartNodeOptions = {}): Promise<NodePro
   ]
   const apiFile = join(dataDir, 'api.json')
   await rm(apiFile, { force: true })
+  const spawnedAt = performance.now()
   const proc = spawn(process.execPath, args, {
     env: { ...process.env, MESHWORK_ADVERT_INTERVAL_MS: '1000', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''
-  proc.stdout?.on('data', (d: Buffer) => (output += d.toString()))
-  proc.stderr?.on('data', (d: Buffer) => (output += d.toString()))
+  const append = (d: Buffer): void => {
+    output += d.toString()
+    if (options.logChars !== undefined) output = output.slice(-options.logChars)
+  }
+  proc.stdout?.on('data', append)
+  proc.stderr?.on('data', append)
   const deadline = Date.now() + (options.timeoutMs ?? 120_000)
   while (!existsSync(apiFile)) {
     if (proc.exitCode !== null) throw new Error(`node exited with ${proc.exitCode}:\n${output}`)
@@ -67,11 +81,14 @@ export async function startNode(options: StartNodeOptions = {}): Promise<NodePro
     }
     await new Promise((r) => setTimeout(r, 100))
   }
+  const upAt = performance.now()
   const api = JSON.parse(readFileSync(apiFile, 'utf8'))
   // a node started with --api-key writes it to api.json (as the CLI subcommands read it)
   const auth: Record<string, string> = api.apiKey ? { authorization: `Bearer ${api.apiKey}` } : {}
   const status = (await (await fetch(api.apiUrl + '/api/status', { headers: auth })).json()) as { multiaddrs: string[] }
   const node: NodeProcess = {
+    spawnedAt,
+    upAt,
     dataDir,
     apiUrl: api.apiUrl,
     peerId: api.peerId,
