@@ -1,19 +1,9 @@
 // Failover before the first token: the provider a request went to is SIGKILLed the moment its
 // runtime (the bench's fake server) receives the job, so the router must notice the broken stream
 // and start over on the other provider. The gap is from the kill to the client's first token.
-import { type FakeOpenAI, startFakeOpenAI } from './fake-openai'
-import {
-  type BenchNode,
-  liveProviders,
-  startBenchNode,
-  startExternalProvider,
-  stopBenchNodes,
-  until
-} from './routing-nodes'
+import { FAKE_MODEL as MODEL, withFakeMesh } from './fake-mesh'
+import { type BenchNode, liveProviders, startExternalProvider, until } from './routing-nodes'
 import { type BenchContext, type Measured, median, quantile, round } from './stats'
-
-// the node serves its configured model (meshwork-tiny by default) from the fake endpoint
-const MODEL = 'meshwork-tiny'
 
 /** Sends a streamed completion; resolves with the time its first text chunk arrived. */
 async function firstTokenAt(router: BenchNode): Promise<number> {
@@ -36,13 +26,7 @@ async function firstTokenAt(router: BenchNode): Promise<number> {
 
 export async function failoverBench(ctx: BenchContext): Promise<Measured> {
   const runs = ctx.full ? 30 : 10
-  const fakes: FakeOpenAI[] = [await startFakeOpenAI({ model: MODEL }), await startFakeOpenAI({ model: MODEL })]
-  try {
-    const bootstrap = await startBenchNode(['--no-serve'])
-    const slots = await Promise.all(fakes.map((f) => startExternalProvider(f.url, MODEL, [bootstrap.multiaddr])))
-    const router = await startBenchNode(['--no-serve'], [bootstrap.multiaddr])
-    await until(async () => (await liveProviders(router, MODEL)).length === 2, 60_000)
-
+  return withFakeMesh({ providers: 2 }, async ({ fakes, bootstrap, providers: slots, router }) => {
     const baseline: number[] = []
     for (let i = 0; i < 20; i++) {
       const sent = performance.now()
@@ -87,8 +71,5 @@ export async function failoverBench(ctx: BenchContext): Promise<Measured> {
         `p95 ${out['failover.preTokenGapP95Ms']} ms (ttft without failure p50 ${out['failover.ttftBaselineP50Ms']} ms)`
     )
     return out
-  } finally {
-    await stopBenchNodes()
-    await Promise.all(fakes.map((f) => f.close()))
-  }
+  })
 }
