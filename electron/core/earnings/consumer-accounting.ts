@@ -4,6 +4,7 @@ import type { ModelPrice } from '../../../shared/price'
 import { type ReceiptAnswer, receiptSigningBytes, type SignedReceipt } from '../../../shared/receipt'
 import { sleep } from '../util/startable'
 import type { Logger } from '../util/logger'
+import type { DeferredWrites } from './deferred-writes'
 import { type Signer, verifiedBy } from './keys'
 import type { Ledger } from './ledger'
 import { JOB_UNKNOWN } from './provider-accounting'
@@ -42,6 +43,8 @@ export interface ConsumerAccountingInit {
   advertisedSha256(peerId: string, model: string): string | undefined
   unit(): string
   logger: Logger
+  /** Where the bookkeeping of an attempt waits until the client has its answer (else it runs at once). */
+  writes?: DeferredWrites
 }
 
 /**
@@ -55,9 +58,24 @@ export class ConsumerAccounting {
 
   constructor(private readonly init: ConsumerAccountingInit) {}
 
+  /**
+   * Records one settled attempt. The router settles an attempt before the client's end of response:
+   * the signatures and the ledger write run after it (see DeferredWrites), with the time it ended.
+   */
   attemptSettled(attempt: SettledAttempt): void {
-    const { ledger, signer } = this.init
     const endedAt = Date.now()
+    if (this.init.writes === undefined) this.record(attempt, endedAt)
+    else this.init.writes.add(() => this.record(attempt, endedAt))
+  }
+
+  /** Waits for the bookkeeping queued and the receipt exchanges under way (bounded by their timeouts). */
+  async settled(): Promise<void> {
+    this.init.writes?.flush()
+    await Promise.all([...this.offers])
+  }
+
+  private record(attempt: SettledAttempt, endedAt: number): void {
+    const { ledger, signer } = this.init
     const startedAt = Math.round(endedAt - attempt.ms)
     const promptTokens = attempt.final?.usage?.prompt_tokens ?? attempt.promptTokens ?? 0
     if (attempt.tokens === 0 && attempt.final === undefined) return // nothing was delivered
@@ -124,11 +142,6 @@ export class ConsumerAccounting {
     })
     ledger.append('receipt', 'spent', issued)
     this.offer(issued, true)
-  }
-
-  /** Waits for the receipt exchanges still under way (bounded by their own timeouts). */
-  async settled(): Promise<void> {
-    await Promise.all([...this.offers])
   }
 
   /** Sends the provider our signature; for a receipt we issued, records its countersignature. */

@@ -7,6 +7,7 @@ import { type JobAccounting, RECEIPT_PROTOCOL, type ServedJob, type SignedReceip
 import type { Logger } from '../util/logger'
 import type { AbortOptions, Startable } from '../util/startable'
 import { ConsumerAccounting, type SettledAttempt } from './consumer-accounting'
+import { DeferredWrites } from './deferred-writes'
 import { signerFromKey } from './keys'
 import { LEDGER_FILE, Ledger } from './ledger'
 import { earningsSummary } from './ledger-queries'
@@ -39,12 +40,18 @@ export class EarningsService implements Startable, JobAccounting {
   private provider?: ProviderAccounting
   private consumer?: ConsumerAccounting
   private readonly log: Logger
+  /** Ledger writes that wait until the client's last byte (see DeferredWrites). */
+  private readonly writes: DeferredWrites
 
   constructor(
     private readonly components: EarningsComponents,
     private readonly init: EarningsInit
   ) {
     this.log = init.logger.child('earnings')
+    this.writes = new DeferredWrites(
+      (err) => this.log.error('recording a receipt failed', { err }),
+      (work) => (this.ledger ? this.ledger.batch(work) : work())
+    )
   }
 
   async start(): Promise<void> {
@@ -52,7 +59,14 @@ export class EarningsService implements Startable, JobAccounting {
     const ledger = Ledger.open(join(this.init.dataDir, LEDGER_FILE), signer)
     const unit = (): string => this.init.price().currency
     this.ledger = ledger
-    this.provider = new ProviderAccounting(ledger, signer, (model) => priceOf(this.init.price(), model), unit, this.log)
+    this.provider = new ProviderAccounting(
+      ledger,
+      signer,
+      (model) => priceOf(this.init.price(), model),
+      unit,
+      this.log,
+      this.writes
+    )
     this.consumer = new ConsumerAccounting({
       ledger,
       signer,
@@ -63,7 +77,8 @@ export class EarningsService implements Startable, JobAccounting {
       },
       advertisedSha256: (peerId, model) => this.init.advertOf(peerId)?.models.find((m) => m.name === model)?.sha256,
       unit,
-      logger: this.log
+      logger: this.log,
+      writes: this.writes
     })
     const provider = this.provider
     if (this.components.libp2p)
@@ -77,6 +92,7 @@ export class EarningsService implements Startable, JobAccounting {
       this.consumer?.settled(),
       new Promise((resolve) => bounded.addEventListener('abort', resolve, { once: true }))
     ])
+    this.writes.flush()
     this.ledger?.close()
   }
 
@@ -97,11 +113,13 @@ export class EarningsService implements Startable, JobAccounting {
 
   summary(query: EarningsQuery = {}): EarningsResponse {
     if (this.ledger === undefined) throw new Error('earnings are not started')
+    this.writes.flush()
     return earningsSummary(this.ledger, query, { unit: this.init.price().currency, paused: this.init.isPaused() })
   }
 
   verify(): VerifyReport {
     if (this.ledger === undefined) throw new Error('earnings are not started')
+    this.writes.flush()
     return verifyLedger(this.ledger, { expectedOwner: this.ledger.owner })
   }
 

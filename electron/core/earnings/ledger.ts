@@ -97,7 +97,9 @@ export class Ledger {
     if (this.signer === undefined) throw new LedgerError('this ledger was opened read-only', 'ledger_read_only')
     const signer = this.signer
     const body = canonicalJson(signed)
-    this.db.exec('BEGIN IMMEDIATE')
+    // inside a batch: a savepoint, so one bad entry does not undo the others
+    const nested = this.db.isTransaction
+    this.db.exec(nested ? 'SAVEPOINT entry' : 'BEGIN IMMEDIATE')
     try {
       if (kind === 'receipt' && this.hasReceipt(signed.receipt.id))
         throw new LedgerError(`receipt ${signed.receipt.id} is already recorded`, 'receipt_duplicate')
@@ -120,8 +122,22 @@ export class Ledger {
           'INSERT INTO head (id, seq, hash, at, signature) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at, signature = excluded.signature'
         )
         .run(seq, row.hash, at, signature)
-      this.db.exec('COMMIT')
+      this.db.exec(nested ? 'RELEASE entry' : 'COMMIT')
       return row
+    } catch (err) {
+      if (nested) this.db.exec('ROLLBACK TO entry; RELEASE entry')
+      else if (this.db.isTransaction) this.db.exec('ROLLBACK')
+      throw err
+    }
+  }
+
+  /** Runs `appends` in one transaction: one flush to disk for all the entries they append. */
+  batch(appends: () => void): void {
+    if (this.signer === undefined || this.db.isTransaction) return appends()
+    this.db.exec('BEGIN IMMEDIATE')
+    try {
+      appends()
+      this.db.exec('COMMIT')
     } catch (err) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK')
       throw err

@@ -1,6 +1,7 @@
 import type { ModelPrice } from '../../../shared/price'
 import { type ReceiptAnswer, type ServedJob, type SignedReceipt, canonicalJson } from '../../../shared/receipt'
 import type { Logger } from '../util/logger'
+import type { DeferredWrites } from './deferred-writes'
 import type { Signer } from './keys'
 import type { Ledger } from './ledger'
 import { ReceiptRejectedError, checkReceipt, countersign, issueReceipt } from './receipts'
@@ -29,10 +30,15 @@ export class ProviderAccounting {
     private readonly signer: Signer,
     private readonly priceOf: (model: string) => ModelPrice,
     private readonly unit: () => string,
-    private readonly logger: Logger
+    private readonly logger: Logger,
+    /** Where ledger writes wait until the job's last frame is out (else they run at once). */
+    private readonly writes?: DeferredWrites
   ) {}
 
-  /** Signs and records the receipt of a finished job; the caller puts it in the final frame. */
+  /**
+   * Signs the receipt of a finished job for its final frame, and records it as earned once that
+   * frame is out (the consumer's countersignature cannot arrive before: `countersigned` flushes).
+   */
   settle(job: ServedJob): SignedReceipt {
     const signed = issueReceipt(this.signer, 'provider', {
       jobId: job.jobId,
@@ -49,7 +55,7 @@ export class ProviderAccounting {
       startedAt: job.startedAt,
       endedAt: job.endedAt
     })
-    this.ledger.append('receipt', 'earned', signed)
+    this.later(() => this.ledger.append('receipt', 'earned', signed))
     return signed
   }
 
@@ -104,13 +110,21 @@ export class ProviderAccounting {
 
   /** The consumer's countersignature of a receipt this node issued. */
   private countersigned(signed: SignedReceipt): ReceiptAnswer {
+    this.writes?.flush()
     const stored = this.ledger.latest(signed.receipt.id)
     if (stored === undefined || canonicalJson(stored.signed.receipt) !== canonicalJson(signed.receipt)) {
       throw new ReceiptRejectedError('this node issued no such receipt')
     }
     if (stored.signed.consumerSig === undefined)
-      this.ledger.append('countersign', 'earned', { ...stored.signed, consumerSig: signed.consumerSig })
+      this.later(() =>
+        this.ledger.append('countersign', 'earned', { ...stored.signed, consumerSig: signed.consumerSig })
+      )
     return { type: 'countersigned', providerSig: stored.signed.providerSig as string }
+  }
+
+  private later(write: () => void): void {
+    if (this.writes === undefined) write()
+    else this.writes.add(write)
   }
 }
 

@@ -1,8 +1,9 @@
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
-import type { ErrorFrame, RequestFrame, ResponseFrame } from '../../../shared/infer'
+import type { DeltaFrame, ErrorFrame, RequestFrame, ResponseFrame } from '../../../shared/infer'
 import { INFER_PROTOCOL, MAX_RESPONSE_FRAME_BYTES, ResponseFrameSchema } from '../../../shared/infer'
 import { InferError, toInferError } from '../../../shared/infer-error'
 import type { AbortOptions } from '../util/startable'
+import { coalesceWaiting, joinable } from './infer-coalesce'
 import { FrameReader } from './infer-reader'
 import { sendFrame } from './infer-send'
 
@@ -43,6 +44,8 @@ export async function* openInfer(
         throw new InferError('provider_stream_ended', 'the provider closed the stream before the final frame')
       if (frame.type === 'error') throw new InferError(frame.code, `provider: ${frame.message}`, frame.status ?? 502)
       if (frame.type === 'final') finished = true
+      // deltas that arrived together go on as one: one pass through the router, one write to the client
+      if (frame.type === 'delta') frame = coalesceWaiting(frame, (into) => waitingDelta(reader, into))
       yield frame
       if (finished) return
     }
@@ -51,6 +54,11 @@ export async function* openInfer(
     if (finished) stream.close().catch(() => stream.abort(new Error('close failed')))
     else stream.abort(new Error('consumer cancelled'))
   }
+}
+
+function waitingDelta(reader: FrameReader<ResponseFrame>, into: DeltaFrame): DeltaFrame | undefined {
+  const next = reader.takeWaiting((frame) => frame.type === 'delta' && joinable(into, frame))
+  return next as DeltaFrame | undefined
 }
 
 async function dial(libp2p: Pick<Libp2p, 'dialProtocol'>, peer: PeerId, options: OpenInferOptions): Promise<Stream> {

@@ -36,13 +36,20 @@ export class InferDialer implements Pick<Libp2p, 'dialProtocol'> {
     if (protocols === INFER_PROTOCOL) {
       const warm = this.warm.get(key)
       this.warm.delete(key)
-      this.refill(peer)
-      if (warm && usable(warm.stream) && Date.now() - warm.at < this.maxIdleMs) return warm.stream
+      if (warm && usable(warm.stream) && Date.now() - warm.at < this.maxIdleMs) {
+        this.refillAfter(peer, warm.stream)
+        return warm.stream
+      }
       if (warm) warm.stream.abort(new Error('stale warm stream'))
     }
     // send the protocol name together with the request: saves a round trip
     if (typeof protocols !== 'string') return this.libp2p.dialProtocol(peer, protocols, options)
-    return openStreamTo(this.libp2p, peer, protocols, { ...options, negotiateFully: false } as AbortOptions)
+    const stream = await openStreamTo(this.libp2p, peer, protocols, {
+      ...options,
+      negotiateFully: false
+    } as AbortOptions)
+    if (protocols === INFER_PROTOCOL) this.refillAfter(peer, stream)
+    return stream
   }
 
   /** Close every warm stream (node stopping). */
@@ -50,6 +57,15 @@ export class InferDialer implements Pick<Libp2p, 'dialProtocol'> {
     this.closed = true
     for (const { stream } of this.warm.values()) stream.abort(new Error('dialer closed'))
     this.warm.clear()
+  }
+
+  /**
+   * The next warm stream is opened once `used` is done: opening it beside the request it would
+   * put a stream, a protocol negotiation and its handler on both nodes onto the request's path.
+   */
+  private refillAfter(peer: PeerId, used: Stream): void {
+    if (used.status !== 'open') this.refill(peer)
+    else used.addEventListener('close', () => this.refill(peer), { once: true })
   }
 
   private refill(peer: PeerId): void {

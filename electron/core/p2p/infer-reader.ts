@@ -34,16 +34,22 @@ export class FrameReader<T> {
     if (stream.status !== 'open') this.onEnd()
   }
 
+  /** The next frame when it is already decoded and `accept` takes it; never waits. */
+  takeWaiting(accept: (frame: T) => boolean): T | undefined {
+    const frame = this.queue[0]
+    if (frame === undefined || !accept(frame)) return undefined
+    this.queue.shift()
+    if (this.paused && this.queue.length <= LOW_WATER) {
+      this.paused = false
+      this.stream.resume()
+    }
+    return frame
+  }
+
   async next(options: { signal?: AbortSignal } = {}): Promise<T | undefined> {
     for (;;) {
-      const frame = this.queue.shift()
-      if (frame !== undefined) {
-        if (this.paused && this.queue.length <= LOW_WATER) {
-          this.paused = false
-          this.stream.resume()
-        }
-        return frame
-      }
+      const frame = this.takeWaiting(() => true)
+      if (frame !== undefined) return frame
       if (this.failure) throw this.failure
       if (this.ended) {
         if (this.decoder.partial) throw new Error('stream ended in the middle of a frame')
