@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Message } from '@libp2p/gossipsub'
 import { createTopicScoreParams, type TopicScoreParams } from '@libp2p/gossipsub/score'
+import type { AddressScope } from './address-scope'
 
 /**
  * Message ids by content (topic + payload), not by sender and sequence number: a replayed payload
@@ -29,4 +30,15 @@ export function reputationTopicScoreParams(): TopicScoreParams {
     invalidMessageDeliveriesWeight: -20,
     invalidMessageDeliveriesDecay: 0.9
   })
+}
+
+/**
+ * Source IPs exempt from gossipsub's IP colocation penalty (P6). By default more than 10 peers from
+ * one IP cost each of them (surplus)² × 5 points: 14 peers on one address are graylisted (−80) and
+ * get no gossip at all, which is right against a Sybil farm on one public IP but cuts a mesh of
+ * local processes apart. Only a mesh scoped to this machine exempts loopback (a peer that reaches us
+ * from 127.0.0.1 runs here); LAN and public scopes keep the full penalty.
+ */
+export function ipColocationWhitelist(scope: AddressScope): Set<string> {
+  return scope === 'loopback' ? new Set(['127.0.0.1', '::1']) : new Set()
 }
