@@ -8,6 +8,7 @@ import { refreshAdvert } from './advert-refresh'
 import { ADVERT_PROTOCOL } from './advert-protocol'
 import { ADVERT_TOPIC } from './advertiser'
 import { BootstrapRejoin } from './bootstrap-rejoin'
+import { LookupSchedule } from './lookup-schedule'
 import type { MeshLibp2p } from './libp2p'
 import { anyProviderCid, modelCid } from './model-cid'
 import type { PeerDirectory } from './peer-directory'
@@ -36,6 +37,8 @@ const FIND_TIMEOUT_MS = 5_000
 const MAX_PROVIDERS_PER_LOOKUP = 128
 const TABLES_LOG_MS = 5_000
 const SWEEP_MS = 1_000
+/** Lookups back off up to this many times the discovery interval while they find nothing new. */
+const LOOKUP_BACKOFF_FACTOR = 32
 
 /**
  * Finds providers through the DHT (one key per model, plus one "any provider" key), keeps their
@@ -48,6 +51,7 @@ export class Discovery {
   private readonly controller = new AbortController()
   private providedAt = new Map<string, number>()
   private readonly rejoin: BootstrapRejoin
+  private readonly lookups: LookupSchedule
 
   constructor(
     private readonly components: DiscoveryComponents,
@@ -67,6 +71,12 @@ export class Discovery {
       baseIntervalMs: init.advertIntervalMs,
       maxIntervalMs: Math.max(init.advertIntervalMs, 30_000),
       fetchTimeoutMs: FETCH_TIMEOUT_MS
+    })
+    this.lookups = new LookupSchedule({
+      run: () => this.discover(),
+      baseMs: init.discoveryIntervalMs,
+      maxMs: init.discoveryIntervalMs * LOOKUP_BACKOFF_FACTOR,
+      onError: (err) => components.logger.debug('discovery round failed', { err })
     })
   }
 
@@ -88,7 +98,6 @@ export class Discovery {
     libp2p.services.pubsub.subscribe(ADVERT_TOPIC)
     libp2p.services.pubsub.addEventListener('message', this.onGossip)
     this.scheduler.start()
-    this.every(this.init.discoveryIntervalMs, () => this.discover())
     let lastSweep = Date.now()
     this.every(SWEEP_MS, async () => {
       const now = Date.now()
@@ -104,12 +113,12 @@ export class Discovery {
         directory: directory.size
       })
     })
-    // a first round soon after start, once bootstrap connections are up
-    setTimeout(() => void this.discover().catch(() => {}), 500).unref()
+    this.lookups.start(500) // a first round soon, once bootstrap connections are up
   }
 
   async stop(): Promise<void> {
     this.controller.abort()
+    this.lookups.stop()
     this.scheduler.stop()
     for (const timer of this.timers) clearInterval(timer)
     const { libp2p } = this.components
@@ -150,10 +159,12 @@ export class Discovery {
     libp2p.peerStore.delete(id).catch(() => {})
   }
 
-  /** Announce what we serve and look up who else serves anything. */
-  async discover(): Promise<void> {
-    const { libp2p, logger } = this.components
-    if (libp2p.getConnections().length === 0 && !(await this.rejoin.dial(this.controller.signal))) return
+  /** Announce what we serve, look up who else serves anything; true (no back-off) when it found
+   *  something new, an announcement failed, or this node knows no live provider yet. */
+  async discover(): Promise<boolean> {
+    const { libp2p, logger, directory } = this.components
+    if (libp2p.getConnections().length === 0 && !(await this.rejoin.dial(this.controller.signal))) return true
+    let busy = false
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(FIND_TIMEOUT_MS)])
     const served = this.init.servedModels()
     const keys = served.length > 0 ? ['*', ...served] : []
@@ -164,9 +175,12 @@ export class Discovery {
       await libp2p.contentRouting
         .provide(cid, { signal })
         .then(() => this.providedAt.set(name, Date.now()))
-        .catch((err: Error) => logger.debug('provide failed, will retry', { model: name, err }))
+        .catch((err: Error) => {
+          busy = true
+          logger.debug('provide failed, will retry', { model: name, err })
+        })
     }
-    const lookups = ['*', ...this.components.directory.knownModels()]
+    const lookups = ['*', ...directory.knownModels()]
     for (const name of lookups) {
       const cid = name === '*' ? await anyProviderCid() : await modelCid(name)
       let taken = 0
@@ -182,11 +196,21 @@ export class Discovery {
       } catch (err) {
         if (!signal.aborted) logger.debug('findProviders failed', { model: name, err })
       }
+      if (taken > 0) busy = true
     }
+    return busy || directory.list().length === 0
+  }
+
+  /** The mesh changed in a way a lookup may learn more about: look again soon. */
+  private nudgeIfNew(peerId: string): void {
+    if (!this.scheduler.has(peerId) && this.components.directory.get(peerId) === undefined) this.lookups.nudge()
   }
 
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
-    if (evt.detail.protocols.includes(ADVERT_PROTOCOL)) this.watch(evt.detail.peerId.toString(), { urgent: true })
+    if (!evt.detail.protocols.includes(ADVERT_PROTOCOL)) return
+    const peerId = evt.detail.peerId.toString()
+    this.nudgeIfNew(peerId)
+    this.watch(peerId, { urgent: true })
   }
 
   private readonly onRemoved = (evt: { peerId: string; reason: string }): void => {
@@ -196,6 +220,8 @@ export class Discovery {
   /** A closed connection: re-dial and ping at once; if that fails the peer is dead now, not in 30 s. */
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     const peerId = evt.detail.toString()
+    // the last connection gone: re-join through the bootstrap list now, not after a backed-off wait
+    if (this.components.libp2p.getConnections().length === 0) this.lookups.nudge()
     const entry = this.components.directory.get(peerId)
     if (entry === undefined || !entry.alive) return
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)])
@@ -214,7 +240,9 @@ export class Discovery {
     const advert = verifiedAdvertOf(evt.detail)
     if (advert === undefined) return
     const result = this.components.directory.accept(advert, { source: 'gossip' })
-    if (!result.accepted && this.components.directory.get(advert.peerId) === undefined)
+    if (!result.accepted && this.components.directory.get(advert.peerId) === undefined) {
+      this.nudgeIfNew(advert.peerId)
       this.watch(advert.peerId, { urgent: true })
+    }
   }
 }

@@ -1,0 +1,78 @@
+export interface LookupScheduleInit {
+  /** One round; resolves true when it found something new (so the next comes soon again). */
+  run: () => Promise<boolean>
+  /** Delay after a round that found something, and the first step of the back-off. */
+  baseMs: number
+  /** Ceiling of the back-off while rounds find nothing new. */
+  maxMs: number
+  onError?: (err: unknown) => void
+}
+
+/**
+ * Runs DHT lookup rounds on a back-off: each round that finds nothing new doubles the wait (base up
+ * to max), one that finds something, or a `nudge` (a new peer, a lost bootstrap, a model to
+ * announce), brings it back to base. A settled mesh then costs a lookup every few minutes instead
+ * of every few seconds, while adverts (gossiped on change and as a heartbeat) carry the news.
+ */
+export class LookupSchedule {
+  private delayMs: number
+  private timer?: NodeJS.Timeout
+  private dueAt = Infinity
+  private running = false
+  private nudgedWhileRunning = false
+  private stopped = true
+
+  constructor(private readonly init: LookupScheduleInit) {
+    this.delayMs = init.baseMs
+  }
+
+  /** The wait after the latest round (for logs and tests). */
+  get currentDelayMs(): number {
+    return this.delayMs
+  }
+
+  start(firstInMs = 0): void {
+    this.stopped = false
+    this.schedule(firstInMs)
+  }
+
+  stop(): void {
+    this.stopped = true
+    clearTimeout(this.timer)
+    this.dueAt = Infinity
+  }
+
+  /** Something changed: back to the base delay, and a round within it if the next was further away. */
+  nudge(): void {
+    this.delayMs = this.init.baseMs
+    if (this.running) this.nudgedWhileRunning = true
+    else this.schedule(this.init.baseMs)
+  }
+
+  private schedule(inMs: number): void {
+    if (this.stopped) return
+    const at = Date.now() + inMs
+    if (at >= this.dueAt) return
+    clearTimeout(this.timer)
+    this.dueAt = at
+    this.timer = setTimeout(() => void this.round(), inMs)
+    this.timer.unref?.()
+  }
+
+  private async round(): Promise<void> {
+    this.dueAt = Infinity
+    this.running = true
+    let foundNew = true
+    try {
+      foundNew = await this.init.run()
+    } catch (err) {
+      this.init.onError?.(err)
+    } finally {
+      this.running = false
+    }
+    const { baseMs, maxMs } = this.init
+    this.delayMs = foundNew || this.nudgedWhileRunning ? baseMs : Math.min(maxMs, this.delayMs * 2)
+    this.nudgedWhileRunning = false
+    this.schedule(this.delayMs)
+  }
+}
