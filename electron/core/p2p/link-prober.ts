@@ -16,8 +16,10 @@ export interface LinkProberComponents {
 }
 
 export interface LinkProberInit {
-  /** one peer is probed per tick, round robin (default 20 s) */
+  /** at most one peer is probed per tick (default 20 s): a new one first, else the stalest */
   intervalMs?: number
+  /** a link measured this recently is not measured again (default 5 min) */
+  refreshMs?: number
   /** payload per probe (default 256 KiB) */
   bytes?: number
 }
@@ -30,16 +32,20 @@ export interface LinkProber extends Startable {
 }
 
 /**
- * Measures the link to known peers in the background, one peer per tick, so the traffic it
- * causes stays small and even: bytes / intervalMs at most, whatever the size of the mesh.
+ * Measures the link to known peers in the background, at most one peer per tick, so the traffic it
+ * causes stays small and even: bytes / intervalMs at most, whatever the size of the mesh. A new peer
+ * is measured at the next tick; a measured one again only once its result is `refreshMs` old, so a
+ * settled node with few providers probes rarely instead of every tick.
  */
 export function createLinkProber(components: LinkProberComponents, init: LinkProberInit = {}): LinkProber {
   const intervalMs = init.intervalMs ?? 20_000
   const bytes = init.bytes ?? 256 * 1024
+  const refreshMs = init.refreshMs ?? 5 * 60_000
   const results = new Map<string, LinkProbe & { at: number }>()
   let timer: NodeJS.Timeout | undefined
   let controller: AbortController | undefined
-  let cursor = 0
+  /** When each current peer was last probed by the timer (failed probes count: no retry every tick). */
+  const triedAt = new Map<string, number>()
   let running = false
 
   async function probe(peerId: string, options: { signal?: AbortSignal } = {}): Promise<LinkProbe> {
@@ -58,9 +64,10 @@ export function createLinkProber(components: LinkProberComponents, init: LinkPro
   }
 
   async function tick(): Promise<void> {
-    const peers = components.peers()
-    if (running || peers.length === 0 || !controller) return
-    const peerId = peers[cursor++ % peers.length]
+    if (running || !controller) return
+    const peerId = stalest(components.peers())
+    if (peerId === undefined) return
+    triedAt.set(peerId, Date.now())
     running = true
     try {
       await probe(peerId, { signal: controller.signal })
@@ -69,6 +76,22 @@ export function createLinkProber(components: LinkProberComponents, init: LinkPro
     } finally {
       running = false
     }
+  }
+
+  /** A peer never probed, else the one probed longest ago if that is older than `refreshMs`. */
+  function stalest(peers: string[]): string | undefined {
+    const current = new Set(peers)
+    for (const known of triedAt.keys()) if (!current.has(known)) triedAt.delete(known)
+    let pick: string | undefined
+    let pickAt = Date.now() - refreshMs
+    for (const peerId of peers) {
+      const at = triedAt.get(peerId) ?? -Infinity
+      if (at <= pickAt) {
+        pick = peerId
+        pickAt = at
+      }
+    }
+    return pick
   }
 
   return {

@@ -1,0 +1,73 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { registerBenchProtocol } from '../../../electron/core/p2p/bench-protocol'
+import { createLinkProber } from '../../../electron/core/p2p/link-prober'
+
+async function node() {
+  return createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { ping: ping(), identify: identify() }
+  })
+}
+
+type Node = Awaited<ReturnType<typeof node>>
+let prober: Node
+let servers: Node[]
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+beforeAll(async () => {
+  ;[prober, ...servers] = await Promise.all([node(), node(), node()])
+  for (const server of servers) {
+    await registerBenchProtocol(server, { maxBytes: 1024 * 1024, minIntervalMs: 0, maxConcurrent: 2 })
+    await prober.dial(server.getMultiaddrs()[0])
+  }
+})
+
+afterAll(async () => {
+  await Promise.all([prober, ...servers].map((n) => n?.stop()))
+})
+
+describe('background link prober', () => {
+  it('measures each new peer once, then leaves a fresh result alone (no probe every tick)', async () => {
+    const ids = servers.map((s) => s.peerId.toString())
+    const probed: string[] = []
+    const linkProber = createLinkProber(
+      { libp2p: prober, peers: () => ids, onResult: (id) => probed.push(id) },
+      { intervalMs: 100, bytes: 16 * 1024, refreshMs: 60_000 }
+    )
+    await linkProber.start()
+    try {
+      await sleep(1_500)
+    } finally {
+      await linkProber.stop()
+    }
+    // ~15 ticks: round robin would probe each peer 7 times; each is measured once and stays fresh
+    expect(probed.sort()).toEqual([...ids].sort())
+  })
+
+  it('re-measures a link once its result is older than refreshMs, stalest first', async () => {
+    const ids = servers.map((s) => s.peerId.toString())
+    const probed: string[] = []
+    const linkProber = createLinkProber(
+      { libp2p: prober, peers: () => ids, onResult: (id) => probed.push(id) },
+      { intervalMs: 100, bytes: 16 * 1024, refreshMs: 500 }
+    )
+    await linkProber.start()
+    try {
+      await sleep(1_400)
+    } finally {
+      await linkProber.stop()
+    }
+    expect(probed.length).toBeGreaterThanOrEqual(4)
+    expect(probed.length).toBeLessThanOrEqual(8)
+    expect(probed[2]).toBe(probed[0])
+  })
+})
