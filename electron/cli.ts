@@ -7,6 +7,25 @@ if (major < 22) {
   )
   process.exit(1)
 }
+// A long-running node keeps V8's young generation small: with the default 16 MB semi-spaces an idle
+// headless node holds ~50 MB more heap than it uses (measured: RSS 186 MB -> 140 MB with 4 MB, heap
+// used unchanged). Flags must be set before V8 starts, so `start` re-executes itself in place (same
+// pid) with the flag, where the platform can (process.execve: Node 23.11+, not Windows).
+const SEMI_SPACE_FLAG = '--max-semi-space-size=4'
+const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve
+if (
+  process.argv[2] === 'start' &&
+  typeof execve === 'function' &&
+  !process.execArgv.some((flag) => flag.startsWith('--max-semi-space-size')) &&
+  !(process.env.NODE_OPTIONS ?? '').includes('semi-space')
+) {
+  execve.call(
+    process,
+    process.execPath,
+    [process.execPath, SEMI_SPACE_FLAG, ...process.execArgv, ...process.argv.slice(1)],
+    process.env
+  )
+}
 const main = './meshwork.js'
 await import(main)
 export {}

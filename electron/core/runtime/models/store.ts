@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import { mkdir, open, rm, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
-import { readGgufFileInfo } from 'node-llama-cpp'
 import { MODEL_NAME } from '../../../../shared/models'
 import { MeshworkError } from '../../util/errors'
 import { ensureBuiltinModel, isBuiltinModel } from './builtin'
@@ -96,6 +95,8 @@ export async function describeGguf(
     return { name, path, sha256: cached.sha256, params: cached.params, contextLength: cached.contextLength }
   }
   if (!options.knownSha256) options.onProgress?.({ task: `model:${name}`, message: `Hashing ${basename(path)}` })
+  // loaded on first use: a node that serves no GGUF model never pays for node-llama-cpp (~10 MB heap)
+  const { readGgufFileInfo } = await import('node-llama-cpp')
   const info = await readGgufFileInfo(path, { logWarnings: false, signal: options.signal })
   const params = (info.fullTensorInfo ?? info.tensorInfo ?? []).reduce(
     (sum, t) => sum + t.dimensions.reduce<number>((a, b) => a * Number(b), 1),
