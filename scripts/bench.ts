@@ -1,7 +1,7 @@
 // `npm run bench [-- section...] [--full] [--out FILE]`: speed and scale measured side by side in one
 // run with real `meshwork start` processes, printed as a table against the project's targets.
 // Sections: routing (mesh vs direct, mid-stream failover), failover (before the first token),
-// discovery, load, idle, reputation, scale, and runtime (container vs process) and soak (a churn run)
+// discovery, load, idle, reputation, scale, mesh (10/30 peers in one process; 100 with --full), and runtime (container vs process) and soak (a churn run)
 // only when named or --full.
 import { writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
@@ -9,6 +9,7 @@ import { discoveryBench } from './bench/discovery'
 import { failoverBench } from './bench/failover'
 import { idleBench } from './bench/idle'
 import { loadBench } from './bench/load'
+import { meshBench } from './bench/mesh'
 import { reputationBench } from './bench/reputation'
 import { routingBench } from './bench/routing'
 import { stopBenchNodes } from './bench/routing-nodes'
@@ -25,11 +26,12 @@ const sections: Record<string, Section> = {
   idle: idleBench,
   reputation: reputationBench,
   scale: scaleBench,
+  mesh: meshBench,
   runtime: (ctx) => runtimeBench(ctx.log),
   soak: soakBench
 }
 /** `runtime` (a cold image build) and `soak` (minutes of churn) are not in the default run, to keep it within 10 minutes on 2 cores. */
-const DEFAULT_SECTIONS = ['routing', 'failover', 'discovery', 'load', 'idle', 'reputation', 'scale']
+const DEFAULT_SECTIONS = ['routing', 'failover', 'discovery', 'load', 'idle', 'reputation', 'scale', 'mesh']
 
 /** Required metrics that no section measures yet, and why. */
 const NOT_MEASURED: Record<string, string> = {}

@@ -1,5 +1,5 @@
 import { memory } from '@libp2p/memory'
-import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
+import type { Connection, MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
 
 /** What one node's connections carried, counted on the raw (encrypted) connection below noise and yamux. */
 export interface Traffic {
@@ -78,5 +78,18 @@ export function countedMemoryTransport(traffic: Traffic): (components: any) => T
     transport.createListener = (options) =>
       createListener({ ...options, upgrader: countingUpgrader(options.upgrader, traffic) })
     return transport
+  }
+}
+
+/** Streams this node opened, by protocol (count at every peer to see every stream of the mesh once). */
+export type StreamCounts = Record<string, number>
+
+/** Wraps a new connection's newStream so each outbound stream is counted under its first protocol. */
+export function countStreams(connection: Connection, counts: StreamCounts): void {
+  const newStream = connection.newStream.bind(connection)
+  connection.newStream = (protocols, options) => {
+    const name = Array.isArray(protocols) ? protocols[0] : protocols
+    counts[name] = (counts[name] ?? 0) + 1
+    return newStream(protocols, options)
   }
 }
