@@ -13,7 +13,7 @@ import { createLibp2p } from 'libp2p'
 import type { Config } from '../config'
 import { advertTopicScoreParams } from './advert-gossip'
 import { REPUTATION_TOPIC } from '../../../shared/reputation'
-import { contentMsgId, ipColocationWhitelist, reputationTopicScoreParams } from './gossip-config'
+import { contentMsgId, fastContentMsgId, ipColocationWhitelist, reputationTopicScoreParams } from './gossip-config'
 import { ADVERT_TOPIC } from './advertiser'
 import { connectionGaterFor } from './address-gater'
 import { peerInfoMapperFor, resolveAddressScope } from './address-scope'
@@ -76,6 +76,7 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, o
         emitSelf: false,
         // ids by content: the same payload under a new gossipsub seqno is still a duplicate
         msgIdFn: contentMsgId,
+        fastMsgIdFn: fastContentMsgId,
         // a forged advert or summary (validator: Reject) costs its sender score; a few and it is graylisted
         scoreParams: createPeerScoreParams({
           IPColocationFactorWhitelist: ipColocationWhitelist(scope),

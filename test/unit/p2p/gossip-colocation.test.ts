@@ -1,7 +1,8 @@
+import type { Message } from '@libp2p/gossipsub'
 import { PeerScore, createPeerScoreParams, defaultPeerScoreThresholds } from '@libp2p/gossipsub/score'
 import { describe, expect, it } from 'vitest'
 import type { AddressScope } from '../../../electron/core/p2p/address-scope'
-import { ipColocationWhitelist } from '../../../electron/core/p2p/gossip-config'
+import { contentMsgId, fastContentMsgId, ipColocationWhitelist } from '../../../electron/core/p2p/gossip-config'
 
 const silent = Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false })
 const logger = { forComponent: () => silent }
@@ -30,5 +31,15 @@ describe('gossipsub IP colocation penalty', () => {
 
   it('outside the loopback scope, loopback gets no exemption', () => {
     expect(scoreOfColocated('public', '127.0.0.1', 30)).toBeLessThan(defaultPeerScoreThresholds.graylistThreshold)
+  })
+})
+
+describe('fast message ids', () => {
+  it('equal the content id gossipsub dedupes by, so a duplicate is dropped before its signature is checked', () => {
+    const data = new TextEncoder().encode('advert bytes')
+    const fast = fastContentMsgId({ topic: 'meshwork/adverts/1', data })
+    const full = contentMsgId({ topic: 'meshwork/adverts/1', data } as Message)
+    expect(fast).toBe(Buffer.from(full).toString('base64'))
+    expect(fastContentMsgId({ topic: 'other', data })).not.toBe(fast)
   })
 })
