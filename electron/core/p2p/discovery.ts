@@ -6,7 +6,7 @@ import type { Logger } from '../util/logger'
 import { advertTopicValidator, verifiedAdvertOf } from './advert-gossip'
 import { refreshAdvert } from './advert-refresh'
 import { ADVERT_PROTOCOL } from './advert-protocol'
-import { ADVERT_TOPIC } from './advertiser'
+import { ADVERT_RESIGN_MS, ADVERT_TOPIC } from './advertiser'
 import { BootstrapRejoin } from './bootstrap-rejoin'
 import { LookupSchedule } from './lookup-schedule'
 import type { MeshLibp2p } from './libp2p'
@@ -70,7 +70,8 @@ export class Discovery {
       onDrop: (peerId) => this.forgetAddresses(peerId),
       baseIntervalMs: init.advertIntervalMs,
       maxIntervalMs: Math.max(init.advertIntervalMs, 30_000),
-      fetchTimeoutMs: FETCH_TIMEOUT_MS
+      fetchTimeoutMs: FETCH_TIMEOUT_MS,
+      gossipQuietMs: 1.5 * ADVERT_RESIGN_MS
     })
     this.lookups = new LookupSchedule({
       run: () => this.discover(),
@@ -233,14 +234,15 @@ export class Discovery {
 
   /**
    * A gossiped advert (already verified by the topic validator) updates a peer this node has reached
-   * itself; a peer it has not is only watched, and enters once a direct fetch succeeds.
+   * itself, and stands in for its next fetch; a peer it has not reached is only watched, and enters
+   * once a direct fetch succeeds.
    */
   private readonly onGossip = (evt: CustomEvent<Message>): void => {
-    if (evt.detail.topic !== ADVERT_TOPIC) return
-    const advert = verifiedAdvertOf(evt.detail)
+    const advert = evt.detail.topic === ADVERT_TOPIC ? verifiedAdvertOf(evt.detail) : undefined
     if (advert === undefined) return
     const result = this.components.directory.accept(advert, { source: 'gossip' })
-    if (!result.accepted && this.components.directory.get(advert.peerId) === undefined) {
+    if (result.accepted) this.scheduler.heard(advert.peerId)
+    else if (this.components.directory.get(advert.peerId) === undefined) {
       this.nudgeIfNew(advert.peerId)
       this.watch(advert.peerId, { urgent: true })
     }

@@ -26,6 +26,11 @@ export interface RefreshSchedulerInit {
   probationMs?: number
   /** A dropped peer is not watched again for a while (unless it connects to us): 30 s, doubling per drop up to this. */
   quarantineMs?: number
+  /**
+   * A verified peer whose fresh advert arrived by gossip (`heard`) is not fetched until gossip has
+   * been quiet this long: its heartbeat stands in for polling (default 15 s, 1.5 re-sign periods).
+   */
+  gossipQuietMs?: number
 }
 
 interface Watch {
@@ -114,6 +119,20 @@ export class RefreshScheduler {
     this.watches.set(peerId, w)
     this.wake(now)
     return true
+  }
+
+  /**
+   * A fresh advert of this peer arrived by gossip (already verified and taken): no fetch until gossip
+   * goes quiet, and it counts as dead if neither gossip nor a fetch is heard within the quiet period
+   * plus a fetch timeout.
+   */
+  heard(peerId: string): void {
+    const w = this.watches.get(peerId)
+    if (w === undefined || !w.verified || w.running) return
+    const quietMs = this.init.gossipQuietMs ?? 15_000
+    w.failures = 0
+    w.nextAt = Math.max(w.nextAt, Date.now() + quietMs)
+    this.init.onSchedule?.(peerId, quietMs + this.init.fetchTimeoutMs)
   }
 
   /** Stops watching a peer; `quarantine` keeps it out for a while (longer each time it is dropped). */

@@ -108,3 +108,59 @@ describe('peers that serve nothing yet', () => {
     s.stop()
   })
 })
+
+describe('gossiped heartbeats instead of polling', () => {
+  it('a peer heard by gossip is not fetched until gossip goes quiet, then is fetched again', async () => {
+    let fetches = 0
+    const silence: number[] = []
+    const s = new RefreshScheduler({
+      isTrusted: () => true,
+      baseIntervalMs: 100,
+      maxIntervalMs: 200,
+      fetchTimeoutMs: 100,
+      gossipQuietMs: 300,
+      onSchedule: (_id, ms) => silence.push(ms),
+      refresh: async () => (fetches++, 'unchanged')
+    })
+    s.start()
+    try {
+      s.watch('provider')
+      await sleep(50) // the first fetch verifies it
+      expect(fetches).toBe(1)
+      // a heartbeat every 100 ms for 1.5 s: polling alone would fetch ~8 times meanwhile
+      for (let i = 0; i < 15; i++) {
+        s.heard('provider')
+        await sleep(100)
+      }
+      expect(fetches).toBe(1)
+      expect(silence.at(-1)).toBe(400) // dead unless heard within the quiet period plus a fetch timeout
+      await sleep(450) // gossip went quiet: polling takes over
+      expect(fetches).toBeGreaterThanOrEqual(2)
+    } finally {
+      s.stop()
+    }
+  })
+
+  it('gossip about a peer that never produced a verified advert does not stop its fetches', async () => {
+    let fetches = 0
+    const s = new RefreshScheduler({
+      isTrusted: () => false,
+      baseIntervalMs: 100,
+      maxIntervalMs: 200,
+      fetchTimeoutMs: 100,
+      probationTries: 100,
+      refresh: async () => (fetches++, 'failed')
+    })
+    s.start()
+    try {
+      s.watch('newcomer')
+      for (let i = 0; i < 10; i++) {
+        s.heard('newcomer')
+        await sleep(100)
+      }
+      expect(fetches).toBeGreaterThanOrEqual(3)
+    } finally {
+      s.stop()
+    }
+  })
+})
