@@ -36,8 +36,9 @@ export class ProviderAccounting {
   ) {}
 
   /**
-   * Signs the receipt of a finished job for its final frame, and records it as earned once that
-   * frame is out (the consumer's countersignature cannot arrive before: `countersigned` flushes).
+   * Signs and records the receipt of a finished job; the caller puts it in the final frame. The
+   * write stays before the frame leaves: a consumer must never hold a receipt signed here that
+   * this ledger could lose (a kill -9 right after the final frame).
    */
   settle(job: ServedJob): SignedReceipt {
     const signed = issueReceipt(this.signer, 'provider', {
@@ -55,7 +56,7 @@ export class ProviderAccounting {
       startedAt: job.startedAt,
       endedAt: job.endedAt
     })
-    this.later(() => this.ledger.append('receipt', 'earned', signed))
+    this.ledger.append('receipt', 'earned', signed)
     return signed
   }
 

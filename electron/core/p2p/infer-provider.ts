@@ -8,7 +8,7 @@ import type { InferenceRuntime } from '../runtime/types'
 import type { Logger } from '../util/logger'
 import type { AbortOptions, Startable } from '../util/startable'
 import { FrameReader } from './infer-reader'
-import { sendErrorFrame, sendFrame } from './infer-send'
+import { FrameBatch, sendErrorFrame } from './infer-send'
 import { JobSlots } from './job-slots'
 import { JobTally } from './job-tally'
 import { ByteBudget, defaultProviderLimits, PeerCounter, type ProviderLimits } from './provider-limits'
@@ -146,7 +146,7 @@ export class InferService implements Startable {
       releaseQuota()
       throw err
     })
-    const sending = { signal, drainTimeoutMs: this.limits.drainTimeoutMs }
+    const batch = new FrameBatch(stream, { signal, drainTimeoutMs: this.limits.drainTimeoutMs })
     const tally = new JobTally(request, consumer, model)
     const finish = async (event: FinalFrame): Promise<void> => {
       tally.final(event)
@@ -158,16 +158,21 @@ export class InferService implements Startable {
       const receipt = this.init.accounting?.settle({ ...tally.served, endedAt: Date.now() })
       if (receipt !== undefined) final.receipt = receipt
       tally.served.finalSent = true
-      await sendFrame(stream, final, sending)
+      await batch.write(final)
     }
+    const accept: AcceptFrame = {
+      type: 'accept',
+      sha256: model.sha256,
+      supportsTokenContinuation: runtime.supportsTokenContinuation
+    }
+    let accepted = false
     try {
-      const accept: AcceptFrame = {
-        type: 'accept',
-        sha256: model.sha256,
-        supportsTokenContinuation: runtime.supportsTokenContinuation
-      }
-      await sendFrame(stream, accept, sending)
       for await (const event of runtime.stream(request.call, { signal })) {
+        // the accept leaves with the first frame of the answer: one write for both
+        if (!accepted) {
+          accepted = true
+          await batch.write(accept)
+        }
         if (event.type === 'final') await finish(event)
         else if (tally.wouldExceed(event)) {
           // a runtime that ignores max_tokens (an external server) is stopped where the request ends
@@ -175,15 +180,18 @@ export class InferService implements Startable {
           break
         } else {
           tally.delta(event)
-          await sendFrame(stream, event, sending)
+          await batch.write(event)
         }
       }
+      batch.end()
       tally.event.ok = true
     } catch (err) {
       // a consumer that stopped reading: drop the stream at once rather than wait on a flush
       if ((err as Error).name === 'TimeoutError') stream.abort(err as Error)
       throw err
     } finally {
+      // frames still queued go before an error frame or the stream's close
+      batch.flush()
       release()
       releaseQuota()
       const { served } = tally

@@ -31,3 +31,64 @@ export async function sendErrorFrame(
   const frame: ErrorFrame = { type: 'error', code, message: message.slice(0, 2048), status }
   await sendFrame(stream, frame, { signal: AbortSignal.timeout(2000) }).catch(() => {})
 }
+
+/**
+ * A job's response frames, written so that the frames produced in one turn of the event loop leave
+ * as one write: one muxer frame, one encryption, one syscall, one window update at the consumer
+ * (the accept with the first delta, a last delta with the final frame). Nothing waits for a later
+ * frame: what is queued goes out as soon as the code running now is done (process.nextTick).
+ * A write waits only while the stream's buffer is full (backpressure), as `sendFrame` does.
+ */
+export class FrameBatch {
+  private queued: Uint8Array[] = []
+  private blocked = false
+  private failure: Error | undefined
+
+  constructor(
+    private readonly stream: Stream,
+    private readonly options: AbortOptions & { drainTimeoutMs?: number } = {}
+  ) {}
+
+  async write(frame: ResponseFrame): Promise<void> {
+    if (this.failure) throw this.failure
+    this.queued.push(encodeFrame(frame))
+    if (this.queued.length === 1) process.nextTick(() => this.flush())
+    if (!this.blocked) return
+    const { signal, drainTimeoutMs } = this.options
+    const timeout = drainTimeoutMs === undefined ? undefined : AbortSignal.timeout(drainTimeoutMs)
+    await this.stream.onDrain({
+      signal: timeout === undefined ? signal : signal ? AbortSignal.any([signal, timeout]) : timeout
+    })
+    this.blocked = false
+  }
+
+  /** Sends what is queued now (before the stream is closed, or another frame is sent around the batch). */
+  flush(): void {
+    if (this.queued.length === 0 || this.failure) return
+    const bytes = this.queued.length === 1 ? this.queued[0] : concat(this.queued)
+    this.queued = []
+    try {
+      this.blocked = !this.stream.send(bytes)
+    } catch (err) {
+      this.failure = err as Error
+    }
+  }
+
+  /** Sends what is queued; throws if a send failed (a final frame that did not go out). */
+  end(): void {
+    this.flush()
+    if (this.failure) throw this.failure
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let length = 0
+  for (const part of parts) length += part.byteLength
+  const out = new Uint8Array(length)
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.byteLength
+  }
+  return out
+}

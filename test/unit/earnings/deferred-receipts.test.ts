@@ -53,14 +53,26 @@ const served = (jobId: string) => ({
   startedAt: Date.now() - 5,
   endedAt: Date.now()
 })
+/** An attempt this node's own runtime served (recorded as "served for you", no network needed). */
+const ownAttempt = (requestId: string, provider: string) => ({
+  requestId,
+  provider,
+  local: true,
+  model: 'meshwork-tiny',
+  sha256: SHA,
+  kind: 'ok',
+  tokens: 3,
+  promptTokens: 4,
+  ms: 5,
+  final: { usage: { prompt_tokens: 4, completion_tokens: 3 } }
+})
 
-describe('receipts recorded after the answer, not before it', () => {
-  it('a provider signs the receipt for the final frame at once and records it right after', async () => {
-    const { earnings, entries } = await started()
+describe('the router records an attempt after the answer, not before it', () => {
+  it('a settled attempt is not written on the way to the client, and is written right after', async () => {
+    const { earnings, peerId, entries } = await started()
     try {
-      const receipt = earnings.settle(served('job-a'))
-      expect(receipt?.providerSig).toBeTruthy()
-      expect(entries()).toBe(0) // no disk flush on the way to the final frame
+      earnings.attemptSettled(ownAttempt('job-a', peerId))
+      expect(entries()).toBe(0) // no disk flush before the client's last byte
       await new Promise((resolve) => setTimeout(resolve, 200))
       expect(entries()).toBe(1)
     } finally {
@@ -70,31 +82,30 @@ describe('receipts recorded after the answer, not before it', () => {
 
   it('an attempt settled right before stopping is still recorded: stop waits for the bookkeeping', async () => {
     const { earnings, peerId, entries } = await started()
-    earnings.attemptSettled({
-      requestId: 'job-b',
-      provider: peerId,
-      local: true,
-      model: 'meshwork-tiny',
-      sha256: SHA,
-      kind: 'ok',
-      tokens: 3,
-      promptTokens: 4,
-      ms: 5,
-      final: { usage: { prompt_tokens: 4, completion_tokens: 3 } }
-    })
-    earnings.settle(served('job-c'))
+    earnings.attemptSettled(ownAttempt('job-b', peerId))
+    earnings.attemptSettled(ownAttempt('job-c', peerId))
     expect(entries()).toBe(0)
     await earnings.stop()
     expect(entries()).toBe(2)
   })
 
   it('a reader of the ledger sees what is queued at once', async () => {
-    const { earnings, entries } = await started()
+    const { earnings, peerId, entries } = await started()
     try {
-      for (let i = 0; i < 5; i++) earnings.settle(served(`job-${i}`))
-      expect(earnings.summary().earned.jobs).toBe(5)
+      for (let i = 0; i < 5; i++) earnings.attemptSettled(ownAttempt(`job-${i}`, peerId))
+      expect(earnings.summary().servedForYou.jobs).toBe(5)
       expect(entries()).toBe(5)
       expect(earnings.verify().ok).toBe(true)
+    } finally {
+      await earnings.stop()
+    }
+  })
+
+  it('a provider commits the receipt it signs before returning it for the final frame', async () => {
+    const { earnings, entries } = await started()
+    try {
+      expect(earnings.settle(served('job-p'))?.providerSig).toBeTruthy()
+      expect(entries()).toBe(1)
     } finally {
       await earnings.stop()
     }

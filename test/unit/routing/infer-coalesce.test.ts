@@ -1,12 +1,13 @@
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, Stream } from '@libp2p/interface'
 import { createServer, type Server } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEvents } from '../../../electron/core/events'
 import { coalesceWaiting, joinable } from '../../../electron/core/p2p/infer-coalesce'
 import { openInfer } from '../../../electron/core/p2p/infer-consumer'
-import { encodeFrame } from '../../../electron/core/p2p/infer-frames'
+import { encodeFrame, FrameDecoder } from '../../../electron/core/p2p/infer-frames'
 import { InferService } from '../../../electron/core/p2p/infer-provider'
 import { FrameReader } from '../../../electron/core/p2p/infer-reader'
+import { FrameBatch } from '../../../electron/core/p2p/infer-send'
 import { streamCompletion } from '../../../electron/core/runtime/client/runtime-client'
 import type { InferenceRuntime } from '../../../electron/core/runtime/types'
 import { createLogger } from '../../../electron/core/util/logger'
@@ -137,5 +138,37 @@ describe('coalescing deltas that are already waiting', () => {
     } finally {
       server?.close()
     }
+  })
+
+  it('frames made in one turn leave in one write, in order; a full stream makes the next write wait', async () => {
+    const sent: Uint8Array[] = []
+    let room = true
+    let drained = (): void => {}
+    const stream = {
+      send: (bytes: Uint8Array) => (sent.push(bytes), room),
+      onDrain: () => new Promise<void>((resolve) => (drained = resolve))
+    } as unknown as Stream
+    const batch = new FrameBatch(stream)
+    const frames: ResponseFrame[] = [
+      { type: 'accept', sha256: SHA, supportsTokenContinuation: true },
+      { type: 'delta', text: 'a', tokenIds: [1] },
+      { type: 'final', finishReason: 'stop' }
+    ]
+    for (const frame of frames) await batch.write(frame)
+    expect(sent).toHaveLength(0) // nothing waits for more, but what this turn makes goes together
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(sent).toHaveLength(1)
+    expect(new FrameDecoder(ResponseFrameSchema, 1 << 20).push(sent[0])).toEqual(frames)
+    room = false
+    await batch.write({ type: 'delta', text: 'b', tokenIds: [2] })
+    await new Promise((resolve) => setImmediate(resolve))
+    let waited = true
+    const next = batch.write({ type: 'delta', text: 'c', tokenIds: [3] }).then(() => (waited = false))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(waited).toBe(true)
+    drained()
+    await next
+    batch.end()
+    expect(sent).toHaveLength(3)
   })
 })
