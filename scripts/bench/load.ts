@@ -1,20 +1,10 @@
 // Load: hundreds of concurrent streams through one router to several providers, each provider's
 // runtime the bench's fake server (so two cores carry it). The same streams straight to the fake
 // servers are the baseline. Counts streams lost (not complete), and the router's added time and memory.
-import { startFakeOpenAI, type FakeOpenAI } from './fake-openai'
+import { FAKE_MODEL as MODEL, withFakeMesh } from './fake-mesh'
 import { cpuSeconds, rssMB } from './proc-stats'
-import {
-  type BenchNode,
-  liveProviders,
-  startBenchNode,
-  startExternalProvider,
-  stopBenchNodes,
-  until
-} from './routing-nodes'
 import { type BenchContext, type Measured, median, quantile, round } from './stats'
 
-// the node serves its configured model (meshwork-tiny by default) from the fake endpoint
-const MODEL = 'meshwork-tiny'
 const TOKENS = 16
 const TOKEN_GAP_MS = 20
 const PROVIDER_CONFIG = { maxConcurrentJobs: 64, maxQueuedJobs: 1024 }
@@ -66,16 +56,8 @@ async function burst(urls: string[], count: number): Promise<StreamResult[]> {
 export async function loadBench(ctx: BenchContext): Promise<Measured> {
   const streams = ctx.full ? 1000 : 500
   const providers = ctx.full ? 16 : 8
-  const fakes: FakeOpenAI[] = []
-  try {
-    for (let i = 0; i < providers; i++) fakes.push(await startFakeOpenAI({ model: MODEL, tokenGapMs: TOKEN_GAP_MS }))
-    const bootstrap = await startBenchNode(['--no-serve'])
-    await Promise.all(
-      fakes.map((f) => startExternalProvider(f.url, MODEL, [bootstrap.multiaddr], { config: PROVIDER_CONFIG }))
-    )
-    const router: BenchNode = await startBenchNode(['--no-serve'], [bootstrap.multiaddr])
-    await until(async () => (await liveProviders(router, MODEL)).length === providers, 60_000)
-
+  const setup = { providers, fake: { tokenGapMs: TOKEN_GAP_MS }, provider: { config: PROVIDER_CONFIG } }
+  return withFakeMesh(setup, async ({ fakes, router }) => {
     await burst([router.apiUrl], 20)
     const direct = await burst(
       fakes.map((f) => f.url),
@@ -124,8 +106,5 @@ export async function loadBench(ctx: BenchContext): Promise<Measured> {
         `${SETTLE_AFTER_MS / 1000} s after, router CPU ${out['load.routerCpuSeconds']} s, all done in ${out['load.wallMs']} ms`
     )
     return out
-  } finally {
-    await stopBenchNodes()
-    await Promise.all(fakes.map((f) => f.close()))
-  }
+  })
 }
