@@ -235,7 +235,8 @@ export class RefreshScheduler {
       w.intervalMs = Math.min(maxIntervalMs * 4, baseIntervalMs * 2 ** Math.min(w.failures - 1, 6))
     }
     w.nextAt = now + w.intervalMs * (0.8 + 0.4 * Math.random())
-    // silent for two of its own periods plus a fetch timeout: only then is it dead
-    this.init.onSchedule?.(w.peerId, 2 * w.intervalMs + this.init.fetchTimeoutMs)
+    // silent for two of its own periods plus a fetch timeout: only then is it dead. A failed fetch
+    // does not extend the silence promised at its last success or heartbeat (a frozen peer must die)
+    if (w.failures === 0) this.init.onSchedule?.(w.peerId, 2 * w.intervalMs + this.init.fetchTimeoutMs)
   }
 }

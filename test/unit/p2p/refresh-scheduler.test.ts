@@ -110,7 +110,7 @@ describe('peers that serve nothing yet', () => {
 })
 
 describe('gossiped heartbeats instead of polling', () => {
-  it('a peer heard by gossip is not fetched until gossip goes quiet, then is fetched again', async () => {
+  it('a peer heard by gossip is not fetched until gossip goes quiet; a failed fetch then extends nothing', async () => {
     let fetches = 0
     const silence: number[] = []
     const s = new RefreshScheduler({
@@ -120,7 +120,8 @@ describe('gossiped heartbeats instead of polling', () => {
       fetchTimeoutMs: 100,
       gossipQuietMs: 300,
       onSchedule: (_id, ms) => silence.push(ms),
-      refresh: async () => (fetches++, 'unchanged')
+      // answers until it freezes (after the gossip below stops)
+      refresh: async () => (fetches++, fetches === 1 ? 'unchanged' : 'failed')
     })
     s.start()
     try {
@@ -136,6 +137,8 @@ describe('gossiped heartbeats instead of polling', () => {
       expect(silence.at(-1)).toBe(400) // dead unless heard within the quiet period plus a fetch timeout
       await sleep(450) // gossip went quiet: polling takes over
       expect(fetches).toBeGreaterThanOrEqual(2)
+      // the failed fetch does not buy the frozen peer more time than its last heartbeat promised
+      expect(silence.at(-1)).toBe(400)
     } finally {
       s.stop()
     }
