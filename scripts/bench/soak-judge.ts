@@ -75,6 +75,7 @@ interface NodeVerdict {
   rssGrowthMB: number
   rssWarmupGrowthMB: number
   rssSlopeMBPerHour: number
+  heapGrowthMB: number
   fdGrowth: number
   connectionGrowth: number
   dbGrowthKB: number
@@ -106,6 +107,7 @@ function judgeNode(series: SoakSeries, run: SoakRun): NodeVerdict {
     rssGrowthMB: linearSlope(rss(post)) * span,
     rssWarmupGrowthMB: head(post) - head(all),
     rssSlopeMBPerHour: linearSlope(rss(post.filter((s) => s.t >= run.endS / 2))) * 3600,
+    heapGrowthMB: linearSlope(post.map((s) => ({ x: s.t, y: s.node.heapUsedMB }))) * span,
     fdGrowth: last.node.fds - base.node.fds,
     connectionGrowth: last.node.connections - base.node.connections,
     dbGrowthKB: (dbTotal(end.node.db) - dbTotal(first.node.db)) / 1024,
@@ -140,11 +142,15 @@ export function judgeSoak(run: SoakRun): Verdict {
     metrics[`soak.${n}RssWarmupGrowthMB`] = round(v.rssWarmupGrowthMB, 1)
     metrics[`soak.${n}RssSlopeMBPerHour`] = round(v.rssSlopeMBPerHour, 1)
     metrics[`soak.${n}RssMB`] = round(warmRss, 1)
+    metrics[`soak.${n}HeapGrowthMB`] = round(v.heapGrowthMB, 1)
     metrics[`soak.${n}FdGrowth`] = v.fdGrowth
     metrics[`soak.${n}DbGrowthKB`] = round(v.dbGrowthKB, 1)
     metrics[`soak.${n}LedgerBytesPerJob`] = round(ledgerSecond, 0)
     metrics[`soak.${n}WalMaxKB`] = round(v.walMaxKB, 0)
     metrics[`soak.${n}ReputationGrowthKB`] = round(v.reputationGrowthKB, 1)
+    const lastDb = series.samples[series.samples.length - 1].node.db
+    metrics[`soak.${n}LedgerRows`] = lastDb.ledgerRows
+    metrics[`soak.${n}ObservationRows`] = lastDb.observationRows
     worst.rssGrowthMB = Math.max(worst.rssGrowthMB ?? -Infinity, metrics[`soak.${n}RssGrowthMB`])
     worst.fdGrowth = Math.max(worst.fdGrowth ?? -Infinity, v.fdGrowth)
     worst.dbGrowthKB = Math.max(worst.dbGrowthKB ?? -Infinity, metrics[`soak.${n}DbGrowthKB`])

@@ -1,9 +1,10 @@
-// What the soak watches on a long-lived node, read from outside: resident memory, open file
-// descriptors (/proc/PID/fd), libp2p connections (its /api/status), and the size of its SQLite files
-// (ledger, reputation, their WAL). Also the Docker containers Meshwork labelled for the soak's peers.
+// What the soak watches on a long-lived node, read from outside: resident memory and V8 heap in use,
+// open file descriptors (/proc/PID/fd), libp2p connections (its /api/status), and its SQLite databases
+// (ledger, reputation: logical size, rows, WAL files). Also the containers Meshwork labelled for the soak.
 import { execFile } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { promisify } from 'node:util'
 import { rssMB } from './proc-stats'
 import type { BenchNode } from './routing-nodes'
@@ -14,16 +15,24 @@ const run = promisify(execFile)
 const LABEL_PEER = 'meshwork.peer'
 
 export interface DbBytes {
+  /** Logical sizes (pages x page size as a reader sees them, WAL content included). */
   ledger: number
   reputation: number
-  /** The -wal and -shm files of both. */
+  /** The -wal and -shm files of both, on disk. */
   wal: number
   /** The largest single -wal file (each is checkpointed on its own). */
   walLargest: number
+  /** Ledger entries and reputation observations: rows the bounds are about. */
+  ledgerRows: number
+  observationRows: number
 }
 
 export interface NodeSample {
   rssMB: number
+  /** V8 heap in use and reserved, and memory outside it (Buffers), from the node's own /metrics. */
+  heapUsedMB: number
+  heapTotalMB: number
+  externalMB: number
   fds: number
   connections: number
   db: DbBytes
@@ -38,32 +47,64 @@ export function openFds(pid: number): number {
   }
 }
 
-/** Sizes of the SQLite files at the top of a node's data dir. */
+/** A live database's logical size and the rows of one table, read through a short read-only connection. */
+function inspect(file: string, table: string): { bytes: number; rows: number } {
+  if (!existsSync(file)) return { bytes: 0, rows: 0 }
+  const db = new DatabaseSync(file, { readOnly: true })
+  try {
+    const pages = db.prepare('PRAGMA page_count').get() as { page_count: number }
+    const size = db.prepare('PRAGMA page_size').get() as { page_size: number }
+    const rows = db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }
+    return { bytes: pages.page_count * size.page_size, rows: rows.n }
+  } catch {
+    return { bytes: Number.NaN, rows: Number.NaN } // not created yet, or busy
+  } finally {
+    db.close()
+  }
+}
+
+/** The ledger and reputation databases of a node's data dir, and their WAL files. */
 export function dbBytes(dataDir: string): DbBytes {
-  const out: DbBytes = { ledger: 0, reputation: 0, wal: 0, walLargest: 0 }
+  const ledger = inspect(join(dataDir, 'ledger.sqlite'), 'entries')
+  const reputation = inspect(join(dataDir, 'reputation.sqlite'), 'observations')
+  const out: DbBytes = {
+    ledger: ledger.bytes,
+    reputation: reputation.bytes,
+    wal: 0,
+    walLargest: 0,
+    ledgerRows: ledger.rows,
+    observationRows: reputation.rows
+  }
   for (const name of readdirSync(dataDir)) {
-    const match = /^(.+)\.sqlite(-wal|-shm)?$/.exec(name)
+    const match = /\.sqlite(-wal|-shm)$/.exec(name)
     if (!match) continue
     let size: number
     try {
       size = statSync(join(dataDir, name)).size
     } catch {
-      continue // removed between the listing and the stat (a checkpoint)
+      continue // removed between the listing and the stat
     }
-    if (match[2] === '-wal') out.walLargest = Math.max(out.walLargest, size)
-    if (match[2] !== undefined) out.wal += size
-    else if (match[1] === 'ledger') out.ledger += size
-    else if (match[1] === 'reputation') out.reputation += size
+    if (match[1] === '-wal') out.walLargest = Math.max(out.walLargest, size)
+    out.wal += size
   }
   return out
 }
 
-export const dbTotal = (db: DbBytes): number => db.ledger + db.reputation + db.wal
+/** What the databases hold (logical sizes; the WAL is a reused journal, bounded on its own). */
+export const dbTotal = (db: DbBytes): number => db.ledger + db.reputation
 
 export async function sampleNode(node: BenchNode): Promise<NodeSample> {
   const status = await node.get('/api/status')
+  const metrics = await (await fetch(node.apiUrl + '/metrics')).text()
+  const mb = (name: string): number => {
+    const match = new RegExp(`^meshwork_process_nodejs_${name} ([\\d.e+]+)`, 'm').exec(metrics)
+    return match ? Number(match[1]) / 2 ** 20 : Number.NaN
+  }
   return {
     rssMB: rssMB(node.proc.pid!),
+    heapUsedMB: mb('heap_size_used_bytes'),
+    heapTotalMB: mb('heap_size_total_bytes'),
+    externalMB: mb('external_memory_bytes'),
     fds: openFds(node.proc.pid!),
     connections: typeof status.connections === 'number' ? status.connections : Number.NaN,
     db: dbBytes(node.dataDir)

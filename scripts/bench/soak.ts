@@ -4,6 +4,7 @@
 // `openai` SDK) keeps a steady trickle of requests through the router all along. The long-lived
 // nodes are sampled every few seconds (RSS, fds, libp2p connections, SQLite sizes, labelled
 // containers) and the growth after the warm-up is judged against bounds (soak-judge.ts).
+// Runs 3 minutes of churn, an hour with --full; MESHWORK_SOAK_SECONDS sets another length.
 import OpenAI from 'openai'
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai'
 import { BOUNDS_NOTE, judgeSoak, type SoakSeries } from './soak-judge'
@@ -112,23 +113,25 @@ function logTimeline(series: SoakSeries[], log: BenchContext['log']): void {
       .filter((_, i) => i % stride === 0 || i === quiet.length - 1)
       .map(
         (s) =>
-          `${round(s.t, 0)}s ${round(s.node.rssMB, 0)}MB ${s.node.fds}fd ${s.node.connections}conn ` +
-          `${round(dbTotal(s.node.db) / 1024, 0)}KB`
+          `${round(s.t, 0)}s ${round(s.node.rssMB, 0)}MB (heap ${round(s.node.heapUsedMB, 0)}/${round(s.node.heapTotalMB, 0)} ` +
+          `ext ${round(s.node.externalMB, 0)}) ${s.node.fds}fd ` +
+          `${s.node.connections}conn db ${round(dbTotal(s.node.db) / 1024, 0)}KB ${s.node.db.ledgerRows}+${s.node.db.observationRows}rows`
       )
     log(`${name} at quiet points: ${cells.join(' | ')}`)
   }
 }
 
 export async function soakBench(ctx: BenchContext): Promise<Measured> {
-  const endS = ctx.full ? 3600 : 150
+  const endS = Number(process.env.MESHWORK_SOAK_SECONDS) || (ctx.full ? 3600 : 180)
   const fakes: FakeOpenAI[] = []
   const peerIds = new Set<string>()
   try {
-    const honestFake = await startFakeOpenAI({ model: MODEL, tokenGapMs: 5 })
-    const churnFake = await startFakeOpenAI({ model: MODEL, tokenGapMs: 5 })
-    fakes.push(honestFake, churnFake)
+    // one endpoint for all: an external model's identity (sha256) is its endpoint's, and a stream cut
+    // mid-way continues only on a provider of the same model, so every provider can take over
+    const fake = await startFakeOpenAI({ model: MODEL, tokenGapMs: 5 })
+    fakes.push(fake)
     const router = await startBenchNode(['--no-serve'], [], { defaults: true })
-    const provider = await startExternalProvider(honestFake.url, MODEL, [router.multiaddr], { defaults: true })
+    const provider = await startExternalProvider(fake.url, MODEL, [router.multiaddr], { defaults: true })
     await until(async () => (await liveProviders(router, MODEL)).includes(provider.peerId), 60_000)
     peerIds.add(router.peerId).add(provider.peerId)
     const longLived = { router, provider }
@@ -154,7 +157,7 @@ export async function soakBench(ctx: BenchContext): Promise<Measured> {
     let cycles = 0
     while (elapsedS() < endS) {
       quiet = false
-      await churnCycle(router, churnFake, peerIds, ctx.log)
+      await churnCycle(router, fake, peerIds, ctx.log)
       quiet = true
       cycles++
       await sample() // a quiet point: only the long-lived nodes are up

@@ -9,9 +9,19 @@ function series(name: string, shape: (t: number) => Partial<NodeSample> & { requ
     const { requests, ...over } = shape(t)
     const node: NodeSample = {
       rssMB: 150 + (t % 10 === 0 ? 2 : -2), // GC noise
+      heapUsedMB: 60,
+      heapTotalMB: 70,
+      externalMB: 5,
       fds: 40,
       connections: 1,
-      db: { ledger: 8192 + t * 400, reputation: 20_000, wal: 100_000, walLargest: 90_000 },
+      db: {
+        ledger: 8192 + t * 400,
+        reputation: 20_000,
+        wal: 100_000,
+        walLargest: 90_000,
+        ledgerRows: t,
+        observationRows: 9
+      },
       ...over
     }
     samples.push({ t, quiet: t % 30 === 0, requests: requests ?? t * 2, node })
@@ -69,7 +79,14 @@ describe('soak verdict', () => {
 
   it('catches a WAL that is never checkpointed and a ledger whose bytes per job rise', () => {
     const wal = series('router', (t) => ({
-      db: { ledger: 8192 + t * t * 40, reputation: 20_000, wal: t * 100_000, walLargest: t * 90_000 }
+      db: {
+        ledger: 8192 + t * t * 40,
+        reputation: 20_000,
+        wal: t * 100_000,
+        walLargest: t * 90_000,
+        ledgerRows: t,
+        observationRows: 9
+      }
     }))
     const text = judgeSoak(run({ series: [wal] })).unbounded.join()
     expect(text).toContain('WAL reached')
