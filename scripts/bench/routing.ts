@@ -25,17 +25,24 @@ async function complete(url: string, body: unknown, headers: Record<string, stri
   if (!res.ok) throw new Error(`completion failed: ${res.status} ${text.slice(0, 300)}`)
 }
 
-/** Streams a completion; returns who served it and the arrival time (ms) of every chunk with text. */
+/**
+ * Streams a completion; returns who served it, the arrival time (ms) and length of every chunk with
+ * text, and the completion's token count (a chunk may carry several tokens: the mesh joins tokens
+ * that arrive together). `onChunk` gets the characters received so far.
+ */
 async function streamTimes(
   url: string,
   body: Record<string, unknown>,
-  onChunk?: (n: number, provider: string) => void,
+  onChunk?: (chars: number, provider: string) => void,
   headers: Record<string, string> = {}
-): Promise<{ provider: string; times: number[] }> {
-  const res = await post(url, { ...body, stream: true }, headers)
+): Promise<{ provider: string; times: number[]; chars: number[]; tokens?: number }> {
+  const res = await post(url, { ...body, stream: true, stream_options: { include_usage: true } }, headers)
   if (!res.ok || !res.body) throw new Error(`stream failed: ${res.status} ${await res.text()}`)
   const provider = res.headers.get('x-meshwork-provider') ?? ''
   const times: number[] = []
+  const chars: number[] = []
+  let received = 0
+  let tokens: number | undefined
   const decoder = new TextDecoder()
   let buffer = ''
   for await (const bytes of res.body) {
@@ -45,15 +52,31 @@ async function streamTimes(
       const event = buffer.slice(0, at)
       buffer = buffer.slice(at + 2)
       if (!event.startsWith('data: ') || event === 'data: [DONE]') continue
-      const chunk = JSON.parse(event.slice(6)) as { choices?: Array<{ text?: string }>; error?: { message: string } }
+      const chunk = JSON.parse(event.slice(6)) as {
+        choices?: Array<{ text?: string }>
+        usage?: { completion_tokens?: number }
+        error?: { message: string }
+      }
       if (chunk.error) throw new Error(`stream error: ${chunk.error.message}`)
-      if (chunk.choices?.[0]?.text) {
+      if (chunk.usage?.completion_tokens !== undefined) tokens = chunk.usage.completion_tokens
+      const text = chunk.choices?.[0]?.text
+      if (text) {
         times.push(performance.now())
-        onChunk?.(times.length, provider)
+        chars.push(text.length)
+        received += text.length
+        onChunk?.(received, provider)
       }
     }
   }
-  return { provider, times }
+  return { provider, times, chars, tokens }
+}
+
+/** Tokens per second after the first chunk (tokens from usage, shared out by characters). */
+function tokenRate(r: Awaited<ReturnType<typeof streamTimes>>): number {
+  const total = r.chars.reduce((a, b) => a + b, 0)
+  const after = total - (r.chars[0] ?? 0)
+  const tokensAfter = r.tokens === undefined ? r.times.length - 1 : (r.tokens * after) / total
+  return (tokensAfter * 1000) / (r.times.at(-1)! - r.times[0])
 }
 
 async function mesh(model: string, providers: number): Promise<{ router: BenchNode; list: Provider[] }> {
@@ -97,7 +120,6 @@ async function addedLatency(router: BenchNode, list: Provider[], log: Log, out: 
 async function throughput(router: BenchNode, list: Provider[], log: Log, out: Measured): Promise<void> {
   {
     const body = { model: 'meshwork-tiny', prompt: 'The history of', max_tokens: THROUGHPUT_TOKENS, temperature: 0 }
-    const rate = (times: number[]): number => ((times.length - 1) * 1000) / (times.at(-1)! - times[0])
     const direct: number[] = []
     const routed: number[] = []
     await streamTimes(
@@ -108,9 +130,9 @@ async function throughput(router: BenchNode, list: Provider[], log: Log, out: Me
     )
     for (let i = 0; i < THROUGHPUT_RUNS; i++) {
       direct.push(
-        rate((await streamTimes(list[0].endpoint + '/v1/completions', body, undefined, list[0].endpointHeaders)).times)
+        tokenRate(await streamTimes(list[0].endpoint + '/v1/completions', body, undefined, list[0].endpointHeaders))
       )
-      routed.push(rate((await streamTimes(router.apiUrl + '/v1/completions', body)).times))
+      routed.push(tokenRate(await streamTimes(router.apiUrl + '/v1/completions', body)))
     }
     const d = quantile(direct, 0.5)
     const m = quantile(routed, 0.5)
@@ -129,8 +151,9 @@ async function failoverGap(runs: number, log: Log, out: Measured): Promise<void>
       const body = { model: 'meshwork-tiny', prompt: `Story number ${i}:`, max_tokens: 1500, temperature: 0 }
       let killedAt = 0
       let victim: BenchNode | undefined
-      const { times } = await streamTimes(router.apiUrl + '/v1/completions', body, (n, provider) => {
-        if (n !== 100) return
+      // about 100 tokens in (chunks may carry several tokens)
+      const { times } = await streamTimes(router.apiUrl + '/v1/completions', body, (chars, provider) => {
+        if (victim !== undefined || chars < 400) return
         victim = list.find((p) => p.peerId === provider)
         killedAt = performance.now()
         void victim?.kill('SIGKILL')
