@@ -78,8 +78,12 @@ export async function offerReceipt(
   options: AbortOptions = {}
 ): Promise<ReceiptAnswer> {
   const signal = options.signal ?? AbortSignal.timeout(TIMEOUT_MS)
-  // over the relayed connection the job ran on, when that is how the provider is reached
-  const stream = await openStreamTo(libp2p, provider, RECEIPT_PROTOCOL, { signal })
+  // over the relayed connection the job ran on, when that is how the provider is reached; the
+  // protocol name goes with the offer (no round trip of its own)
+  const stream = await openStreamTo(libp2p, provider, RECEIPT_PROTOCOL, {
+    signal,
+    negotiateFully: false
+  } as AbortOptions)
   try {
     const lp = lpStream(stream, { maxDataLength: MAX_RECEIPT_BYTES })
     await lp.write(encode({ type: 'offer', signed }), { signal })

@@ -11,8 +11,11 @@ export class BadFrameError extends MeshworkError {
   }
 }
 
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
 export function encodeFrame(frame: unknown): Uint8Array {
-  const body = new TextEncoder().encode(JSON.stringify(frame))
+  const body = encoder.encode(JSON.stringify(frame))
   const prefix: number[] = []
   let n = body.byteLength
   while (n >= 0x80) {
@@ -108,7 +111,7 @@ export class FrameDecoder<T> {
   private parse(body: Uint8Array): T {
     let json: unknown
     try {
-      json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body))
+      json = JSON.parse(decoder.decode(body))
     } catch (err) {
       throw new BadFrameError(`frame is not valid UTF-8 JSON: ${(err as Error).message}`)
     }
