@@ -44,6 +44,7 @@ export class Challenger {
   private readonly log: Logger
   private timer?: ReturnType<typeof setInterval>
   private busy = false
+  private inFlight?: Promise<unknown>
   private readonly controller = new AbortController()
 
   constructor(private readonly init: ChallengerInit) {
@@ -52,15 +53,20 @@ export class Challenger {
 
   start(): void {
     this.timer = setInterval(
-      () => void this.tick().catch((err) => this.log.warn('challenge failed', { err })),
+      () =>
+        void this.tick().catch((err) => {
+          if (!this.controller.signal.aborted) this.log.warn('challenge failed', { err })
+        }),
       this.init.tickMs ?? 5_000
     )
     this.timer.unref?.()
   }
 
-  stop(): void {
+  /** Aborts a challenge in flight and waits for it, so nothing is recorded after the store closes. */
+  async stop(): Promise<void> {
     clearInterval(this.timer)
     this.controller.abort(new Error('stopping'))
+    await this.inFlight?.catch(() => undefined)
   }
 
   /** After a routed job: now and then, the same provider gets a challenge. */
@@ -128,7 +134,13 @@ export class Challenger {
     this.verifications.set(peerId, { at: Date.now() + backoffMs, backoffMs })
   }
 
-  async challenge(target: ChallengeTarget, others: ChallengeTarget[] = this.init.targets()): Promise<ChallengeVerdict> {
+  challenge(target: ChallengeTarget, others: ChallengeTarget[] = this.init.targets()): Promise<ChallengeVerdict> {
+    const run = this.run(target, others)
+    this.inFlight = run
+    return run
+  }
+
+  private async run(target: ChallengeTarget, others: ChallengeTarget[]): Promise<ChallengeVerdict> {
     this.busy = true
     this.lastAt.set(target.peerId, Date.now())
     try {
@@ -147,6 +159,8 @@ export class Challenger {
       ]) {
         if (peerId !== this.init.self) this.init.onSettled?.(challengeOutcome(frame, peerId, settled))
       }
+      // cut off by stop(): no evidence either way
+      this.controller.signal.throwIfAborted()
       const refs = references
         .map((r, i) => ({ ...r, run: refRuns[i] }))
         .filter((r) => r.run.error === undefined && r.run.completionTokens > 0)

@@ -110,7 +110,7 @@ export class ReputationService implements Startable {
 
   async stop(): Promise<void> {
     this.events?.off('attempt:settled', this.onAttempt)
-    this.challenger.stop()
+    await this.challenger.stop()
     await this.gossip.stop()
     this.store.close()
   }

@@ -174,6 +174,19 @@ describe('verification challenges', () => {
     expect(engine.excludedReason('h1')).toBeUndefined()
   })
 
+  it('stops without recording a challenge cut off by the stop (the store closes right after)', async () => {
+    const { engine, challenger, targets, store } = setup({ h1: 'slow', h2: 'honest' })
+    const inFlight = challenger.challenge(targets[0])
+    let settled = false
+    void inFlight.catch(() => undefined).finally(() => (settled = true))
+    await sleep(30)
+    await challenger.stop()
+    expect(settled).toBe(true)
+    store.close()
+    await expect(inFlight).rejects.toThrow(/stopping/)
+    expect(engine.challengesSent('h1')).toBe(0)
+  })
+
   it('keeps trust across a restart (the evidence is in SQLite)', async () => {
     const { engine, challenger, targets, store, dir } = setup({ dropper: 'drop', h1: 'honest', h2: 'honest' })
     await challenger.challenge(targets[0])

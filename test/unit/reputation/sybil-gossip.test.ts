@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Startable } from '../../../electron/core/util/startable'
 import { MESH_MODEL, type MeshPeer, type MemoryMesh, startMemoryMesh } from '../../helpers/memory-mesh'
@@ -22,6 +25,7 @@ const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 describe('sybils over real gossip', () => {
   let mesh: MemoryMesh
+  const dataRoot = mkdtempSync(join(tmpdir(), 'meshwork-sybil-'))
   const behaviours = new Map<string, Behaviour>()
   const routers: HonestRouter[] = []
   const sybils: SybilReporter[] = []
@@ -35,7 +39,7 @@ describe('sybils over real gossip', () => {
       return []
     }
     if (peer.index < providers + ROUTERS) {
-      const router = new HonestRouter(peer, behaviours)
+      const router = new HonestRouter(peer, behaviours, dataRoot)
       routers.push(router)
       return [router]
     }
@@ -63,6 +67,7 @@ describe('sybils over real gossip', () => {
 
   afterAll(async () => {
     await mesh?.stop()
+    rmSync(dataRoot, { recursive: true, force: true })
   }, 60_000)
 
   it('honest routers send at least 95% of requests to honest providers after a bounded warm-up', async () => {

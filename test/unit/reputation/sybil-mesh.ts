@@ -2,7 +2,6 @@
 // garbage, as fast), colluding reporters that gossip signed lies with their own keys, and honest routers
 // whose trust is the real ReputationService (direct evidence, challenges, gossip) over a memory mesh.
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { RequestFrame } from '../../../shared/infer'
 import { REPUTATION_TOPIC, type ReportedSubject, type ReputationReport } from '../../../shared/reputation'
@@ -57,13 +56,16 @@ export function scriptedTransports(behaviours: ReadonlyMap<string, Behaviour>): 
 export class HonestRouter implements Startable {
   readonly reputation: ReputationService
   readonly router: Router
-  private readonly dataDir = mkdtempSync(join(tmpdir(), 'meshwork-sybil-'))
+  private readonly dataDir: string
 
   constructor(
     readonly peer: MeshPeer,
     behaviours: ReadonlyMap<string, Behaviour>,
+    /** Its SQLite goes to a fresh folder under this one (the test removes it, pass or fail). */
+    dataRoot: string,
     params?: Partial<TrustParams>
   ) {
+    this.dataDir = mkdtempSync(join(dataRoot, 'router-'))
     const transports = scriptedTransports(behaviours)
     this.reputation = new ReputationService(
       { libp2p: peer.libp2p, peers: peer.directory, events: peer.events, logger: peer.logger },
