@@ -145,7 +145,7 @@ export class Discovery {
     )
   }
 
-  private watch(peerId: string, options: { urgent?: boolean } = {}): boolean {
+  private watch(peerId: string, options: { urgent?: boolean; signedAdvert?: boolean } = {}): boolean {
     const { libp2p } = this.components
     if (peerId === libp2p.peerId.toString()) return false
     const connected = libp2p.getConnections(peerIdFromString(peerId)).length > 0
@@ -244,7 +244,7 @@ export class Discovery {
     if (result.accepted) this.scheduler.heard(advert.peerId)
     else if (this.components.directory.get(advert.peerId) === undefined) {
       this.nudgeIfNew(advert.peerId)
-      this.watch(advert.peerId, { urgent: true })
+      this.watch(advert.peerId, { urgent: true, signedAdvert: true })
     }
   }
 }

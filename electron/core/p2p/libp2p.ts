@@ -19,6 +19,7 @@ import { connectionGaterFor } from './address-gater'
 import { peerInfoMapperFor, resolveAddressScope } from './address-scope'
 import { relayAwareAddressSorter } from './reachability-dial'
 import { reachabilityStack } from './reachability-stack'
+import { loopbackConnectionAllowList } from './local-mesh'
 
 export const DHT_PROTOCOL = '/meshwork/kad/1.0.0'
 
@@ -54,7 +55,11 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, o
     streamMuxers: [yamux()],
     peerDiscovery,
     // a NATed peer's LAN address is tried after its relayed one, unless we are on that LAN
-    connectionManager: { maxConnections: 200, addressSorter: relayAwareAddressSorter() },
+    connectionManager: {
+      maxConnections: 200,
+      addressSorter: relayAwareAddressSorter(),
+      allow: loopbackConnectionAllowList(scope)
+    },
     // libp2p aborts a connection whose ping takes over 5 s; a node busy with a flood (or a loaded
     // machine) is slow, not gone, and losing the connection would drop honest providers with it.
     // Dead peers are still found: closed sockets at once, frozen ones by missed adverts and stalls.

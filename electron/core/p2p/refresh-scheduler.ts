@@ -95,7 +95,7 @@ export class RefreshScheduler {
   }
 
   /** Watch a peer; `urgent` fetches it now (it just connected, or gossip named it). Returns false if refused. */
-  watch(peerId: string, options: { urgent?: boolean; connected?: boolean } = {}): boolean {
+  watch(peerId: string, options: { urgent?: boolean; connected?: boolean; signedAdvert?: boolean } = {}): boolean {
     const now = Date.now()
     const known = this.watches.get(peerId)
     if (known !== undefined) {
@@ -103,7 +103,11 @@ export class RefreshScheduler {
       this.wake(known.nextAt)
       return true
     }
-    if ((this.quarantine.get(peerId)?.until ?? 0) > now && options.connected !== true) return false
+    // quarantine keeps out ids a DHT answer names; one connected to us, or whose fresh signed advert
+    // just came by gossip (rate-limited by the topic validator), is alive: an overloaded honest
+    // provider whose fetches timed out must not stay out for minutes
+    const vouched = options.connected === true || options.signedAdvert === true
+    if ((this.quarantine.get(peerId)?.until ?? 0) > now && !vouched) return false
     if (this.watches.size >= (this.init.maxWatched ?? 1_024) && !this.evictNewcomer()) return false
     if (this.probationSize() >= (this.init.maxProbation ?? 256) && !this.evictNewcomer()) return false
     const w: Watch = {

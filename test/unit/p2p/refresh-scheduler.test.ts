@@ -167,3 +167,26 @@ describe('gossiped heartbeats instead of polling', () => {
     }
   })
 })
+
+describe('quarantine', () => {
+  it('keeps out an id a lookup names again, but not one whose fresh signed advert came by gossip', async () => {
+    const s = new RefreshScheduler({
+      isTrusted: () => false,
+      baseIntervalMs: 50,
+      maxIntervalMs: 100,
+      fetchTimeoutMs: 50,
+      probationTries: 1,
+      refresh: async () => 'failed' // an overloaded provider: its first fetch timed out
+    })
+    s.start()
+    try {
+      s.watch('provider')
+      await sleep(100)
+      expect(s.has('provider')).toBe(false)
+      expect(s.watch('provider')).toBe(false) // named again by the DHT: still quarantined
+      expect(s.watch('provider', { signedAdvert: true })).toBe(true)
+    } finally {
+      s.stop()
+    }
+  })
+})
