@@ -4,7 +4,8 @@
 // `openai` SDK) keeps a steady trickle of requests through the router all along. The long-lived
 // nodes are sampled every few seconds (RSS, fds, libp2p connections, SQLite sizes, labelled
 // containers) and the growth after the warm-up is judged against bounds (soak-judge.ts).
-// Runs 3 minutes of churn, an hour with --full; MESHWORK_SOAK_SECONDS sets another length.
+// Runs 3 minutes of churn, an hour with --full; MESHWORK_SOAK_SECONDS sets another length, and
+// MESHWORK_SOAK_ONLY=churn|requests leaves the other out.
 import OpenAI from 'openai'
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai'
 import { BOUNDS_NOTE, judgeSoak, type SoakSeries } from './soak-judge'
@@ -27,6 +28,7 @@ const REQUEST_EVERY_MS = 500
 const CHURN_PEERS = 2
 const SERVE_MS = 8_000
 const PAUSED_MS = 5_000
+const CYCLE_WITHOUT_CHURN_MS = 25_000
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -136,7 +138,10 @@ export async function soakBench(ctx: BenchContext): Promise<Measured> {
     peerIds.add(router.peerId).add(provider.peerId)
     const longLived = { router, provider }
     const series: SoakSeries[] = Object.keys(longLived).map((name) => ({ name, samples: [] }))
-    const trickle = startTrickle(router)
+    // to tell which of the two makes something grow: MESHWORK_SOAK_ONLY=churn (no requests) or =requests
+    const only = process.env.MESHWORK_SOAK_ONLY
+    const trickle =
+      only === 'churn' ? { done: 0, failed: new Map(), stop: async () => undefined } : startTrickle(router)
     const started = performance.now()
     const elapsedS = (): number => (performance.now() - started) / 1000
     let quiet = true
@@ -157,7 +162,8 @@ export async function soakBench(ctx: BenchContext): Promise<Measured> {
     let cycles = 0
     while (elapsedS() < endS) {
       quiet = false
-      await churnCycle(router, fake, peerIds, ctx.log)
+      if (only === 'requests') await sleep(CYCLE_WITHOUT_CHURN_MS)
+      else await churnCycle(router, fake, peerIds, ctx.log)
       quiet = true
       cycles++
       await sample() // a quiet point: only the long-lived nodes are up
