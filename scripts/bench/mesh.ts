@@ -167,6 +167,11 @@ async function measureSize(n: number, ctx: BenchContext): Promise<Measured> {
         `${out[`mesh.idleMsgsPerNodeSec${n}`]} msgs, ${out[`mesh.idleBytesPerNodeSec${n}`]} B, ${out[`mesh.idleCpuMsPerNodeSec${n}`]} ms CPU; ` +
         `connections per node ${out[`mesh.connsPerNode${n}`]} (max ${out[`mesh.connsPerNodeMax${n}`]}), watched ${out[`mesh.watchedPerNode${n}`]}`
     )
+    if (idle.lagP99Ms > 1_000)
+      ctx.note(
+        `mesh.idleMsgsPerNodeSec${n}`,
+        `event-loop lag p99 ${Math.round(idle.lagP99Ms)} ms while idle: the process was starved (machine too busy), so the idle rates at ${n} peers are understated`
+      )
     ctx.log(
       `  idle streams per node per s: ${idle.streams.map(([name, rate]) => `${name} ${rate}`).join(', ')}; ` +
         `process CPU until converged ${round(convergeCpuShare * 100, 0)} % of a core, idle event-loop lag p99 ${out[`mesh.idleLagP99Ms${n}`]} ms`
