@@ -2,7 +2,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../util/logger'
 import type { MeshLibp2p } from './libp2p'
 
-const BOOTSTRAP_DIAL_TIMEOUT_MS = 4_000
+/** libp2p's own dial timeout: a node with no connection has nothing better to do, and on a loaded
+ * machine a handshake with a busy bootstrap peer takes seconds. */
+const BOOTSTRAP_DIAL_TIMEOUT_MS = 10_000
 
 /**
  * @libp2p/bootstrap dials its list once. If that dial fails (the peer is busy, not up yet, or

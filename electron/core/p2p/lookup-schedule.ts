@@ -6,6 +6,14 @@ export interface LookupScheduleInit {
   /** Ceiling of the back-off while rounds find nothing new. */
   maxMs: number
   onError?: (err: unknown) => void
+  /** A round still running after this long is given up on and the schedule goes on (default 60 s). */
+  roundTimeoutMs?: number
+}
+
+function hung(ms: number): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    setTimeout(() => reject(new Error(`lookup round still running after ${ms} ms`)), ms).unref?.()
+  })
 }
 
 /**
@@ -64,7 +72,8 @@ export class LookupSchedule {
     this.running = true
     let foundNew = true
     try {
-      foundNew = await this.init.run()
+      // a round that hangs (a lookup that ignores its signal) must not stop every later round
+      foundNew = await Promise.race([this.init.run(), hung(this.init.roundTimeoutMs ?? 60_000)])
     } catch (err) {
       this.init.onError?.(err)
     } finally {

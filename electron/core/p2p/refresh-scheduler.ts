@@ -14,6 +14,7 @@ export interface RefreshSchedulerInit {
   baseIntervalMs: number
   /** Ceiling of the back-off while a peer's advert does not change. */
   maxIntervalMs: number
+  /** Per fetch; a first contact (probation lane: dial, handshake, maybe a DHT peer lookup) gets twice this. */
   fetchTimeoutMs: number
   /** Concurrent fetches: trusted peers, and everyone else (new, unverified, dead). */
   trustedConcurrency?: number
@@ -204,7 +205,8 @@ export class RefreshScheduler {
   private run(w: Watch, lane: 'trusted' | 'probation'): void {
     w.running = true
     this.running[lane]++
-    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.init.fetchTimeoutMs)])
+    const timeoutMs = lane === 'probation' ? 2 * this.init.fetchTimeoutMs : this.init.fetchTimeoutMs
+    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(timeoutMs)])
     this.init
       .refresh(w.peerId, { signal })
       .catch((): RefreshOutcome => 'failed')

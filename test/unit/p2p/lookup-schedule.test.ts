@@ -59,3 +59,20 @@ describe('DHT lookup back-off', () => {
     expect(runs.length).toBeGreaterThanOrEqual(8)
   })
 })
+
+describe('a hung lookup round', () => {
+  it('does not stop later rounds', async () => {
+    let runs = 0
+    const schedule = new LookupSchedule({
+      run: () => (++runs === 1 ? new Promise<boolean>(() => {}) : Promise.resolve(true)),
+      baseMs: 50,
+      maxMs: 800,
+      roundTimeoutMs: 100,
+      onError: () => {}
+    })
+    schedule.start()
+    await sleep(500)
+    schedule.stop()
+    expect(runs).toBeGreaterThanOrEqual(4)
+  })
+})

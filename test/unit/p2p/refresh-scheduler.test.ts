@@ -190,3 +190,29 @@ describe('quarantine', () => {
     }
   })
 })
+
+describe('first contact', () => {
+  it('gets twice the fetch timeout: a slow dial to a new provider is not a failure', async () => {
+    const outcomes: string[] = []
+    const s = new RefreshScheduler({
+      isTrusted: () => false,
+      baseIntervalMs: 1_000,
+      maxIntervalMs: 1_000,
+      fetchTimeoutMs: 100,
+      onSchedule: () => outcomes.push('verified'),
+      refresh: (_id, options) =>
+        new Promise<RefreshOutcome>((resolve) => {
+          const timer = setTimeout(() => resolve('changed'), 150)
+          options.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve('failed')), { once: true })
+        })
+    })
+    s.start()
+    try {
+      s.watch('new-provider')
+      await sleep(300)
+      expect(outcomes).toEqual(['verified'])
+    } finally {
+      s.stop()
+    }
+  })
+})
