@@ -2,7 +2,9 @@
 // bench's fake runtime (default settings), one of which starts answering random words once
 // benchmarked; a router that sends traffic (and so challenges) and observers that only hear gossip.
 // A node knows when its trust in the liar is below its routing threshold (it will not route to it);
-// every node but the liar counts, the honest providers too. The mesh is at least 10 processes.
+// every node but the liar counts, the honest providers too. The mesh is at least 10 processes. The
+// lie starts once every node has checked every provider: the news reaches the others by gossip
+// ("caught"), and each of them then checks the liar itself.
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai'
 import {
   type BenchNode,
@@ -15,12 +17,14 @@ import {
 import type { BenchContext, Measured } from './stats'
 
 const MODEL = 'meshwork-tiny'
+/** After the first checks, repeats of unreferenced ones (a challenge tick is 5 s) are over too. */
+const SETTLE_MS = 20_000
 
 interface PeerView {
   peerId: string
   trust: number
   excludedReason?: string
-  trustEvidence?: { threshold?: number; gossip?: { reporters?: number } }
+  trustEvidence?: { threshold?: number; challenges?: { sent?: number }; gossip?: { reporters?: number } }
 }
 
 /** Whether `node` ranks the liar below its threshold, and (weaker) below every honest provider. */
@@ -40,6 +44,13 @@ async function viewOfLiar(
   return { excluded, rankedLow }
 }
 
+/** First checks are done: `node` has challenged every provider (but itself) at least once. */
+async function checkedEveryProvider(node: BenchNode, providers: BenchNode[]): Promise<boolean> {
+  const { peers } = (await node.get('/api/peers?all=1')) as { peers: PeerView[] }
+  const sent = new Map(peers.map((p) => [p.peerId, p.trustEvidence?.challenges?.sent ?? 0]))
+  return providers.every((p) => p.peerId === node.peerId || (sent.get(p.peerId) ?? 0) > 0)
+}
+
 async function ask(router: BenchNode, i: number): Promise<void> {
   const res = await fetch(router.apiUrl + '/v1/completions', {
     method: 'POST',
@@ -53,7 +64,7 @@ async function ask(router: BenchNode, i: number): Promise<void> {
 export async function reputationBench(ctx: BenchContext): Promise<Measured> {
   // 3 providers + 1 router + observers: 11 processes by default, 16 with --full
   const observers = ctx.full ? 12 : 7
-  const timeoutMs = ctx.full ? 300_000 : 120_000
+  const timeoutMs = ctx.full ? 300_000 : 180_000
   const fakes: FakeOpenAI[] = []
   let stopTraffic = false
   let traffic: Promise<void> | undefined
@@ -74,6 +85,10 @@ export async function reputationBench(ctx: BenchContext): Promise<Measured> {
     for (const node of everyone) await until(async () => (await liveProviders(node, MODEL)).length >= 2, 60_000)
     for (const node of [router, ...watchers])
       await until(async () => (await liveProviders(node, MODEL)).length === 3, 60_000)
+    // the lie starts once the first checks are over: a node still checking a newcomer would catch it
+    // itself, and this measures how the news spreads to nodes that are no longer looking
+    for (const node of everyone) await until(() => checkedEveryProvider(node, [...honest, liar]), 90_000)
+    await new Promise((r) => setTimeout(r, SETTLE_MS))
 
     fakes[2].lie = true
     const started = performance.now()
@@ -97,6 +112,12 @@ export async function reputationBench(ctx: BenchContext): Promise<Measured> {
       m.size === everyone.length ? Math.max(...m.values()) : Number.NaN
     const routerMs = excludedAt.get(router) ?? Number.NaN
     const allMs = allOf(excludedAt)
+    if (Number.isNaN(allMs)) {
+      const { peers } = (await router.get('/api/peers?all=1')) as {
+        peers: Array<PeerView & { trustEvidence?: unknown }>
+      }
+      ctx.log(`the router's view of the liar: ${JSON.stringify(peers.find((p) => p.peerId === liar.peerId))}`)
+    }
     if (Number.isNaN(allMs))
       ctx.note(
         'reputation.lieKnownByAllMs',

@@ -71,7 +71,8 @@ export class ReputationService implements Startable {
       trustedPeers: init.trustedPeers,
       params: init.params,
       halfLifeMs: init.halfLifeMs,
-      advertSpeed: (peerId) => advertSpeed(peers, peerId)
+      advertSpeed: (peerId) => advertSpeed(peers, peerId),
+      onCaught: () => this.gossip.publishSoon()
     })
     this.gossip = new ReputationGossip(libp2p.services.pubsub, {
       self: init.self,

@@ -28,6 +28,8 @@ export interface TrustEngineOptions {
   halfLifeMs?: number
   /** The speed rule's samples must span at least this long (a burst of jobs in one busy moment is one moment). */
   speedSpanMs?: number
+  /** This node has just caught a provider lying (a failed challenge other than a refusal). */
+  onCaught?: (peerId: string) => void
   /** The decode speed a provider's advert claims (max over its models), for the speed rule. */
   advertSpeed?: (peerId: string) => number | undefined
   now?: () => number
@@ -190,6 +192,7 @@ export class TrustEngine {
     if (o.tokensPerSecond !== undefined && o.kind !== 'challenge' && e.freshSpeedSamples >= SPEED_MIN_SAMPLES)
       this.checkSpeed(o.peer)
     if (++this.writes % COMPACT_EVERY === 0) this.options.store.compact(this.now())
+    if (o.kind === 'challenge' && e.caughtAt === o.at) this.options.onCaught?.(o.peer)
   }
 
   /** The speed rule over the provider's recent samples; records a 'slow' verdict when it holds. */
