@@ -39,6 +39,12 @@ const TABLES_LOG_MS = 5_000
 const SWEEP_MS = 1_000
 /** Lookups back off up to this many times the discovery interval while they find nothing new. */
 const LOOKUP_BACKOFF_FACTOR = 32
+/**
+ * Each idle round quadruples the wait (5 s, 20 s, 80 s, 160 s): gossiped adverts carry the news of a
+ * settled mesh, and a lookup touches most peers of a small mesh, so doubling left the DHT the largest
+ * share of an idle node's streams for minutes after convergence.
+ */
+const LOOKUP_BACKOFF_GROWTH = 4
 
 /**
  * Finds providers through the DHT (one key per model, plus one "any provider" key), keeps their
@@ -77,6 +83,7 @@ export class Discovery {
       run: () => this.discover(),
       baseMs: init.discoveryIntervalMs,
       maxMs: init.discoveryIntervalMs * LOOKUP_BACKOFF_FACTOR,
+      growth: LOOKUP_BACKOFF_GROWTH,
       onError: (err) => components.logger.debug('discovery round failed', { err })
     })
   }

@@ -63,7 +63,9 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, o
     // libp2p aborts a connection whose ping takes over 5 s; a node busy with a flood (or a loaded
     // machine) is slow, not gone, and losing the connection would drop honest providers with it.
     // Dead peers are still found: closed sockets at once, frozen ones by missed adverts and stalls.
-    connectionMonitor: { pingTimeout: { minTimeout: 20_000 } },
+    // Every connection is pinged once a minute, not every 10 s: a node holds a connection to most of
+    // a small mesh, and at 30 peers the default was the largest share of an idle node's streams.
+    connectionMonitor: { pingInterval: 60_000, pingTimeout: { minTimeout: 20_000 } },
     connectionGater: { ...connectionGaterFor(scope), ...reach.gater },
     services: {
       identify: identify(),

@@ -5,6 +5,8 @@ export interface LookupScheduleInit {
   baseMs: number
   /** Ceiling of the back-off while rounds find nothing new. */
   maxMs: number
+  /** What each idle round multiplies the wait by (default 2). */
+  growth?: number
   onError?: (err: unknown) => void
   /** A round still running after this long is given up on and the schedule goes on (default 60 s). */
   roundTimeoutMs?: number
@@ -17,7 +19,7 @@ function hung(ms: number): Promise<never> {
 }
 
 /**
- * Runs DHT lookup rounds on a back-off: each round that finds nothing new doubles the wait (base up
+ * Runs DHT lookup rounds on a back-off: each round that finds nothing new multiplies the wait (base up
  * to max), one that finds something, or a `nudge` (a new peer, a lost bootstrap, a model to
  * announce), brings it back to base. A settled mesh then costs a lookup every few minutes instead
  * of every few seconds, while adverts (gossiped on change and as a heartbeat) carry the news.
@@ -80,7 +82,8 @@ export class LookupSchedule {
       this.running = false
     }
     const { baseMs, maxMs } = this.init
-    this.delayMs = foundNew || this.nudgedWhileRunning ? baseMs : Math.min(maxMs, this.delayMs * 2)
+    this.delayMs =
+      foundNew || this.nudgedWhileRunning ? baseMs : Math.min(maxMs, this.delayMs * (this.init.growth ?? 2))
     this.nudgedWhileRunning = false
     this.schedule(this.delayMs)
   }
