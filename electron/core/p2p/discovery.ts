@@ -37,13 +37,9 @@ const FIND_TIMEOUT_MS = 5_000
 const MAX_PROVIDERS_PER_LOOKUP = 128
 const TABLES_LOG_MS = 5_000
 const SWEEP_MS = 1_000
-/** Lookups back off up to this many times the discovery interval while they find nothing new. */
+// Idle lookup rounds wait 4x longer each time, up to 32x the interval (5 s, 20 s, 80 s, 160 s):
+// gossiped adverts carry a settled mesh's news, and on a small mesh a lookup reaches most peers.
 const LOOKUP_BACKOFF_FACTOR = 32
-/**
- * Each idle round quadruples the wait (5 s, 20 s, 80 s, 160 s): gossiped adverts carry the news of a
- * settled mesh, and a lookup touches most peers of a small mesh, so doubling left the DHT the largest
- * share of an idle node's streams for minutes after convergence.
- */
 const LOOKUP_BACKOFF_GROWTH = 4
 
 /**
@@ -239,11 +235,8 @@ export class Discovery {
       .catch(() => this.components.directory.markDead(peerId, 'connection lost and re-dial failed'))
   }
 
-  /**
-   * A gossiped advert (already verified by the topic validator) updates a peer this node has reached
-   * itself, and stands in for its next fetch; a peer it has not reached is only watched, and enters
-   * once a direct fetch succeeds.
-   */
+  // A gossiped advert (verified by the topic validator) updates a peer this node has reached and stands
+  // in for its next fetch; a peer not reached yet is only watched, and enters once a direct fetch succeeds.
   private readonly onGossip = (evt: CustomEvent<Message>): void => {
     const advert = evt.detail.topic === ADVERT_TOPIC ? verifiedAdvertOf(evt.detail) : undefined
     if (advert === undefined) return
