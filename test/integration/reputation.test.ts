@@ -85,9 +85,23 @@ async function provider(endpoint: string, bootstrap: string[]): Promise<NodeProc
 }
 
 type Peer = { peerId: string; trust: number; excludedReason?: string; trustEvidence: any }
-async function peersOf(node: NodeProcess): Promise<Map<string, Peer>> {
-  const { peers } = await node.get('/api/peers')
+async function peersOf(node: NodeProcess, all = false): Promise<Map<string, Peer>> {
+  const { peers } = await node.get(all ? '/api/peers?all=1' : '/api/peers')
   return new Map((peers as Peer[]).map((p) => [p.peerId, p]))
+}
+
+/** Every node's verdicts on `subject` other than a pass: who caught it, and why (for failure messages). */
+function verdictsOn(subject: NodeProcess): string {
+  const nodes = [router, ...honest, ...liars.values()]
+  return nodes
+    .flatMap((n) =>
+      n
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('challenge judged') && l.includes(subject.peerId) && !l.includes('"pass"'))
+        .map((l) => `${n.peerId.slice(-6)}: ${l}`)
+    )
+    .join('\n')
 }
 
 async function ask(node: NodeProcess, i: number): Promise<string | null> {
@@ -142,7 +156,7 @@ describe('trust between real processes', () => {
         if (who) served.set(who, (served.get(who) ?? 0) + 1)
         const peers = await peersOf(router)
         for (const h of honest)
-          expect(peers.get(h.peerId)?.excludedReason, `honest ${h.peerId} excluded`).toBeUndefined()
+          expect(peers.get(h.peerId)?.excludedReason, `honest ${h.peerId} excluded\n${verdictsOn(h)}`).toBeUndefined()
         for (const [mode, liar] of liars)
           if (!excludedAt.has(mode) && peers.get(liar.peerId)?.excludedReason) excludedAt.set(mode, i + 1)
       }
@@ -223,7 +237,15 @@ describe('trust between real processes', () => {
     await router.kill('SIGKILL')
     router = await startNode({ bootstrap: [honest[0].multiaddr], dataDir: routerDir, args: ['--no-serve'] })
     await waitForLiveProviders(router, MODEL, 5, 60_000)
-    const peers = await peersOf(router)
+    // the verdicts were kept; whether a liar's link is up right now is another matter (all=1 lists it anyway)
+    const peers = await waitFor(
+      async () => {
+        const seen = await peersOf(router, true)
+        return [...honest, ...liars.values()].every((n) => seen.has(n.peerId)) ? seen : undefined
+      },
+      30_000,
+      { what: 'the restarted router to list all five providers' }
+    )
     for (const liar of liars.values()) expect(peers.get(liar.peerId)!.excludedReason).toBeDefined()
     for (const h of honest) expect(peers.get(h.peerId)!.excludedReason).toBeUndefined()
   })

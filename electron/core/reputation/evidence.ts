@@ -15,6 +15,12 @@ export const WEIGHTS = {
   >
 } as const
 
+/**
+ * Verdicts that prove a lie. A challenge that failed outright (no answer, our own deadline) is
+ * evidence against the provider, but a busy or unreachable honest box fails that way too.
+ */
+export const LIE_VERDICTS: ReadonlySet<ChallengeVerdict> = new Set(['slow', 'mismatch', 'truncated'])
+
 /** Speed samples kept per provider, and how many make a verdict. */
 const SPEED_WINDOW = 8
 export const SPEED_MIN_SAMPLES = 3
@@ -63,7 +69,7 @@ export class PeerEvidence {
   readonly byVerdict: Partial<Record<ChallengeVerdict, number>> = {}
   lastChallenge?: { at: number; verdict: ChallengeVerdict; detail?: string }
   lastAt?: number
-  /** When this node last caught the provider lying (a failed challenge other than a refusal). */
+  /** When this node last caught the provider lying (a LIE_VERDICTS challenge). */
   caughtAt?: number
 
   apply(o: Observation, halfLifeMs: number): void {
@@ -93,7 +99,7 @@ export class PeerEvidence {
       this.byVerdict[o.verdict] = (this.byVerdict[o.verdict] ?? 0) + 1
       this.lastChallenge = { at: o.at, verdict: o.verdict, ...(o.detail ? { detail: o.detail } : {}) }
       if (o.verdict === 'slow') this.freshSpeedSamples = 0
-      if (o.verdict !== 'pass' && o.verdict !== 'refused') this.caughtAt = o.at
+      if (LIE_VERDICTS.has(o.verdict)) this.caughtAt = o.at
       // only a pass checked against a reference clears a lie: an unchecked one proves nothing
       if (o.verdict === 'pass' && o.crossChecked === true) this.caughtAt = undefined
       // a proven lie forfeits the credit earned before it: answering is not answering honestly

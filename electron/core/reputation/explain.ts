@@ -1,4 +1,5 @@
-import type { TrustEvidence } from '../../../shared/reputation'
+import type { ChallengeVerdict, TrustEvidence } from '../../../shared/reputation'
+import { LIE_VERDICTS } from './evidence'
 
 /** One sentence for the owner: what this node's trust in a peer rests on. */
 export function explain(e: Omit<TrustEvidence, 'why'>, preTrusted: boolean): string {
@@ -7,7 +8,7 @@ export function explain(e: Omit<TrustEvidence, 'why'>, preTrusted: boolean): str
   const failed = Object.entries(direct.failures).filter(([k]) => k !== 'refused')
   const failures = failed.reduce((n, [, v]) => n + v, 0)
   if (challenges.sent > 0) {
-    const caught = Object.entries(challenges.byVerdict).filter(([v]) => v !== 'pass' && v !== 'refused')
+    const caught = Object.entries(challenges.byVerdict).filter(([v]) => LIE_VERDICTS.has(v as ChallengeVerdict))
     const caughtText = caught.length > 0 ? `; caught: ${caught.map(([v, n]) => `${v} ${n}`).join(', ')}` : ''
     const last = challenges.last
       ? ` (last: ${challenges.last.verdict}${challenges.last.detail ? ` — ${challenges.last.detail}` : ''})`

@@ -28,7 +28,7 @@ export interface TrustEngineOptions {
   halfLifeMs?: number
   /** The speed rule's samples must span at least this long (a burst of jobs in one busy moment is one moment). */
   speedSpanMs?: number
-  /** This node has just caught a provider lying (a failed challenge other than a refusal). */
+  /** This node has just caught a provider lying (a challenge with a LIE_VERDICTS verdict). */
   onCaught?: (peerId: string) => void
   /** The decode speed a provider's advert claims (max over its models), for the speed rule. */
   advertSpeed?: (peerId: string) => number | undefined

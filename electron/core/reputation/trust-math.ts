@@ -59,7 +59,12 @@ export interface TrustInput {
 export interface GossipView extends Mass {
   reporters: number
   caughtBy: number
+  /** Reporters whose report is against the provider (a pre-trusted one counts twice). */
+  witnesses: number
 }
+
+/** Hearsay excludes a provider only on this many witnesses against it (one the owner trusts counts twice). */
+export const WITNESSES_TO_EXCLUDE = 2
 
 export interface TrustResult {
   trust: Map<string, number>
@@ -120,7 +125,8 @@ export function computeTrust(input: TrustInput, p: TrustParams = DEFAULT_TRUST_P
       const w = reporterWeight.get(r.reporter) ?? 0
       if (w <= 0) continue
       const m = clip(r, p)
-      const g = gossip.get(r.subject) ?? { positive: 0, negative: 0, reporters: 0, caughtBy: 0 }
+      const g = gossip.get(r.subject) ?? { positive: 0, negative: 0, reporters: 0, caughtBy: 0, witnesses: 0 }
+      if (m.negative > m.positive) g.witnesses += r.reporter === input.self || input.preTrusted.has(r.reporter) ? 2 : 1
       // what this node proved itself is not outvoted by others' praise
       if (!input.caught?.has(r.subject)) g.positive += w * m.positive
       g.negative += w * m.negative
@@ -131,12 +137,17 @@ export function computeTrust(input: TrustInput, p: TrustParams = DEFAULT_TRUST_P
     const next = new Map<string, number>()
     for (const s of subjects) {
       const d = input.direct.get(s) ?? { positive: 0, negative: 0 }
-      const g = gossip.get(s) ?? { positive: 0, negative: 0, reporters: 0, caughtBy: 0 }
+      const g = gossip.get(s) ?? { positive: 0, negative: 0, reporters: 0, caughtBy: 0, witnesses: 0 }
       const total = g.positive + g.negative
       const capScale = total > p.gossipCap ? p.gossipCap / total : 1
       const directFirst = 1 / (1 + (d.positive + d.negative) / p.directHalf)
       const k = capScale * directFirst
-      next.set(s, betaTrust({ positive: d.positive + k * g.positive, negative: d.negative + k * g.negative }, p))
+      const t = betaTrust({ positive: d.positive + k * g.positive, negative: d.negative + k * g.negative }, p)
+      // one peer's word alone never excludes: it may lower a provider to the threshold, not below,
+      // until this node sees for itself (its challenger checks) or a second witness agrees
+      const own = betaTrust(d, p)
+      const hearsayOnly = g.witnesses < WITNESSES_TO_EXCLUDE && own >= p.threshold
+      next.set(s, hearsayOnly ? Math.max(t, Math.min(own, p.threshold)) : t)
     }
     trust.clear()
     for (const [s, t] of next) trust.set(s, t)

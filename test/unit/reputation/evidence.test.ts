@@ -41,4 +41,18 @@ describe('a caught lie', () => {
     e.apply({ peer: 'p', at: 3, kind: 'challenge', verdict: 'pass', weight: 1, crossChecked: true }, day)
     expect(e.caughtAt).toBeUndefined()
   })
+
+  it('is a proven lie only: a challenge that got no answer counts against the provider but catches nobody', () => {
+    const e = new PeerEvidence()
+    const day = 86_400_000
+    for (const [at, verdict] of [
+      [1, 'failed'],
+      [2, 'refused']
+    ] as const)
+      e.apply({ peer: 'p', at, kind: 'challenge', verdict, weight: -2, detail: 'challenge_timeout' }, day)
+    expect(e.caughtAt).toBeUndefined()
+    expect(e.negative.valueAt(2, day)).toBeGreaterThan(3.9)
+    e.apply({ peer: 'p', at: 3, kind: 'challenge', verdict: 'truncated', weight: -6 }, day)
+    expect(e.caughtAt).toBe(3)
+  })
 })

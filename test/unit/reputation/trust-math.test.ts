@@ -46,6 +46,35 @@ describe('trust math', () => {
     expect(r.trust.get('p')!).toBeGreaterThan(P.threshold)
   })
 
+  it('needs two witnesses: one reporter it trusts cannot exclude a provider on its word alone', () => {
+    // 'good' served this node well and agrees with it on 'q': it is heard at a high weight
+    const direct = new Map<string, Mass>([
+      ['good', { positive: 8, negative: 0 }],
+      ['good2', { positive: 8, negative: 0 }],
+      ['q', { positive: 6, negative: 0 }]
+    ])
+    const against = (reporter: string): Report[] => [
+      { reporter, subject: 'q', positive: 6, negative: 0, caught: false },
+      { reporter, subject: 'p', positive: 0, negative: 4, caught: true }
+    ]
+    const one = computeTrust({ self: 'me', preTrusted: new Set(), direct, reports: against('good') })
+    expect(one.reporterWeight.get('good')!).toBeGreaterThan(0.5)
+    expect(one.trust.get('p')!).toBeGreaterThanOrEqual(P.threshold)
+    expect(one.trust.get('p')!).toBeLessThan(newcomerTrust())
+    const two = computeTrust({
+      self: 'me',
+      preTrusted: new Set(),
+      direct,
+      reports: [...against('good'), ...against('good2')]
+    })
+    expect(two.trust.get('p')!).toBeLessThan(P.threshold)
+    // this node's own evidence needs no witness
+    const own = new Map([...direct, ['p', { positive: 0, negative: 6 }]])
+    expect(computeTrust({ self: 'me', preTrusted: new Set(), direct: own, reports: [] }).trust.get('p')!).toBeLessThan(
+      P.threshold
+    )
+  })
+
   it('hears pre-trusted peers fully and unknown ones a little', () => {
     const reports: Report[] = [
       { reporter: 'friend', subject: 'a', positive: 0, negative: 4, caught: true },
