@@ -6,6 +6,7 @@ import type { Logger } from '../util/logger'
 import { advertTopicValidator, verifiedAdvertOf } from './advert-gossip'
 import { refreshAdvert } from './advert-refresh'
 import { ADVERT_PROTOCOL } from './advert-protocol'
+import { Announcer } from './announcer'
 import { ADVERT_RESIGN_MS, ADVERT_TOPIC } from './advertiser'
 import { BootstrapRejoin } from './bootstrap-rejoin'
 import { LookupSchedule } from './lookup-schedule'
@@ -35,6 +36,7 @@ const PROBE_TIMEOUT_MS = 2_000
 const FIND_TIMEOUT_MS = 5_000
 /** Providers taken from one DHT lookup: a hostile DHT node can answer with any number. */
 const MAX_PROVIDERS_PER_LOOKUP = 128
+const MAX_ADDRESSES_PER_PROVIDER = 16
 const TABLES_LOG_MS = 5_000
 const SWEEP_MS = 1_000
 // Idle lookup rounds wait 4x longer each time, up to 32x the interval (5 s, 20 s, 80 s, 160 s):
@@ -51,7 +53,7 @@ export class Discovery {
   readonly scheduler: RefreshScheduler
   private readonly timers: NodeJS.Timeout[] = []
   private readonly controller = new AbortController()
-  private providedAt = new Map<string, number>()
+  private readonly announcer: Announcer
   private readonly rejoin: BootstrapRejoin
   private readonly lookups: LookupSchedule
 
@@ -60,6 +62,7 @@ export class Discovery {
     private readonly init: DiscoveryInit
   ) {
     const { libp2p, directory } = components
+    this.announcer = new Announcer(libp2p, components.logger, this.controller.signal)
     this.rejoin = new BootstrapRejoin(libp2p, init.bootstrap, components.logger)
     this.scheduler = new RefreshScheduler({
       refresh: (peerId, options) => {
@@ -123,6 +126,7 @@ export class Discovery {
   async stop(): Promise<void> {
     this.controller.abort()
     this.lookups.stop()
+    await this.announcer.settled()
     this.scheduler.stop()
     for (const timer of this.timers) clearInterval(timer)
     const { libp2p } = this.components
@@ -168,22 +172,9 @@ export class Discovery {
   async discover(): Promise<boolean> {
     const { libp2p, logger, directory } = this.components
     if (libp2p.getConnections().length === 0 && !(await this.rejoin.dial(this.controller.signal))) return true
-    let busy = false
+    // still announcing what we serve: no back-off until the mesh can find us
+    let busy = this.announcer.announce(this.init.servedModels())
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(FIND_TIMEOUT_MS)])
-    const served = this.init.servedModels()
-    const keys = served.length > 0 ? ['*', ...served] : []
-    for (const name of keys) {
-      // provide until it succeeds once, then leave re-providing to kad-dht
-      if (Date.now() - (this.providedAt.get(name) ?? 0) < 5 * 60_000) continue
-      const cid = name === '*' ? await anyProviderCid() : await modelCid(name)
-      await libp2p.contentRouting
-        .provide(cid, { signal })
-        .then(() => this.providedAt.set(name, Date.now()))
-        .catch((err: Error) => {
-          busy = true
-          logger.debug('provide failed, will retry', { model: name, err })
-        })
-    }
     const lookups = ['*', ...directory.knownModels()]
     for (const name of lookups) {
       const cid = name === '*' ? await anyProviderCid() : await modelCid(name)
@@ -191,8 +182,13 @@ export class Discovery {
       try {
         for await (const provider of libp2p.contentRouting.findProviders(cid, { signal })) {
           const id = provider.id.toString()
-          if (this.scheduler.has(id)) continue
-          const { multiaddrs } = provider
+          const multiaddrs = provider.multiaddrs.slice(0, MAX_ADDRESSES_PER_PROVIDER)
+          if (this.scheduler.has(id)) {
+            // watched but not reached yet: a record may carry the address that reaches it (its relay)
+            if (directory.get(id)?.alive !== true && multiaddrs.length > 0)
+              await libp2p.peerStore.merge(provider.id, { multiaddrs })
+            continue
+          }
           if (multiaddrs.length > 0) await libp2p.peerStore.merge(provider.id, { multiaddrs })
           if (!this.watch(id)) this.forgetAddresses(id)
           else if (++taken >= MAX_PROVIDERS_PER_LOOKUP) break
