@@ -175,7 +175,10 @@ export class Discovery {
     // still announcing what we serve: no back-off until the mesh can find us
     let busy = this.announcer.announce(this.init.servedModels())
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(FIND_TIMEOUT_MS)])
-    const lookups = ['*', ...directory.knownModels()]
+    // the "any provider" key only until this node knows a model: after that, news of other models
+    // comes by gossip, and one key less halves the idle lookups (each walks much of a small mesh)
+    const known = [...directory.knownModels()]
+    const lookups = known.length > 0 ? known : ['*']
     for (const name of lookups) {
       const cid = name === '*' ? await anyProviderCid() : await modelCid(name)
       let taken = 0
