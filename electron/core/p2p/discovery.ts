@@ -33,7 +33,7 @@ export interface DiscoveryComponents {
 
 const FETCH_TIMEOUT_MS = 2_500
 const PROBE_TIMEOUT_MS = 2_000
-const FIND_TIMEOUT_MS = 5_000
+const FIND_TIMEOUT_MS = 10_000 // above libp2p's 6 s per-address dial timeout: a lookup dials a few peers
 /** Providers taken from one DHT lookup: a hostile DHT node can answer with any number. */
 const MAX_PROVIDERS_PER_LOOKUP = 128
 const MAX_ADDRESSES_PER_PROVIDER = 16
@@ -167,20 +167,18 @@ export class Discovery {
     libp2p.peerStore.delete(id).catch(() => {})
   }
 
-  /** Announce what we serve, look up who else serves anything; true (no back-off) when it found
-   *  something new, an announcement failed, or this node knows no live provider yet. */
-  async discover(): Promise<boolean> {
+  /** Announce what we serve, look up who else serves it; true (no back-off) when something is new or due. */
+  async discover(): Promise<boolean | 'unfinished'> {
     const { libp2p, logger, directory } = this.components
     if (libp2p.getConnections().length === 0 && !(await this.rejoin.dial(this.controller.signal))) return true
-    // still announcing what we serve: no back-off until the mesh can find us
-    let busy = this.announcer.announce(this.init.servedModels())
-    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(FIND_TIMEOUT_MS)])
-    // the "any provider" key only until this node knows a model: after that, news of other models
-    // comes by gossip, and one key less halves the idle lookups (each walks much of a small mesh)
+    let busy = this.announcer.announce(this.init.servedModels()) // no back-off until the mesh can find us
+    let cutShort = false
+    // the "any provider" key only until this node knows a model: then gossip brings news of other models
     const known = [...directory.knownModels()]
     const lookups = known.length > 0 ? known : ['*']
     for (const name of lookups) {
       const cid = name === '*' ? await anyProviderCid() : await modelCid(name)
+      const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(FIND_TIMEOUT_MS)])
       let taken = 0
       try {
         for await (const provider of libp2p.contentRouting.findProviders(cid, { signal })) {
@@ -200,8 +198,10 @@ export class Discovery {
         if (!signal.aborted) logger.debug('findProviders failed', { model: name, err })
       }
       if (taken > 0) busy = true
+      cutShort ||= signal.aborted
     }
-    return busy || directory.list().length === 0
+    if (busy || directory.list().length === 0) return true
+    return cutShort ? 'unfinished' : false
   }
 
   /** The mesh changed in a way a lookup may learn more about: look again soon. */

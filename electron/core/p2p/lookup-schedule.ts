@@ -1,6 +1,9 @@
 export interface LookupScheduleInit {
-  /** One round; resolves true when it found something new (so the next comes soon again). */
-  run: () => Promise<boolean>
+  /**
+   * One round; resolves true when it found something new (so the next comes soon again), false when
+   * it found nothing new (the wait grows), 'unfinished' when it was cut short (the wait stays).
+   */
+  run: () => Promise<boolean | 'unfinished'>
   /** Delay after a round that found something, and the first step of the back-off. */
   baseMs: number
   /** Ceiling of the back-off while rounds find nothing new. */
@@ -72,7 +75,7 @@ export class LookupSchedule {
   private async round(): Promise<void> {
     this.dueAt = Infinity
     this.running = true
-    let foundNew = true
+    let foundNew: boolean | 'unfinished' = true
     try {
       // a round that hangs (a lookup that ignores its signal) must not stop every later round
       foundNew = await Promise.race([this.init.run(), hung(this.init.roundTimeoutMs ?? 60_000)])
@@ -82,8 +85,9 @@ export class LookupSchedule {
       this.running = false
     }
     const { baseMs, maxMs } = this.init
-    this.delayMs =
-      foundNew || this.nudgedWhileRunning ? baseMs : Math.min(maxMs, this.delayMs * (this.init.growth ?? 2))
+    // a lookup cut off by its timeout (a loaded machine, a slow peer) proves nothing: the wait stays
+    if (foundNew === true || this.nudgedWhileRunning) this.delayMs = baseMs
+    else if (foundNew === false) this.delayMs = Math.min(maxMs, this.delayMs * (this.init.growth ?? 2))
     this.nudgedWhileRunning = false
     this.schedule(this.delayMs)
   }

@@ -43,6 +43,20 @@ describe('DHT lookup back-off', () => {
     expect(runs.at(-1)! - runs.at(-2)!).toBeLessThan(800)
   })
 
+  it('a round cut short by its timeout keeps the wait where it was (no back-off on no evidence)', async () => {
+    const runs: number[] = []
+    schedule = new LookupSchedule({
+      run: async () => (runs.push(Date.now()), runs.length <= 3 ? false : 'unfinished'),
+      baseMs: 50,
+      maxMs: 800
+    })
+    schedule.start()
+    await sleep(1_500)
+    // 0, 100, 300, 700 (waits 100, 200, 400), then every 400 ms instead of 800
+    expect(schedule.currentDelayMs).toBe(400)
+    expect(runs.length).toBeGreaterThanOrEqual(5)
+  })
+
   it('a failing round is retried at the base interval', async () => {
     const runs: number[] = []
     schedule = new LookupSchedule({
