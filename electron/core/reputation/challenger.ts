@@ -34,6 +34,9 @@ export interface ChallengerInit {
   random?: () => number
 }
 
+/** First checks of a new provider are spread over this many ticks (30 s at the default 5 s tick). */
+const FIRST_SIGHT_SPREAD = 6
+
 /** Decides when to challenge whom (first sight, a share of traffic, probes of the excluded) and judges it. */
 export class Challenger {
   private readonly due = new Set<string>()
@@ -41,6 +44,8 @@ export class Challenger {
   private readonly lastAt = new Map<string, number>()
   /** When a provider that gossip says was caught may be verified again (backs off while it keeps passing). */
   private readonly verifications = new Map<string, { at: number; backoffMs: number }>()
+  /** When each provider not yet challenged gets its first check. */
+  private readonly firstSight = new Map<string, number>()
   private readonly log: Logger
   private timer?: ReturnType<typeof setInterval>
   private busy = false
@@ -88,7 +93,7 @@ export class Challenger {
     // no provider is challenged twice within a few ticks, so one cannot starve the others
     const rested = targets.filter((t) => now - (this.lastAt.get(t.peerId) ?? 0) >= 4 * (this.init.tickMs ?? 5_000))
     const next =
-      targets.find((t) => !this.init.engine.challenged(t.peerId)) ??
+      targets.find((t) => !this.init.engine.challenged(t.peerId) && this.firstSightDue(t.peerId, now)) ??
       rested.find((t) => this.init.engine.speedSuspect(t.peerId)) ??
       // a peer says it caught the provider lying: this node checks for itself rather than take its word
       rested.find((t) => this.gossipSaysCaught(t.peerId, now)) ??
@@ -110,6 +115,21 @@ export class Challenger {
     const verdict = await this.challenge(next, targets)
     if (verifying) this.scheduleVerification(next.peerId)
     return verdict
+  }
+
+  /**
+   * A first check waits a random share of FIRST_SIGHT_SPREAD ticks after first sight: when a provider
+   * joins, every node in the mesh sees it within seconds, and all their checks at once would be a
+   * burst of jobs on one provider that grows with the mesh.
+   */
+  private firstSightDue(peerId: string, now: number): boolean {
+    let due = this.firstSight.get(peerId)
+    if (due === undefined) {
+      if (this.firstSight.size >= 4_096) this.firstSight.clear()
+      due = now + (this.init.random ?? Math.random)() * FIRST_SIGHT_SPREAD * (this.init.tickMs ?? 5_000)
+      this.firstSight.set(peerId, due)
+    }
+    return due <= now
   }
 
   private gossipSaysCaught(peerId: string, now: number): boolean {

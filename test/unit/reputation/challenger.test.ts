@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { AcceptFrame, DeltaFrame, FinalFrame, RequestFrame } from '../../../shared/infer'
 import { InferError } from '../../../shared/infer-error'
 import type { ChallengeTransport } from '../../../electron/core/reputation/challenge'
-import { type ChallengeTarget, Challenger } from '../../../electron/core/reputation/challenger'
+import { type ChallengeTarget, Challenger, type ChallengerInit } from '../../../electron/core/reputation/challenger'
 import { ObservationStore } from '../../../electron/core/reputation/observation-store'
 import { TrustEngine } from '../../../electron/core/reputation/trust-engine'
 import { createLogger } from '../../../electron/core/util/logger'
@@ -55,7 +55,7 @@ function setup(
   const store = new ObservationStore(join(dir, 'r.sqlite'))
   const engine = new TrustEngine({ self: 'me', store, advertSpeed: (p) => adverts[p], speedSpanMs: 0 })
   const targets: ChallengeTarget[] = Object.keys(behaviours).map((peerId) => ({ peerId, model: 'm', sha256: SHA }))
-  const challenger = new Challenger({
+  const init: ChallengerInit = {
     self: 'me',
     engine,
     transport: transport(behaviours),
@@ -64,9 +64,11 @@ function setup(
     maxTokens: 24,
     probeBaseMs: 60_000,
     tickMs: 1,
+    // first checks at once (the spread after first sight has its own test)
+    random: () => 0,
     onSettled
-  })
-  return { engine, challenger, targets, store, dir }
+  }
+  return { engine, challenger: new Challenger(init), init, targets, store, dir }
 }
 
 describe('verification challenges', () => {
@@ -172,6 +174,18 @@ describe('verification challenges', () => {
     await sleep(5)
     expect(await challenger.tick()).toBeUndefined()
     expect(engine.excludedReason('h1')).toBeUndefined()
+  })
+
+  it('spreads first checks after first sight, so a new provider is not hit by the whole mesh at once', async () => {
+    const { init, engine } = setup({ h1: 'honest' })
+    const spread = new Challenger({ ...init, tickMs: 100, random: () => 0.5 })
+    // due 0.5 x 6 ticks = 300 ms after first sight
+    expect(await spread.tick()).toBeUndefined()
+    await sleep(150)
+    expect(await spread.tick()).toBeUndefined()
+    expect(engine.challenged('h1')).toBe(false)
+    await sleep(200)
+    expect(await spread.tick()).toBe('pass')
   })
 
   it('stops without recording a challenge cut off by the stop (the store closes right after)', async () => {
