@@ -1,4 +1,6 @@
-// The `meshwork` command. Kept free of imports so it can refuse an old Node before libp2p loads.
+// The `meshwork` command. Kept free of imports (but Node's own) so it can refuse an old Node before libp2p loads.
+import module from 'node:module'
+
 const [major] = process.versions.node.split('.').map(Number)
 if (major < 22) {
   process.stderr.write(
@@ -26,6 +28,9 @@ if (
     process.env
   )
 }
+// libp2p and its dependencies are hundreds of modules: with V8's code cache on disk a start parses
+// them once, not on every start (a rig starting many nodes at once, the bench, the tests)
+module.enableCompileCache?.()
 const main = './meshwork.js'
 await import(main)
 export {}
