@@ -16,6 +16,8 @@ export interface ChallengeRun {
   tokenIds: number[]
   /** False when some delta carried no token ids (then text is compared). */
   idsKnown: boolean
+  /** Tokens as the receipt counts them: ids, and one per text delta that carries none. */
+  delivered: number
   text: string
   finishReason?: string | null
   completionTokens: number
@@ -91,7 +93,7 @@ export async function runChallenge(
   request: RequestFrame,
   options: AbortOptions = {}
 ): Promise<ChallengeRun> {
-  const run: ChallengeRun = { tokenIds: [], idsKnown: true, text: '', completionTokens: 0 }
+  const run: ChallengeRun = { tokenIds: [], idsKnown: true, delivered: 0, text: '', completionTokens: 0 }
   const started = performance.now()
   let firstAt: number | undefined
   let lastAt = started
@@ -108,6 +110,7 @@ export async function runChallenge(
       const ids = frame.tokenIds ?? []
       if (frame.text === '' && ids.length === 0) continue
       if (frame.tokenIds === undefined) run.idsKnown = false
+      run.delivered += frame.tokenIds !== undefined ? frame.tokenIds.length : 1
       const now = performance.now()
       firstAt ??= now
       lastAt = now
@@ -193,7 +196,9 @@ export function challengeOutcome(request: RequestFrame, peerId: string, run: Cha
     model: request.call.body.model,
     kind: run.error === undefined ? 'ok' : 'failed',
     code: run.error?.code,
-    tokens: run.idsKnown ? run.tokenIds.length : run.completionTokens,
+    // counted as routed jobs count them (and as the receipt does), never by the runtime's usage:
+    // a runtime without token ids may put many tokens in one delta
+    tokens: run.delivered,
     promptTokens: run.promptTokens,
     ms: run.ms ?? 0,
     continuation: false,

@@ -85,6 +85,19 @@ describe('verification challenges', () => {
     expect(settled[0].final).toBeUndefined()
   })
 
+  it('counts a runtime without token ids as its receipt does (text deltas), not by the usage it reports', async () => {
+    const settled: AttemptOutcome[] = []
+    const { init, targets } = setup({ p: 'honest' }, {}, (o) => settled.push(o))
+    // an external runtime that put several tokens in each of its 3 text deltas and reports 24 in usage
+    const textOnly: ChallengeTransport = async function* () {
+      yield { type: 'accept', sha256: SHA, supportsTokenContinuation: false }
+      for (const text of ['a b c', 'd e f', 'g h']) yield { type: 'delta', text }
+      yield { type: 'final', finishReason: 'length', usage: { prompt_tokens: 5, completion_tokens: 24 } }
+    }
+    await new Challenger({ ...init, transport: textOnly }).challenge(targets[0])
+    expect(settled[0]).toMatchObject({ provider: 'p', kind: 'ok', tokens: 3 })
+  })
+
   it('catches garbage output by comparing token ids with two agreeing providers, then with a cross-checked one', async () => {
     const { engine, challenger, targets } = setup({ garbage: 'garbage', h1: 'honest', h2: 'honest' })
     expect(await challenger.challenge(targets[0])).toBe('mismatch')
