@@ -145,9 +145,8 @@ export function computeTrust(input: TrustInput, p: TrustParams = DEFAULT_TRUST_P
       const t = betaTrust({ positive: d.positive + k * g.positive, negative: d.negative + k * g.negative }, p)
       // one peer's word alone never excludes: it may lower a provider to the threshold, not below,
       // until this node sees for itself (its challenger checks) or a second witness agrees
-      const own = betaTrust(d, p)
-      const hearsayOnly = g.witnesses < WITNESSES_TO_EXCLUDE && own >= p.threshold
-      next.set(s, hearsayOnly ? Math.max(t, Math.min(own, p.threshold)) : t)
+      const hearsayOnly = g.witnesses < WITNESSES_TO_EXCLUDE && betaTrust(d, p) >= p.threshold
+      next.set(s, hearsayOnly ? Math.max(t, p.threshold) : t)
     }
     trust.clear()
     for (const [s, t] of next) trust.set(s, t)
