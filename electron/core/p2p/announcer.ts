@@ -1,11 +1,10 @@
 import type { Logger } from '../util/logger'
 import type { MeshLibp2p } from './libp2p'
-import { anyProviderCid, modelCid } from './model-cid'
+import { modelCid } from './model-cid'
 
 /**
- * Longer than libp2p's per-address dial timeout (6 s): a DHT peer whose address leads nowhere (a
- * LAN address behind someone else's NAT, where packets are dropped, not refused) holds a query for
- * that long, and one such peer among the closest must not fail every announcement.
+ * Several of libp2p's dial timeouts (ADDRESS_DIAL_TIMEOUT_MS): a DHT peer whose address leads nowhere
+ * holds a query that long, and one such peer among the closest must not fail every announcement.
  */
 const PROVIDE_TIMEOUT_MS = 20_000
 /** Once announced, kad-dht re-provides by itself; we only announce again after this. */
@@ -43,7 +42,7 @@ export class Announcer {
     for (const name of keys) {
       if (this.signal.aborted) return
       const signal = AbortSignal.any([this.signal, AbortSignal.timeout(PROVIDE_TIMEOUT_MS)])
-      const cid = name === '*' ? await anyProviderCid() : await modelCid(name)
+      const cid = await modelCid(name) // '*' is the "any provider" key
       await this.libp2p.contentRouting
         .provide(cid, { signal })
         .then(() => this.announcedAt.set(name, Date.now()))

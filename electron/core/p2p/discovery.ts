@@ -11,7 +11,7 @@ import { ADVERT_RESIGN_MS, ADVERT_TOPIC } from './advertiser'
 import { BootstrapRejoin } from './bootstrap-rejoin'
 import { LookupSchedule } from './lookup-schedule'
 import type { MeshLibp2p } from './libp2p'
-import { anyProviderCid, modelCid } from './model-cid'
+import { modelCid } from './model-cid'
 import type { PeerDirectory } from './peer-directory'
 import { RefreshScheduler } from './refresh-scheduler'
 
@@ -33,7 +33,7 @@ export interface DiscoveryComponents {
 
 const FETCH_TIMEOUT_MS = 2_500
 const PROBE_TIMEOUT_MS = 2_000
-const FIND_TIMEOUT_MS = 10_000 // above libp2p's 6 s per-address dial timeout: a lookup dials a few peers
+const FIND_TIMEOUT_MS = 10_000 // over ADDRESS_DIAL_TIMEOUT_MS: a lookup may dial a peer that leads nowhere
 /** Providers taken from one DHT lookup: a hostile DHT node can answer with any number. */
 const MAX_PROVIDERS_PER_LOOKUP = 128
 const MAX_ADDRESSES_PER_PROVIDER = 16
@@ -177,20 +177,18 @@ export class Discovery {
     const known = [...directory.knownModels()]
     const lookups = known.length > 0 ? known : ['*']
     for (const name of lookups) {
-      const cid = name === '*' ? await anyProviderCid() : await modelCid(name)
+      const cid = await modelCid(name) // '*' is the "any provider" key
       const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(FIND_TIMEOUT_MS)])
       let taken = 0
       try {
         for await (const provider of libp2p.contentRouting.findProviders(cid, { signal })) {
           const id = provider.id.toString()
           const multiaddrs = provider.multiaddrs.slice(0, MAX_ADDRESSES_PER_PROVIDER)
-          if (this.scheduler.has(id)) {
-            // watched but not reached yet: a record may carry the address that reaches it (its relay)
-            if (directory.get(id)?.alive !== true && multiaddrs.length > 0)
-              await libp2p.peerStore.merge(provider.id, { multiaddrs })
-            continue
-          }
-          if (multiaddrs.length > 0) await libp2p.peerStore.merge(provider.id, { multiaddrs })
+          const watched = this.scheduler.has(id)
+          // a watched peer not reached yet: its record may carry the address that reaches it (its relay)
+          if (multiaddrs.length > 0 && !(watched && directory.get(id)?.alive === true))
+            await libp2p.peerStore.merge(provider.id, { multiaddrs })
+          if (watched) continue
           if (!this.watch(id)) this.forgetAddresses(id)
           else if (++taken >= MAX_PROVIDERS_PER_LOOKUP) break
         }

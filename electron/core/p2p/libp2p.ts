@@ -17,6 +17,7 @@ import { contentMsgId, fastContentMsgId, ipColocationWhitelist, reputationTopicS
 import { ADVERT_TOPIC } from './advertiser'
 import { connectionGaterFor } from './address-gater'
 import { peerInfoMapperFor, resolveAddressScope } from './address-scope'
+import { ADDRESS_DIAL_TIMEOUT_MS } from './dial-timeouts'
 import { relayAwareAddressSorter } from './reachability-dial'
 import { reachabilityStack } from './reachability-stack'
 import { loopbackConnectionAllowList } from './local-mesh'
@@ -58,6 +59,7 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, o
     connectionManager: {
       maxConnections: 200,
       addressSorter: relayAwareAddressSorter(),
+      addressDialTimeout: ADDRESS_DIAL_TIMEOUT_MS,
       allow: loopbackConnectionAllowList(scope)
     },
     // libp2p aborts a connection whose ping takes over 5 s; a node busy with a flood (or a loaded

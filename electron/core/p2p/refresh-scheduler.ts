@@ -1,4 +1,5 @@
 import type { AbortOptions } from '../util/startable'
+import { ADDRESS_DIAL_TIMEOUT_MS } from './dial-timeouts'
 
 /** What one advert fetch found. */
 export type RefreshOutcome = 'changed' | 'unchanged' | 'failed' | 'rejected' | 'serves-nothing' | 'forget'
@@ -14,7 +15,7 @@ export interface RefreshSchedulerInit {
   baseIntervalMs: number
   /** Ceiling of the back-off while a peer's advert does not change. */
   maxIntervalMs: number
-  /** Per fetch; a first contact (probation lane) also gets FIRST_CONTACT_DIAL_MS for its dial. */
+  /** Per fetch; a first contact (probation lane) dials first and also gets ADDRESS_DIAL_TIMEOUT_MS. */
   fetchTimeoutMs: number
   /** Concurrent fetches: trusted peers, and everyone else (new, unverified, dead). */
   trustedConcurrency?: number
@@ -45,12 +46,6 @@ interface Watch {
   running: boolean
 }
 
-/**
- * A first contact dials, handshakes and may look the peer up in the DHT first: it gets libp2p's own
- * per-address dial timeout on top of the fetch, so a busy but honest provider is not dropped (and
- * its addresses forgotten) for answering slowly on a loaded machine.
- */
-const FIRST_CONTACT_DIAL_MS = 6_000
 const QUARANTINE_MAX = 4_096
 const FIRST_QUARANTINE_MS = 30_000
 
@@ -211,7 +206,7 @@ export class RefreshScheduler {
   private run(w: Watch, lane: 'trusted' | 'probation'): void {
     w.running = true
     this.running[lane]++
-    const timeoutMs = this.init.fetchTimeoutMs + (lane === 'probation' ? FIRST_CONTACT_DIAL_MS : 0)
+    const timeoutMs = this.init.fetchTimeoutMs + (lane === 'probation' ? ADDRESS_DIAL_TIMEOUT_MS : 0)
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(timeoutMs)])
     this.init
       .refresh(w.peerId, { signal })

@@ -126,7 +126,7 @@ export function computeTrust(input: TrustInput, p: TrustParams = DEFAULT_TRUST_P
       if (w <= 0) continue
       const m = clip(r, p)
       const g = gossip.get(r.subject) ?? { positive: 0, negative: 0, reporters: 0, caughtBy: 0, witnesses: 0 }
-      if (m.negative > m.positive) g.witnesses += r.reporter === input.self || input.preTrusted.has(r.reporter) ? 2 : 1
+      if (m.negative > m.positive) g.witnesses += input.preTrusted.has(r.reporter) ? 2 : 1
       // what this node proved itself is not outvoted by others' praise
       if (!input.caught?.has(r.subject)) g.positive += w * m.positive
       g.negative += w * m.negative
