@@ -5,6 +5,9 @@ import { type MemoryMesh, startMemoryMesh } from '../helpers/memory-mesh'
 /** The promise of the scale work: a node's idle cost does not grow with the mesh (1.5x from 10 to 100). */
 const MAX_GROWTH = 1.5
 const SETTLE_MS = 2_000
+/** Idle means the connection set has stopped changing too: no new connection for this long (bounded wait). */
+const QUIET_MS = 3_000
+const MAX_SETTLE_MS = 20_000
 const IDLE_WINDOW_MS = 6_000
 const CONVERGE_30_MS = 40_000
 /**
@@ -23,6 +26,15 @@ async function idleExchangesPerNodeSec(
   mesh: MemoryMesh
 ): Promise<{ total: number; byProtocol: Record<string, number>; lagP99Ms: number }> {
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+  // a mesh that has just converged is still opening connections (each brings identify, gossip and
+  // advert streams): that is convergence, not idle work, so the window starts once that has stopped
+  const opened = () => mesh.peers.reduce((n, p) => n + p.traffic.connectionsOpened, 0)
+  const settleUntil = performance.now() + MAX_SETTLE_MS
+  for (let last = opened(), quietSince = performance.now(); performance.now() < settleUntil;) {
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    if (opened() !== last) [last, quietSince] = [opened(), performance.now()]
+    else if (performance.now() - quietSince >= QUIET_MS) break
+  }
   const count = () => {
     const byProtocol: Record<string, number> = {}
     for (const peer of mesh.peers)
