@@ -18,6 +18,7 @@ import { ADVERT_TOPIC } from './advertiser'
 import { connectionGaterFor } from './address-gater'
 import { peerInfoMapperFor, resolveAddressScope } from './address-scope'
 import { ADDRESS_DIAL_TIMEOUT_MS } from './dial-timeouts'
+import { duplicateConnections } from './duplicate-connections'
 import { relayAwareAddressSorter } from './reachability-dial'
 import { reachabilityStack } from './reachability-stack'
 import { loopbackConnectionAllowList } from './local-mesh'
@@ -72,6 +73,7 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, o
     services: {
       identify: identify(),
       ping: ping(),
+      duplicates: duplicateConnections(),
       ...reach.services,
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
