@@ -13,6 +13,7 @@ import { LookupSchedule } from './lookup-schedule'
 import type { MeshLibp2p } from './libp2p'
 import { modelCid } from './model-cid'
 import type { PeerDirectory } from './peer-directory'
+import { lookupProviders } from './provider-lookup'
 import { RefreshScheduler } from './refresh-scheduler'
 
 export interface DiscoveryInit {
@@ -174,14 +175,16 @@ export class Discovery {
     let busy = this.announcer.announce(this.init.servedModels()) // no back-off until the mesh can find us
     let cutShort = false
     // the "any provider" key only until this node knows a model: then gossip brings news of other models
-    const known = [...directory.knownModels()]
-    const lookups = known.length > 0 ? known : ['*']
+    const models = [...directory.knownModels()]
+    const lookups = models.length > 0 ? models : ['*']
+    const self = libp2p.peerId.toString()
     for (const name of lookups) {
       const cid = await modelCid(name) // '*' is the "any provider" key
       const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(FIND_TIMEOUT_MS)])
       let taken = 0
       try {
-        for await (const provider of libp2p.contentRouting.findProviders(cid, { signal })) {
+        const known = (id: string) => id === self || this.scheduler.has(id)
+        for await (const provider of lookupProviders(libp2p.services.dht, cid, { signal, known })) {
           const id = provider.id.toString()
           const multiaddrs = provider.multiaddrs.slice(0, MAX_ADDRESSES_PER_PROVIDER)
           const watched = this.scheduler.has(id)
