@@ -13,7 +13,9 @@ import { measureLookup } from './mesh-lookup'
 import { type BenchContext, type Measured, median, round } from './stats'
 
 const SETTLE_MS = 5_000
-const IDLE_WINDOW_MS = 15_000
+// one whole period of every idle timer: libp2p's connection ping (60 s, per connection) and three
+// link-probe ticks (20 s); a shorter window caught a different share of them each run
+const IDLE_WINDOW_MS = 60_000
 const LOOKUPS = 5
 
 let gc: (() => void) | undefined
