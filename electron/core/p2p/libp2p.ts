@@ -24,7 +24,7 @@ import { reachabilityStack } from './reachability-stack'
 import { loopbackConnectionAllowList } from './local-mesh'
 
 export const DHT_PROTOCOL = '/meshwork/kad/1.0.0'
-const LOOKUP_CONCURRENCY = 3
+const LOOKUP_CONCURRENCY = 2
 
 export type MeshLibp2p = Awaited<ReturnType<typeof createMeshLibp2p>>
 
@@ -81,7 +81,7 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, o
         clientMode: false,
         peerInfoMapper: peerInfoMapperFor(scope),
         // kad-dht's defaults (10 at a time on each of 20 paths) put a request to every one of the 20
-        // closest peers in flight at once; closest first, three at a time, lets a provider lookup stop
+        // closest peers in flight at once; closest first, two at a time, lets a provider lookup stop
         // once the record holders have answered (provider-lookup.ts)
         alpha: LOOKUP_CONCURRENCY,
         disjointPaths: LOOKUP_CONCURRENCY,
