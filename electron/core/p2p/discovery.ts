@@ -178,12 +178,12 @@ export class Discovery {
     const models = [...directory.knownModels()]
     const lookups = models.length > 0 ? models : ['*']
     const self = libp2p.peerId.toString()
+    const known = (id: string) => id === self || this.scheduler.has(id)
     for (const name of lookups) {
       const cid = await modelCid(name) // '*' is the "any provider" key
       const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(FIND_TIMEOUT_MS)])
       let taken = 0
       try {
-        const known = (id: string) => id === self || this.scheduler.has(id)
         for await (const provider of lookupProviders(libp2p.services.dht, cid, { signal, known })) {
           const id = provider.id.toString()
           const multiaddrs = provider.multiaddrs.slice(0, MAX_ADDRESSES_PER_PROVIDER)
