@@ -51,6 +51,16 @@ async function checkedEveryProvider(node: BenchNode, providers: BenchNode[]): Pr
   return providers.every((p) => p.peerId === node.peerId || (sent.get(p.peerId) ?? 0) > 0)
 }
 
+/** A node's reputation-gossip counters from its /metrics, to tell a lost summary from an unsent one. */
+async function gossipCounters(node: BenchNode): Promise<string> {
+  const metrics = await (await fetch(node.apiUrl + '/metrics')).text()
+  const counts = metrics
+    .split('\n')
+    .filter((l) => l.startsWith('meshwork_reputation_gossip') && !l.endsWith(' 0'))
+    .map((l) => l.replace('meshwork_reputation_gossip_', ''))
+  return `gossip counters of ${node.peerId}: ${counts.join(', ')}`
+}
+
 async function ask(router: BenchNode, i: number): Promise<void> {
   const res = await fetch(router.apiUrl + '/v1/completions', {
     method: 'POST',
@@ -69,7 +79,8 @@ export async function reputationBench(ctx: BenchContext): Promise<Measured> {
   let stopTraffic = false
   let traffic: Promise<void> | undefined
   try {
-    for (let i = 0; i < 3; i++) fakes.push(await startFakeOpenAI({ model: MODEL }))
+    // the liar is the fastest (as a garbage answer can be), so the router sends it traffic
+    for (const tokenGapMs of [4, 4, 0]) fakes.push(await startFakeOpenAI({ model: MODEL, tokenGapMs }))
     const first = await startExternalProvider(fakes[0].url, MODEL, [], { defaults: true })
     const others = await Promise.all(
       fakes.slice(1).map((f) => startExternalProvider(f.url, MODEL, [first.multiaddr], { defaults: true }))
@@ -117,6 +128,7 @@ export async function reputationBench(ctx: BenchContext): Promise<Measured> {
         peers: Array<PeerView & { trustEvidence?: unknown }>
       }
       ctx.log(`the router's view of the liar: ${JSON.stringify(peers.find((p) => p.peerId === liar.peerId))}`)
+      for (const node of [router, ...watchers.slice(0, 2)]) ctx.log(await gossipCounters(node))
     }
     if (Number.isNaN(allMs))
       ctx.note(

@@ -1,4 +1,4 @@
-import type { ReportedSubject, TrustEvidence } from '../../../shared/reputation'
+import { MAX_REPORTED_MASS, type ReportedSubject, type TrustEvidence } from '../../../shared/reputation'
 import { PeerEvidence } from './evidence'
 import { explain } from './explain'
 import type { GossipView } from './trust-math'
@@ -62,13 +62,22 @@ export function directSummary(
   return [...peers]
     .map(([peer, e]) => ({
       peer,
-      positive: round(e.positive.valueAt(now, halfLifeMs)),
-      negative: round(e.negative.valueAt(now, halfLifeMs)),
+      ...withinSchema(e.positive.valueAt(now, halfLifeMs), e.negative.valueAt(now, halfLifeMs)),
       caught: (e.caughtAt ?? 0) > recently
     }))
     .filter((s) => s.positive + s.negative >= 0.01)
     .sort((a, b) => Number(b.caught) - Number(a.caught) || b.positive + b.negative - (a.positive + a.negative))
     .slice(0, max)
+}
+
+/**
+ * Evidence scaled down, ratio kept, to the mass a summary may carry: a busy router has thousands of
+ * jobs' evidence of one provider, and receivers reject a larger number as malformed (and graylist the
+ * sender). Receivers clip every reporter to a few units by the same ratio, so nothing is lost.
+ */
+function withinSchema(positive: number, negative: number): { positive: number; negative: number } {
+  const scale = Math.min(1, MAX_REPORTED_MASS / Math.max(positive, negative, 1))
+  return { positive: round(positive * scale), negative: round(negative * scale) }
 }
 
 function round(x: number): number {
