@@ -17,12 +17,20 @@ const TYPICAL_BYTES = 64 * 1024
  * relay may cut the connection at its limits and is someone else's bandwidth. Direct wins a tie.
  */
 export const RELAYED_PENALTY = 2
+/**
+ * Trust at which a provider counts as fully trusted when scoring: about what one passed verification
+ * (and nothing against it) earns. Above it speed and load decide: a newcomer of equal speed that
+ * passed its checks must get traffic to earn a record, where a divisor of 0.7 against 1.0 would have
+ * p2c never pick it among three.
+ */
+export const TRUSTED_ENOUGH = 0.65
 
 /**
  * Expected-time score, higher is better: trust divided by the time the job would take there —
  * RTT + transfer over the measured link + TTFT + decode of a typical answer, stretched by its queue.
  * Speeds measured by our own clock win over the advert's. `inflight` is how many of our own
- * requests run there now (fresher than its advert); `trust` is the TrustSource's value, 0..1.
+ * requests run there now (fresher than its advert); `trust` is the TrustSource's value, 0..1 (up to
+ * TRUSTED_ENOUGH).
  */
 export function score(c: Candidate, records: ProviderRecords, inflight: number, trust?: number): number {
   const record = records.get(c.peerId)
@@ -35,7 +43,8 @@ export function score(c: Candidate, records: ProviderRecords, inflight: number, 
   const baseMs =
     (c.rttMs ?? DEFAULT_RTT_MS) + transferMs + ttft * stretch + (1000 * TYPICAL_TOKENS * stretch) / Math.max(tps, 0.1)
   const expectedMs = c.connection === 'relayed' ? baseMs * RELAYED_PENALTY : baseMs
-  return Math.max(0.01, trust ?? reliability(records, c.peerId)) / expectedMs
+  const confidence = Math.min(1, Math.max(0.01, trust ?? reliability(records, c.peerId)) / TRUSTED_ENOUGH)
+  return confidence / expectedMs
 }
 
 /**

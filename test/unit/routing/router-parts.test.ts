@@ -54,6 +54,20 @@ describe('scoring', () => {
     expect(pick([], () => 1)).toBeUndefined()
   })
 
+  it('gives a newcomer that passed its checks traffic beside long-trusted providers of the same speed', () => {
+    const records = new ProviderRecords()
+    const list = [cand('old', 100), cand('older', 100), cand('newcomer', 100)]
+    // trust after one passed, cross-checked challenge against two with thousands of jobs behind them
+    const trust: Record<string, number> = { old: 0.99, older: 1, newcomer: 0.67 }
+    const counts: Record<string, number> = { old: 0, older: 0, newcomer: 0 }
+    const random = lcg(11)
+    for (let i = 0; i < 3000; i++)
+      counts[pick(list, (c) => score(c, records, 0, trust[c.peerId]), 'p2c', random)!.peerId]++
+    expect(counts.newcomer).toBeGreaterThan(600)
+    // doubt still costs: an unchecked newcomer (0.4) or one with failures against it scores lower
+    expect(score(cand('a', 100), records, 0, 0.4)).toBeLessThan(score(cand('b', 100), records, 0, 0.67))
+  })
+
   it('ejects with exponential backoff and forgives on success', () => {
     let now = 1000
     const records = new ProviderRecords({ ejectBaseMs: 100, ejectMaxMs: 350, now: () => now })
