@@ -11,7 +11,7 @@ const common = {
   target: 'node22',
   sourcemap: true,
   logLevel: 'warning',
-  // node_modules stay external: libp2p, node-llama-cpp and dockerode load files relative to themselves
+  // node_modules stay external here (the worker and the bench); the node bundles most of them (below)
   packages: 'external',
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" }
 }
@@ -23,9 +23,25 @@ const entries = {
   'dist/bench.js': 'scripts/bench.ts'
 }
 
+/**
+ * The headless node bundles its pure-JS dependencies: loading a few hundred ES modules one file at a
+ * time took about 0.5 s of CPU per start, and thirty nodes starting on one machine feel it. Left out:
+ * native code and packages that read files next to themselves.
+ */
+const nodeExternals = [
+  'node-llama-cpp',
+  '@node-llama-cpp/*',
+  'dockerode',
+  'electron',
+  '@achingbrain/ssdp',
+  'pino',
+  'thread-stream'
+]
+
 for (const [outfile, entry] of Object.entries(entries)) {
   if (!existsSync(entry)) continue
-  await build({ ...common, entryPoints: [entry], outfile })
+  const packages = outfile === 'dist/meshwork.js' ? { packages: undefined, external: nodeExternals } : {}
+  await build({ ...common, ...packages, entryPoints: [entry], outfile })
 }
 
 if (existsSync('renderer/index.html') && !process.argv.includes('--no-renderer')) {
