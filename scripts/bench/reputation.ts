@@ -1,10 +1,10 @@
 // Reputation: how long until every honest node knows that a provider lies. Three providers on the
-// bench's fake runtime (default settings), one of which starts answering random words once
-// benchmarked; a router that sends traffic (and so challenges) and observers that only hear gossip.
-// A node knows when its trust in the liar is below its routing threshold (it will not route to it);
-// every node but the liar counts, the honest providers too. The mesh is at least 10 processes. The
-// lie starts once every node has checked every provider: the news reaches the others by gossip
-// ("caught"), and each of them then checks the liar itself.
+// bench's fake runtime (default node settings), one of which, the fastest, starts answering random
+// words once benchmarked; a router that sends traffic (and so challenges) and observers that only
+// hear gossip. A node knows when its trust in the liar is below its routing threshold (it will not
+// route to it); every node but the liar counts, the honest providers too. The mesh is at least 10
+// processes. The lie starts once every node has checked every provider: the news reaches the others
+// by gossip ("caught"), and each of them then checks the liar itself.
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai'
 import {
   type BenchNode,
