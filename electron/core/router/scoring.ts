@@ -29,8 +29,8 @@ export const TRUSTED_ENOUGH = 0.65
  * Expected-time score, higher is better: trust divided by the time the job would take there —
  * RTT + transfer over the measured link + TTFT + decode of a typical answer, stretched by its queue.
  * Speeds measured by our own clock win over the advert's. `inflight` is how many of our own
- * requests run there now (fresher than its advert); `trust` is the TrustSource's value, 0..1 (up to
- * TRUSTED_ENOUGH).
+ * requests run there now (fresher than its advert); `trust` is the TrustSource's value, 0..1 (from
+ * TRUSTED_ENOUGH up it counts as 1).
  */
 export function score(c: Candidate, records: ProviderRecords, inflight: number, trust?: number): number {
   const record = records.get(c.peerId)
