@@ -60,12 +60,24 @@ export class InferDialer implements Pick<Libp2p, 'dialProtocol'> {
   }
 
   /**
-   * The next warm stream is opened once `used` is done: opening it beside the request it would
-   * put a stream, a protocol negotiation and its handler on both nodes onto the request's path.
+   * The next warm stream is opened once `used` is done: opening it beside the request would put a
+   * stream, a protocol negotiation and its handler on both nodes onto the request's path. Done is
+   * when the provider closes its end (right after its final frame), in a later turn than the one
+   * that answers the client; waiting for the whole close handshake left the refill so late that a
+   * client's next request often found no warm stream and negotiated its own.
    */
   private refillAfter(peer: PeerId, used: Stream): void {
-    if (used.status !== 'open') this.refill(peer)
-    else used.addEventListener('close', () => this.refill(peer), { once: true })
+    if (used.status !== 'open') {
+      this.refill(peer)
+      return
+    }
+    const done = (): void => {
+      used.removeEventListener('remoteCloseWrite', done)
+      used.removeEventListener('close', done)
+      setImmediate(() => this.refill(peer))
+    }
+    used.addEventListener('remoteCloseWrite', done)
+    used.addEventListener('close', done)
   }
 
   private refill(peer: PeerId): void {

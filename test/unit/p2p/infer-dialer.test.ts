@@ -1,0 +1,72 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Stream } from '@libp2p/interface'
+import { describe, expect, it } from 'vitest'
+import { INFER_PROTOCOL } from '../../../shared/infer'
+import { InferDialer } from '../../../electron/core/p2p/infer-dialer'
+
+const PROVIDER = peerIdFromString('12D3KooWFx8p6k5P9xLbb3HqM6huWisMFJad3HBVSE4svDSC8rg2')
+
+class FakeStream extends EventTarget {
+  status = 'open'
+  writeStatus = 'writable'
+  remoteWriteStatus = 'writable'
+  abort(): void {
+    this.status = 'aborted'
+    this.dispatchEvent(new Event('close'))
+  }
+}
+
+/** A libp2p that opens fake streams and counts them. */
+function fakeLibp2p() {
+  const opened: FakeStream[] = []
+  return {
+    opened,
+    getConnections: () => [],
+    dialProtocol: async () => {
+      const stream = new FakeStream()
+      opened.push(stream)
+      return stream as unknown as Stream
+    }
+  }
+}
+
+const turns = async (n = 3): Promise<void> => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
+}
+
+describe('InferDialer warm streams', () => {
+  it('opens the next warm stream once the provider closes its end, before the local close', async () => {
+    const libp2p = fakeLibp2p()
+    const dialer = new InferDialer(libp2p as never)
+    const first = await dialer.dialProtocol(PROVIDER, INFER_PROTOCOL)
+    expect(libp2p.opened).toHaveLength(1)
+    await turns()
+    // still in use: no second stream beside the request
+    expect(libp2p.opened).toHaveLength(1)
+
+    // the provider sent its final frame and closed its end; our close handshake has not finished
+    first.dispatchEvent(new Event('remoteCloseWrite'))
+    await turns()
+    expect(libp2p.opened).toHaveLength(2)
+
+    // the next request takes that warm stream and opens nothing on its path
+    const second = await dialer.dialProtocol(PROVIDER, INFER_PROTOCOL)
+    expect(second).toBe(libp2p.opened[1])
+    expect(libp2p.opened).toHaveLength(2)
+    // the old stream's close, arriving late, does not open a stream beside the new request
+    first.dispatchEvent(new Event('close'))
+    await turns()
+    expect(libp2p.opened).toHaveLength(2)
+    dialer.close()
+  })
+
+  it('refills after a stream that closed without the provider closing first (reset)', async () => {
+    const libp2p = fakeLibp2p()
+    const dialer = new InferDialer(libp2p as never)
+    const first = await dialer.dialProtocol(PROVIDER, INFER_PROTOCOL)
+    ;(first as unknown as FakeStream).abort()
+    await turns()
+    expect(libp2p.opened).toHaveLength(2)
+    dialer.close()
+  })
+})
