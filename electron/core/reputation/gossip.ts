@@ -11,6 +11,7 @@ import {
   type ReputationReport
 } from '../../../shared/reputation'
 import type { Logger } from '../util/logger'
+import { DEFAULT_TRUST_PARAMS } from './trust-math'
 
 /** The part of gossipsub this service uses. */
 export interface ReputationPubsub {
@@ -47,6 +48,30 @@ export interface GossipCounters {
   dropped: Record<GossipDropReason, number>
 }
 
+/**
+ * An unchanged summary goes out again after one period, then after 2, 4, 8 and at most this many:
+ * every node publishing every period made each node's idle gossip grow with the size of the mesh,
+ * while a summary that says nothing new only serves peers that joined since (and missed copies).
+ */
+export const MAX_QUIET_PERIODS = 16
+
+/**
+ * What a receiver takes from a summary, coarsely: who, caught or not, the ratio, and the mass up to
+ * twice what one reporter may move (receivers clip each reporter to that). Evidence decays slowly
+ * between periods; only a change this fingerprint sees is news.
+ */
+export function summaryFingerprint(subjects: ReportedSubject[]): string {
+  const cap = 2 * DEFAULT_TRUST_PARAMS.reporterCap
+  return subjects
+    .map((s) => {
+      const mass = s.positive + s.negative
+      const ratio = mass > 0 ? Math.round((50 * s.positive) / mass) : -1
+      return `${s.peer}:${s.caught === true ? 1 : 0}:${ratio}:${Math.round(Math.min(mass, cap))}`
+    })
+    .sort()
+    .join(',')
+}
+
 /** Publishes this node's signed summaries and checks everyone else's on `meshwork/reputation/1`. */
 export class ReputationGossip {
   readonly counters: GossipCounters = {
@@ -65,6 +90,11 @@ export class ReputationGossip {
   private lastPublishedAt = -Infinity
   private seq = 0
   private running = false
+  /** The last published summary's fingerprint, and how many periods an unchanged one waits now. */
+  private lastFingerprint = ''
+  private quietPeriods = 1
+  /** A catch asked for the next summary: it goes out even if the fingerprint did not change. */
+  private forceNext = false
 
   constructor(
     private readonly pubsub: ReputationPubsub,
@@ -93,9 +123,26 @@ export class ReputationGossip {
     return this.droppedFrom.get(peerId) ?? 0
   }
 
-  /** Publishes a summary now (also called by the timer). */
+  /** Publishes a summary now, changed or not. */
   async publish(): Promise<boolean> {
+    return this.publishSubjects(this.init.sink.summary(MAX_REPORT_SUBJECTS))
+  }
+
+  /** The timer: publishes a changed summary, an unchanged one only once its quiet periods are over. */
+  private async tick(): Promise<void> {
     const subjects = this.init.sink.summary(MAX_REPORT_SUBJECTS)
+    const fingerprint = summaryFingerprint(subjects)
+    const changed = fingerprint !== this.lastFingerprint
+    const quietForMs = this.now() - this.lastPublishedAt
+    // 0.85: the timer's own jitter must not cost an unchanged summary a whole extra period
+    if (!changed && !this.forceNext && quietForMs < 0.85 * this.quietPeriods * this.init.intervalMs) return
+    this.forceNext = false
+    if (!(await this.publishSubjects(subjects))) return
+    this.lastFingerprint = fingerprint
+    this.quietPeriods = changed ? 1 : Math.min(MAX_QUIET_PERIODS, 2 * this.quietPeriods)
+  }
+
+  private async publishSubjects(subjects: ReportedSubject[]): Promise<boolean> {
     if (subjects.length === 0) return false
     // a clock-based sequence stays increasing across restarts without being stored
     this.seq = Math.max(this.seq + 1, this.now())
@@ -114,6 +161,7 @@ export class ReputationGossip {
    */
   publishSoon(): void {
     if (!this.running) return
+    this.forceNext = true
     const at = Math.max(this.now(), this.lastPublishedAt + 0.55 * this.init.intervalMs)
     if (at < this.nextAt) this.schedule(at - this.now())
   }
@@ -172,7 +220,7 @@ export class ReputationGossip {
     clearTimeout(this.timer)
     this.nextAt = this.now() + ms
     this.timer = setTimeout(() => {
-      this.publish()
+      this.tick()
         .catch((err) => this.init.logger.debug('reputation summary not published', { err }))
         .finally(() => this.schedule(this.init.intervalMs * (0.9 + 0.2 * Math.random())))
     }, ms)
