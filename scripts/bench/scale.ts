@@ -2,7 +2,9 @@
 // (the first is everyone's bootstrap) and N `--no-serve` nodes started together. Measures the time
 // until every node lists both providers (from the spawn, and the longest from a node's own start to
 // it listing both: 30 processes starting at once on 2 cores take a while to be up), then each node's
-// CPU over 20 s and its RSS.
+// CPU over 20 s twice: right after convergence, while nodes still finish joining (first checks of
+// each provider spread over 30 s, first challenges and link probes, DHT lookups backing off), and
+// idle, once that is done a minute later; and its RSS.
 import { startFakeOpenAI } from './fake-openai'
 import { cpuPercentOver, rssMB } from './proc-stats'
 import { type BenchNode, liveProviders, startBenchNode, startExternalProvider, stopBenchNodes } from './routing-nodes'
@@ -11,6 +13,8 @@ import { type BenchContext, type Measured, median, round } from './stats'
 // the node serves its configured model (meshwork-tiny by default) from the fake endpoint
 const MODEL = 'meshwork-tiny'
 const CPU_WINDOW_MS = 20_000
+/** From convergence to the idle window: the join work above ends within about a minute. */
+const SETTLE_MS = 60_000
 
 export async function scaleBench(ctx: BenchContext): Promise<Measured> {
   const n = ctx.full ? 30 : 10
@@ -38,10 +42,10 @@ export async function scaleBench(ctx: BenchContext): Promise<Measured> {
       if (pending.size > 0) await new Promise((r) => setTimeout(r, 250))
     }
     const convergeMs = performance.now() - started
-    const cpu = await cpuPercentOver(
-      nodes.map((node) => node.proc.pid!),
-      CPU_WINDOW_MS
-    )
+    const pids = nodes.map((node) => node.proc.pid!)
+    const joining = await cpuPercentOver(pids, CPU_WINDOW_MS)
+    await new Promise((r) => setTimeout(r, SETTLE_MS - CPU_WINDOW_MS))
+    const cpu = await cpuPercentOver(pids, CPU_WINDOW_MS)
     const rss = nodes.map((node) => rssMB(node.proc.pid!))
     const out: Measured = {
       [`scale.nodesUpMs${n}`]: Math.round(upMs),
@@ -50,6 +54,7 @@ export async function scaleBench(ctx: BenchContext): Promise<Measured> {
       [`scale.unconverged${n}`]: pending.size,
       [`idle.cpuPercentPerNode${n}`]: round(median(cpu), 2),
       [`idle.cpuPercentPerNodeMax${n}`]: round(Math.max(...cpu), 2),
+      [`idle.cpuPercentPerNodeJoining${n}`]: round(median(joining), 2),
       [`idle.rssMBMedian${n}`]: round(median(rss), 1)
     }
     if (pending.size > 0)
@@ -61,8 +66,9 @@ export async function scaleBench(ctx: BenchContext): Promise<Measured> {
     ctx.log(
       `${n} --no-serve nodes + 2 providers: all up in ${out[`scale.nodesUpMs${n}`]} ms, every node lists both providers after ` +
         `${pending.size === 0 ? out[`scale.convergeMs${n}`] + ' ms' : `(${pending.size} never did)`} ` +
-        `(at most ${Math.round(afterUpMs)} ms after its own start); idle CPU per node median ` +
-        `${out[`idle.cpuPercentPerNode${n}`]} % (max ${out[`idle.cpuPercentPerNodeMax${n}`]} %), RSS median ${out[`idle.rssMBMedian${n}`]} MB`
+        `(at most ${Math.round(afterUpMs)} ms after its own start); CPU per node median ` +
+        `${out[`idle.cpuPercentPerNodeJoining${n}`]} % right after, ${out[`idle.cpuPercentPerNode${n}`]} % idle a minute later ` +
+        `(max ${out[`idle.cpuPercentPerNodeMax${n}`]} %), RSS median ${out[`idle.rssMBMedian${n}`]} MB`
     )
     return out
   } finally {
