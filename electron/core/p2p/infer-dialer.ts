@@ -13,14 +13,19 @@ interface Warm {
   at: number
 }
 
+/** Warm streams kept per recently used provider: one for the next request while the other refills. */
+export const WARM_PER_PROVIDER = 2
+
 /**
- * Opens infer streams, keeping one already negotiated stream per recently used provider. Protocol
+ * Opens infer streams, keeping already negotiated streams for each recently used provider. Protocol
  * negotiation costs a round trip plus libp2p's deferred delivery (a few ms on loopback); a warm
- * stream takes it off the request path, which is most of the mesh's added latency.
+ * stream takes it off the request path, which is most of the mesh's added latency. Two are kept: a
+ * stream is refilled only once its job is done, and a client that sends its next request a few ms
+ * after the last answer (a chat, a script) would otherwise find the refill still negotiating.
  */
 export class InferDialer implements Pick<Libp2p, 'dialProtocol'> {
-  private readonly warm = new Map<string, Warm>()
-  private readonly pending = new Set<string>()
+  private readonly warm = new Map<string, Warm[]>()
+  private readonly pending = new Map<string, number>()
   private readonly maxIdleMs: number
   private closed = false
 
@@ -32,15 +37,12 @@ export class InferDialer implements Pick<Libp2p, 'dialProtocol'> {
   }
 
   async dialProtocol(peer: PeerId, protocols: string | string[], options: AbortOptions = {}): Promise<Stream> {
-    const key = peer.toString()
     if (protocols === INFER_PROTOCOL) {
-      const warm = this.warm.get(key)
-      this.warm.delete(key)
-      if (warm && usable(warm.stream) && Date.now() - warm.at < this.maxIdleMs) {
-        this.refillAfter(peer, warm.stream)
-        return warm.stream
+      const warm = this.takeWarm(peer.toString())
+      if (warm !== undefined) {
+        this.refillAfter(peer, warm)
+        return warm
       }
-      if (warm) warm.stream.abort(new Error('stale warm stream'))
     }
     // send the protocol name together with the request: saves a round trip
     if (typeof protocols !== 'string') return this.libp2p.dialProtocol(peer, protocols, options)
@@ -55,16 +57,28 @@ export class InferDialer implements Pick<Libp2p, 'dialProtocol'> {
   /** Close every warm stream (node stopping). */
   close(): void {
     this.closed = true
-    for (const { stream } of this.warm.values()) stream.abort(new Error('dialer closed'))
+    for (const list of this.warm.values()) for (const { stream } of list) stream.abort(new Error('dialer closed'))
     this.warm.clear()
   }
 
+  /** The oldest warm stream still usable; stale ones on the way are closed. */
+  private takeWarm(key: string): Stream | undefined {
+    const list = this.warm.get(key) ?? []
+    let taken: Stream | undefined
+    while (taken === undefined && list.length > 0) {
+      const { stream, at } = list.shift()!
+      if (usable(stream) && Date.now() - at < this.maxIdleMs) taken = stream
+      else stream.abort(new Error('stale warm stream'))
+    }
+    if (list.length === 0) this.warm.delete(key)
+    return taken
+  }
+
   /**
-   * The next warm stream is opened once `used` is done: opening it beside the request would put a
-   * stream, a protocol negotiation and its handler on both nodes onto the request's path. Done is
-   * when the provider closes its end (right after its final frame), in a later turn than the one
-   * that answers the client; waiting for the whole close handshake left the refill so late that a
-   * client's next request often found no warm stream and negotiated its own.
+   * Streams are refilled once `used` is done: opening one beside the request would put a stream, a
+   * protocol negotiation and its handler on both nodes onto the request's path. Done is when the
+   * provider closes its end (right after its final frame), in a later turn than the one that answers
+   * the client, rather than once the whole close handshake is over.
    */
   private refillAfter(peer: PeerId, used: Stream): void {
     if (used.status !== 'open') {
@@ -80,25 +94,37 @@ export class InferDialer implements Pick<Libp2p, 'dialProtocol'> {
     used.addEventListener('close', done)
   }
 
+  /** Tops the provider's warm streams up to WARM_PER_PROVIDER, one negotiation at a time. */
   private refill(peer: PeerId): void {
     const key = peer.toString()
-    if (this.closed || this.pending.has(key) || this.warm.has(key)) return
-    this.pending.add(key)
+    const have = (this.warm.get(key)?.length ?? 0) + (this.pending.get(key) ?? 0)
+    if (this.closed || have >= WARM_PER_PROVIDER || this.pending.has(key)) return
+    this.pending.set(key, 1)
+    let added = false
     openStreamTo(this.libp2p, peer, INFER_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
       .then((stream) => {
-        if (this.closed || this.warm.has(key)) {
+        const list = this.warm.get(key) ?? []
+        if (this.closed || list.length >= WARM_PER_PROVIDER) {
           stream.abort(new Error('not needed'))
           return
         }
-        this.warm.set(key, { stream, at: Date.now() })
+        list.push({ stream, at: Date.now() })
+        this.warm.set(key, list)
+        added = true
         stream.addEventListener('close', () => {
-          if (this.warm.get(key)?.stream === stream) this.warm.delete(key)
+          const current = this.warm.get(key)
+          const at = current?.findIndex((w) => w.stream === stream) ?? -1
+          if (at >= 0) current!.splice(at, 1)
+          if (current?.length === 0) this.warm.delete(key)
         })
       })
       .catch(() => {
         // the provider may be gone; the next request finds out by itself
       })
-      .finally(() => this.pending.delete(key))
+      .finally(() => {
+        this.pending.delete(key)
+        if (added) this.refill(peer)
+      })
   }
 }
 
