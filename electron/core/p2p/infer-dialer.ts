@@ -25,7 +25,7 @@ export const WARM_PER_PROVIDER = 2
  */
 export class InferDialer implements Pick<Libp2p, 'dialProtocol'> {
   private readonly warm = new Map<string, Warm[]>()
-  private readonly pending = new Map<string, number>()
+  private readonly pending = new Set<string>()
   private readonly maxIdleMs: number
   private closed = false
 
@@ -97,9 +97,8 @@ export class InferDialer implements Pick<Libp2p, 'dialProtocol'> {
   /** Tops the provider's warm streams up to WARM_PER_PROVIDER, one negotiation at a time. */
   private refill(peer: PeerId): void {
     const key = peer.toString()
-    const have = (this.warm.get(key)?.length ?? 0) + (this.pending.get(key) ?? 0)
-    if (this.closed || have >= WARM_PER_PROVIDER || this.pending.has(key)) return
-    this.pending.set(key, 1)
+    if (this.closed || this.pending.has(key) || (this.warm.get(key)?.length ?? 0) >= WARM_PER_PROVIDER) return
+    this.pending.add(key)
     let added = false
     openStreamTo(this.libp2p, peer, INFER_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
       .then((stream) => {
