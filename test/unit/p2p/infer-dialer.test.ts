@@ -30,15 +30,21 @@ function fakeLibp2p() {
   }
 }
 
+/** A dialer, and the stream of its first request to PROVIDER (nothing warm yet: a fresh one). */
+async function firstRequest() {
+  const libp2p = fakeLibp2p()
+  const dialer = new InferDialer(libp2p as never)
+  const first = await dialer.dialProtocol(PROVIDER, INFER_PROTOCOL)
+  return { libp2p, dialer, first }
+}
+
 const turns = async (n = 3): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
 }
 
 describe('InferDialer warm streams', () => {
   it('refills when the provider closes its end, keeping two, so back-to-back requests never negotiate', async () => {
-    const libp2p = fakeLibp2p()
-    const dialer = new InferDialer(libp2p as never)
-    const first = await dialer.dialProtocol(PROVIDER, INFER_PROTOCOL)
+    const { libp2p, dialer, first } = await firstRequest()
     expect(libp2p.opened).toHaveLength(1)
     await turns()
     // still in use: no stream beside the request
@@ -71,9 +77,7 @@ describe('InferDialer warm streams', () => {
   })
 
   it('refills after a stream that closed without the provider closing first (reset)', async () => {
-    const libp2p = fakeLibp2p()
-    const dialer = new InferDialer(libp2p as never)
-    const first = await dialer.dialProtocol(PROVIDER, INFER_PROTOCOL)
+    const { libp2p, dialer, first } = await firstRequest()
     ;(first as unknown as FakeStream).abort()
     await turns()
     expect(libp2p.opened).toHaveLength(1 + WARM_PER_PROVIDER)
@@ -81,9 +85,7 @@ describe('InferDialer warm streams', () => {
   })
 
   it('drops a warm stream that closed while waiting and does not hand it out', async () => {
-    const libp2p = fakeLibp2p()
-    const dialer = new InferDialer(libp2p as never)
-    const first = await dialer.dialProtocol(PROVIDER, INFER_PROTOCOL)
+    const { libp2p, dialer, first } = await firstRequest()
     first.dispatchEvent(new Event('remoteCloseWrite'))
     await turns()
     libp2p.opened[1].abort()
