@@ -1,5 +1,6 @@
 // Idle cost of one node: RSS and CPU of a headless router (`--no-serve`) and of a provider serving
 // a model (process runtime, meshwork-tiny) after they have settled, default settings.
+import { memoryMB, metricsOf } from './node-metrics'
 import { cpuPercentOver, rssMB } from './proc-stats'
 import { type BenchNode, startBenchNode, startProviderNode, stopBenchNodes } from './routing-nodes'
 import { type BenchContext, type Measured, round } from './stats'
@@ -8,16 +9,8 @@ const SETTLE_MS = 20_000
 
 /** Where a node's memory goes, from its own /metrics (prom-client's process metrics), in MB. */
 async function heapOf(node: BenchNode): Promise<{ heapUsed: number; heapTotal: number; external: number }> {
-  const text = await (await fetch(node.apiUrl + '/metrics')).text()
-  const mb = (name: string): number => {
-    const match = new RegExp(`^meshwork_process_${name} ([\\d.e+]+)`, 'm').exec(text)
-    return match ? round(Number(match[1]) / 2 ** 20, 1) : Number.NaN
-  }
-  return {
-    heapUsed: mb('nodejs_heap_size_used_bytes'),
-    heapTotal: mb('nodejs_heap_size_total_bytes'),
-    external: mb('nodejs_external_memory_bytes')
-  }
+  const { heapUsed, heapTotal, external } = memoryMB(await metricsOf(node))
+  return { heapUsed: round(heapUsed, 1), heapTotal: round(heapTotal, 1), external: round(external, 1) }
 }
 
 export async function idleBench(ctx: BenchContext): Promise<Measured> {

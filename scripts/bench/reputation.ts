@@ -6,6 +6,7 @@
 // processes. The lie starts once every node has checked every provider: the news reaches the others
 // by gossip ("caught"), and each of them then checks the liar itself.
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai'
+import { metricsOf } from './node-metrics'
 import {
   type BenchNode,
   liveProviders,
@@ -53,8 +54,7 @@ async function checkedEveryProvider(node: BenchNode, providers: BenchNode[]): Pr
 
 /** A node's reputation-gossip counters from its /metrics, to tell a lost summary from an unsent one. */
 async function gossipCounters(node: BenchNode): Promise<string> {
-  const metrics = await (await fetch(node.apiUrl + '/metrics')).text()
-  const counts = metrics
+  const counts = (await metricsOf(node))
     .split('\n')
     .filter((l) => l.startsWith('meshwork_reputation_gossip') && !l.endsWith(' 0'))
     .map((l) => l.replace('meshwork_reputation_gossip_', ''))

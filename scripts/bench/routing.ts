@@ -1,6 +1,7 @@
 // Routing bench: what the mesh costs compared with calling a worker directly, and how long a
 // client waits when its provider is SIGKILLed mid-stream. Real `meshwork start` processes on
 // loopback: providers with the process runtime, a router with --no-serve, this process the client.
+import { metricsOf, sampleValue } from './node-metrics'
 import { type BenchNode, startProviderNode, startRouterNode, stopBenchNodes, waitProviders } from './routing-nodes'
 import { type BenchContext, type Log, type Measured, quantile, round } from './stats'
 
@@ -170,16 +171,15 @@ async function failoverGap(runs: number, log: Log, out: Measured): Promise<void>
     out['routing.failover_gap_ms_p50'] = round(quantile(clientGaps, 0.5), 1)
     out['routing.failover_gap_ms_p95'] = round(quantile(clientGaps, 0.95), 1)
     out['failover.midStreamGapP95Ms'] = out['routing.failover_gap_ms_p95']
-    const metrics = await (await fetch(router.apiUrl + '/metrics')).text()
+    const metrics = await metricsOf(router)
     const failovers = [...metrics.matchAll(/meshwork_failovers_total\{[^}]*phase="mid_stream"\} (\d+)/g)].reduce(
       (n, m) => n + Number(m[1]),
       0
     )
     out['routing.failovers_mid_stream'] = failovers
-    const sum = /meshwork_failover_gap_seconds_sum ([\d.e+-]+)/.exec(metrics)
-    const count = /meshwork_failover_gap_seconds_count (\d+)/.exec(metrics)
-    if (sum && count && Number(count[1]) > 0)
-      out['routing.failover_gap_router_ms_mean'] = round((Number(sum[1]) * 1000) / Number(count[1]), 1)
+    const sum = sampleValue(metrics, 'meshwork_failover_gap_seconds_sum')
+    const count = sampleValue(metrics, 'meshwork_failover_gap_seconds_count')
+    if (count > 0 && !Number.isNaN(sum)) out['routing.failover_gap_router_ms_mean'] = round((sum * 1000) / count, 1)
     log(
       `mid-stream failover after SIGKILL (${clientGaps.length} runs): client-seen gap p50 ${out['routing.failover_gap_ms_p50']} ms, p95 ${out['routing.failover_gap_ms_p95']} ms`
     )

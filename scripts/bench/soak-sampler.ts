@@ -6,6 +6,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { promisify } from 'node:util'
+import { memoryMB, metricsOf } from './node-metrics'
 import { rssMB } from './proc-stats'
 import type { BenchNode } from './routing-nodes'
 
@@ -95,16 +96,12 @@ export const dbTotal = (db: DbBytes): number => db.ledger + db.reputation
 
 export async function sampleNode(node: BenchNode): Promise<NodeSample> {
   const status = await node.get('/api/status')
-  const metrics = await (await fetch(node.apiUrl + '/metrics')).text()
-  const mb = (name: string): number => {
-    const match = new RegExp(`^meshwork_process_nodejs_${name} ([\\d.e+]+)`, 'm').exec(metrics)
-    return match ? Number(match[1]) / 2 ** 20 : Number.NaN
-  }
+  const memory = memoryMB(await metricsOf(node))
   return {
     rssMB: rssMB(node.proc.pid!),
-    heapUsedMB: mb('heap_size_used_bytes'),
-    heapTotalMB: mb('heap_size_total_bytes'),
-    externalMB: mb('external_memory_bytes'),
+    heapUsedMB: memory.heapUsed,
+    heapTotalMB: memory.heapTotal,
+    externalMB: memory.external,
     fds: openFds(node.proc.pid!),
     connections: typeof status.connections === 'number' ? status.connections : Number.NaN,
     db: dbBytes(node.dataDir)
