@@ -6,6 +6,10 @@ import type { MeshLibp2p } from './libp2p'
  * machine a handshake with a busy bootstrap peer takes seconds. */
 const BOOTSTRAP_DIAL_TIMEOUT_MS = 10_000
 
+/** After a failed re-join the next try comes this soon: a dial that timed out on a loaded machine has
+ * already waited libp2p's per-address timeout, and a node with no connection has nothing else to do. */
+export const REJOIN_RETRY_MS = 1_000
+
 /**
  * @libp2p/bootstrap dials its list once. If that dial fails (the peer is busy, not up yet, or
  * rate-limits inbound connections) the node would stay alone for good, so while it has no

@@ -8,8 +8,8 @@ import { refreshAdvert } from './advert-refresh'
 import { ADVERT_PROTOCOL } from './advert-protocol'
 import { Announcer } from './announcer'
 import { ADVERT_RESIGN_MS, ADVERT_TOPIC } from './advertiser'
-import { BootstrapRejoin } from './bootstrap-rejoin'
-import { LookupSchedule } from './lookup-schedule'
+import { BootstrapRejoin, REJOIN_RETRY_MS } from './bootstrap-rejoin'
+import { type LookupResult, LookupSchedule } from './lookup-schedule'
 import type { MeshLibp2p } from './libp2p'
 import { modelCid } from './model-cid'
 import type { PeerDirectory } from './peer-directory'
@@ -84,6 +84,7 @@ export class Discovery {
       baseMs: init.discoveryIntervalMs,
       maxMs: init.discoveryIntervalMs * LOOKUP_BACKOFF_FACTOR,
       growth: LOOKUP_BACKOFF_GROWTH,
+      aloneRetryMs: REJOIN_RETRY_MS,
       onError: (err) => components.logger.debug('discovery round failed', { err })
     })
   }
@@ -114,13 +115,8 @@ export class Discovery {
     })
     // every table keyed by peer id is bounded; say how full they are
     const { scheduler } = this
-    this.every(TABLES_LOG_MS, async () => {
-      logger.debug('tables', {
-        watched: scheduler.size,
-        unverified: scheduler.probationSize(),
-        directory: directory.size
-      })
-    })
+    const tables = () => ({ watched: scheduler.size, unverified: scheduler.probationSize(), directory: directory.size })
+    this.every(TABLES_LOG_MS, async () => logger.debug('tables', tables()))
     this.lookups.start(500) // a first round soon, once bootstrap connections are up
   }
 
@@ -169,9 +165,11 @@ export class Discovery {
   }
 
   /** Announce what we serve, look up who else serves it; true (no back-off) when something is new or due. */
-  async discover(): Promise<boolean | 'unfinished'> {
+  async discover(): Promise<LookupResult> {
     const { libp2p, logger, directory } = this.components
-    if (libp2p.getConnections().length === 0 && !(await this.rejoin.dial(this.controller.signal))) return true
+    // alone with a bootstrap list: re-dial it soon (a lone first node has nobody to dial)
+    if (libp2p.getConnections().length === 0 && !(await this.rejoin.dial(this.controller.signal)))
+      return this.init.bootstrap.length > 0 ? 'alone' : true
     let busy = this.announcer.announce(this.init.servedModels()) // no back-off until the mesh can find us
     let cutShort = false
     // the "any provider" key only until this node knows a model: then gossip brings news of other models

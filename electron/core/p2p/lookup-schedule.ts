@@ -1,13 +1,18 @@
+export type LookupResult = boolean | 'unfinished' | 'alone'
+
 export interface LookupScheduleInit {
   /**
    * One round; resolves true when it found something new (so the next comes soon again), false when
-   * it found nothing new (the wait grows), 'unfinished' when it was cut short (the wait stays).
+   * it found nothing new (the wait grows), 'unfinished' when it was cut short (the wait stays), 'alone'
+   * when the node has no connection and could not re-join (the next round comes after `aloneRetryMs`).
    */
-  run: () => Promise<boolean | 'unfinished'>
+  run: () => Promise<LookupResult>
   /** Delay after a round that found something, and the first step of the back-off. */
   baseMs: number
   /** Ceiling of the back-off while rounds find nothing new. */
   maxMs: number
+  /** Delay after an 'alone' round (default baseMs): a node with no connection has nothing else to do. */
+  aloneRetryMs?: number
   /** What each idle round multiplies the wait by (default 2). */
   growth?: number
   onError?: (err: unknown) => void
@@ -75,7 +80,7 @@ export class LookupSchedule {
   private async round(): Promise<void> {
     this.dueAt = Infinity
     this.running = true
-    let foundNew: boolean | 'unfinished' = true
+    let foundNew: LookupResult = true
     try {
       // a round that hangs (a lookup that ignores its signal) must not stop every later round
       foundNew = await Promise.race([this.init.run(), hung(this.init.roundTimeoutMs ?? 60_000)])
@@ -86,9 +91,10 @@ export class LookupSchedule {
     }
     const { baseMs, maxMs } = this.init
     // a lookup cut off by its timeout (a loaded machine, a slow peer) proves nothing: the wait stays
-    if (foundNew === true || this.nudgedWhileRunning) this.delayMs = baseMs
+    if (foundNew === true || foundNew === 'alone' || this.nudgedWhileRunning) this.delayMs = baseMs
     else if (foundNew === false) this.delayMs = Math.min(maxMs, this.delayMs * (this.init.growth ?? 2))
     this.nudgedWhileRunning = false
-    this.schedule(this.delayMs)
+    // a node alone after a failed re-join tries again soon
+    this.schedule(foundNew === 'alone' ? Math.min(baseMs, this.init.aloneRetryMs ?? baseMs) : this.delayMs)
   }
 }

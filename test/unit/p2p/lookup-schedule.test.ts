@@ -57,6 +57,27 @@ describe('DHT lookup back-off', () => {
     expect(runs.length).toBeGreaterThanOrEqual(5)
   })
 
+  it('a node alone after a failed re-join tries again soon, and backs off from the base interval once joined', async () => {
+    const runs: number[] = []
+    let alone = true
+    schedule = new LookupSchedule({
+      run: async () => (runs.push(Date.now()), alone ? 'alone' : false),
+      baseMs: 400,
+      maxMs: 3_200,
+      aloneRetryMs: 40
+    })
+    schedule.start()
+    await sleep(430)
+    // every 40 ms instead of every 400 ms (one round in this window)
+    expect(runs.length).toBeGreaterThanOrEqual(5)
+    alone = false
+    const joinedAt = runs.length
+    await sleep(900)
+    // joined: the round already due, then the back-off from the base interval (800 ms), not 40 ms
+    expect(runs.length - joinedAt).toBeGreaterThanOrEqual(1)
+    expect(runs.length - joinedAt).toBeLessThanOrEqual(3)
+  })
+
   it('a failing round is retried at the base interval', async () => {
     const runs: number[] = []
     schedule = new LookupSchedule({
