@@ -1,5 +1,6 @@
 import { memory } from '@libp2p/memory'
-import type { Connection, MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
+import type { Connection, MultiaddrConnection, Transport } from '@libp2p/interface'
+import { withConnectionHook } from '../../electron/core/p2p/connection-hook'
 
 /** What one node's connections carried, counted on the raw (encrypted) connection below noise and yamux. */
 export interface Traffic {
@@ -49,36 +50,12 @@ function instrument(maConn: MultiaddrConnection, traffic: Traffic): void {
   }
 }
 
-function countingUpgrader(upgrader: Upgrader, traffic: Traffic): Upgrader {
-  return new Proxy(upgrader, {
-    get(target, key) {
-      if (key === 'upgradeOutbound' || key === 'upgradeInbound') {
-        return (maConn: MultiaddrConnection, opts: unknown) => {
-          instrument(maConn, traffic)
-          return (target[key] as (c: MultiaddrConnection, o: unknown) => unknown).call(target, maConn, opts)
-        }
-      }
-      const value = Reflect.get(target, key) as unknown
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-    }
-  })
-}
-
 /**
- * libp2p's in-process memory transport, with every connection's raw traffic counted per node:
- * the upgrader handed to dial and to the listener is wrapped, so both directions are seen.
+ * libp2p's in-process memory transport, with every connection's raw traffic counted per node
+ * (both directions: dialled and accepted connections are seen).
  */
 export function countedMemoryTransport(traffic: Traffic): (components: any) => Transport {
-  const factory = memory()
-  return (components) => {
-    const transport = factory(components)
-    const dial = transport.dial.bind(transport)
-    const createListener = transport.createListener.bind(transport)
-    transport.dial = (ma, options) => dial(ma, { ...options, upgrader: countingUpgrader(options.upgrader, traffic) })
-    transport.createListener = (options) =>
-      createListener({ ...options, upgrader: countingUpgrader(options.upgrader, traffic) })
-    return transport
-  }
+  return withConnectionHook(memory(), (maConn) => instrument(maConn, traffic))
 }
 
 /** Streams this node opened, by protocol (count at every peer to see every stream of the mesh once). */

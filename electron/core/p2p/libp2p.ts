@@ -8,7 +8,6 @@ import type { PeerDiscovery, PrivateKey, Transport } from '@libp2p/interface'
 import { kadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import type { Config } from '../config'
 import { advertTopicScoreParams } from './advert-gossip'
@@ -16,6 +15,7 @@ import { REPUTATION_TOPIC } from '../../../shared/reputation'
 import { contentMsgId, fastContentMsgId, ipColocationWhitelist, reputationTopicScoreParams } from './gossip-config'
 import { ADVERT_TOPIC } from './advertiser'
 import { connectionGaterFor } from './address-gater'
+import { corkedTcp } from './corked-tcp'
 import { peerInfoMapperFor, resolveAddressScope } from './address-scope'
 import { ADDRESS_DIAL_TIMEOUT_MS } from './dial-timeouts'
 import { duplicateConnections } from './duplicate-connections'
@@ -36,7 +36,7 @@ export interface MeshTransportOverride {
 }
 
 /**
- * TCP + noise + yamux + identify + ping + our own kad-dht + gossipsub; bootstrap list and mDNS.
+ * TCP (writes of a tick joined) + noise + yamux + identify + ping + our own kad-dht + gossipsub; bootstrap list and mDNS.
  * The connection gater refuses to dial what the address scope excludes (and cloud metadata always).
  */
 export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, override?: MeshTransportOverride) {
@@ -53,7 +53,7 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, o
       listen: override?.listen ?? [`/ip4/${config.p2pHost}/tcp/${config.p2pPort}`],
       appendAnnounce: config.announce
     },
-    transports: [override?.transport ?? tcp(), ...reach.transports],
+    transports: [override?.transport ?? corkedTcp(), ...reach.transports],
     connectionEncrypters: [noise()],
     // yamux's keep-alive pings every connection both ways every 30 s and closes nothing when a ping
     // fails; libp2p's connection monitor (below) already pings, and aborts a dead connection
