@@ -36,7 +36,8 @@ export interface MeshTransportOverride {
 }
 
 /**
- * TCP (writes of a tick joined) + noise + yamux + identify + ping + our own kad-dht + gossipsub; bootstrap list and mDNS.
+ * TCP (a tick's writes joined) + noise + yamux + identify + ping + our own kad-dht + gossipsub;
+ * bootstrap list and mDNS.
  * The connection gater refuses to dial what the address scope excludes (and cloud metadata always).
  */
 export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, override?: MeshTransportOverride) {

@@ -62,7 +62,7 @@ describe('TCP connections between nodes', () => {
   it('send the frames of one tick with one system call', async () => {
     const stream = await openSink()
     const messages = Array.from({ length: 20 }, (_, i) => new TextEncoder().encode(`message ${i}\n`))
-    // one write per buffer would be 40 here: a length prefix and a ciphertext per noise frame
+    // written buffer by buffer (a length prefix and a ciphertext per noise frame) this counted 80
     expect(await sendInOneTick(stream, messages)).toBeLessThanOrEqual(3)
     await stream.close()
     expect(new TextDecoder().decode(await received)).toBe(messages.map((m) => new TextDecoder().decode(m)).join(''))
