@@ -1,4 +1,3 @@
-import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub } from '@libp2p/gossipsub'
@@ -16,6 +15,7 @@ import { contentMsgId, fastContentMsgId, ipColocationWhitelist, reputationTopicS
 import { ADVERT_TOPIC } from './advertiser'
 import { connectionGaterFor } from './address-gater'
 import { corkedTcp } from './corked-tcp'
+import { meshNoise } from './noise-frames'
 import { peerInfoMapperFor, resolveAddressScope } from './address-scope'
 import { ADDRESS_DIAL_TIMEOUT_MS } from './dial-timeouts'
 import { duplicateConnections } from './duplicate-connections'
@@ -36,8 +36,8 @@ export interface MeshTransportOverride {
 }
 
 /**
- * TCP (a tick's writes joined) + noise + yamux + identify + ping + our own kad-dht + gossipsub;
- * bootstrap list and mDNS.
+ * TCP (a tick's writes joined) + noise (frames split without a throw per chunk) + yamux + identify +
+ * ping + our own kad-dht + gossipsub; bootstrap list and mDNS.
  * The connection gater refuses to dial what the address scope excludes (and cloud metadata always).
  */
 export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, override?: MeshTransportOverride) {
@@ -55,7 +55,7 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, o
       appendAnnounce: config.announce
     },
     transports: [override?.transport ?? corkedTcp(), ...reach.transports],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [meshNoise()],
     // yamux's keep-alive pings every connection both ways every 30 s and closes nothing when a ping
     // fails; libp2p's connection monitor (below) already pings, and aborts a dead connection
     streamMuxers: [yamux({ enableKeepAlive: false })],
