@@ -16,6 +16,7 @@ import { ADVERT_TOPIC } from './advertiser'
 import { connectionGaterFor } from './address-gater'
 import { corkedTcp } from './corked-tcp'
 import { meshNoise } from './noise-frames'
+import { batchYamuxWindowUpdates } from './yamux-window'
 import { peerInfoMapperFor, resolveAddressScope } from './address-scope'
 import { ADDRESS_DIAL_TIMEOUT_MS } from './dial-timeouts'
 import { duplicateConnections } from './duplicate-connections'
@@ -46,6 +47,7 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, o
   if (config.mdns) peerDiscovery.push(mdns({ serviceTag: 'meshwork.local' }))
   const scope = resolveAddressScope(config)
   const reach = reachabilityStack(config)
+  batchYamuxWindowUpdates()
 
   const node = await createLibp2p({
     privateKey,
