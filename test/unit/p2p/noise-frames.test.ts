@@ -1,42 +1,17 @@
-import { yamux } from '@chainsafe/libp2p-yamux'
-import type { Stream } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
-import { createLibp2p, type Libp2p } from 'libp2p'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { meshNoise, NoiseFrameSplitter } from '../../../electron/core/p2p/noise-frames'
+import { NoiseFrameSplitter } from '../../../electron/core/p2p/noise-frames'
+import { type SinkPair, startSinkPair } from '../../helpers/sink-pair'
 
-const SINK = '/meshwork-test/sink/1.0.0'
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function node(): Promise<Libp2p> {
-  return createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [meshNoise()],
-    streamMuxers: [yamux({ enableKeepAlive: false })]
-  })
-}
-
-let sender: Libp2p
-let receiver: Libp2p
-let received: Promise<Uint8Array>
+let pair: SinkPair
 
 beforeAll(async () => {
-  ;[sender, receiver] = await Promise.all([node(), node()])
-  await receiver.handle(SINK, (stream: Stream) => {
-    received = (async () => {
-      const parts: Uint8Array[] = []
-      for await (const piece of stream) parts.push(piece instanceof Uint8Array ? piece : piece.subarray())
-      await stream.close()
-      return Buffer.concat(parts)
-    })()
-  })
-  await sender.dial(receiver.getMultiaddrs()[0])
+  pair = await startSinkPair()
 })
 
 afterAll(async () => {
-  await Promise.all([sender, receiver].map((n) => n?.stop()))
+  await pair?.stop()
 })
 
 /** Counts RangeErrors created while `run` runs (noise's own splitter throws one per received chunk). */
@@ -60,7 +35,7 @@ async function rangeErrorsDuring(run: () => Promise<void>): Promise<number> {
 
 describe('noise transport frames', () => {
   it('are split without a thrown error per received chunk', async () => {
-    const stream = await sender.dialProtocol(receiver.peerId, SINK)
+    const stream = await pair.open()
     const messages = Array.from({ length: 30 }, (_, i) => new TextEncoder().encode(`token ${i} `))
     const errors = await rangeErrorsDuring(async () => {
       for (const message of messages) {
@@ -72,7 +47,9 @@ describe('noise transport frames', () => {
     // with noise's own splitter this counted 59 and 60: one per chunk, at both ends
     expect(errors).toBeLessThan(5)
     await stream.close()
-    expect(new TextDecoder().decode(await received)).toBe(messages.map((m) => new TextDecoder().decode(m)).join(''))
+    expect(new TextDecoder().decode(await pair.received())).toBe(
+      messages.map((m) => new TextDecoder().decode(m)).join('')
+    )
   })
 
   it('reassembles frames whatever the chunk boundaries, and keeps an incomplete one for later', () => {
