@@ -1,5 +1,7 @@
-// The `meshwork` command. Kept free of imports (but Node's own) so it can refuse an old Node before libp2p loads.
+// The `meshwork` command. Kept free of imports (but Node's own and one that uses only those) so it can
+// refuse an old Node before libp2p loads.
 import module from 'node:module'
+import { settleDebugColors } from './core/util/debug-colors'
 
 const [major] = process.versions.node.split('.').map(Number)
 if (major < 22) {
@@ -31,6 +33,7 @@ if (
 // libp2p and its dependencies are hundreds of modules: with V8's code cache on disk a start parses
 // them once, not on every start (a rig starting many nodes at once, the bench, the tests)
 module.enableCompileCache?.()
+settleDebugColors()
 const main = './meshwork.js'
 await import(main)
 export {}
