@@ -19,6 +19,7 @@ import { meshNoise } from './noise-frames'
 import { batchYamuxWindowUpdates } from './yamux-window'
 import { peerInfoMapperFor, resolveAddressScope } from './address-scope'
 import { ADDRESS_DIAL_TIMEOUT_MS } from './dial-timeouts'
+import { connectionPinger } from './connection-pinger'
 import { duplicateConnections } from './duplicate-connections'
 import { relayAwareAddressSorter } from './reachability-dial'
 import { reachabilityStack } from './reachability-stack'
@@ -69,16 +70,18 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, o
       addressDialTimeout: ADDRESS_DIAL_TIMEOUT_MS,
       allow: loopbackConnectionAllowList(scope)
     },
-    // libp2p aborts a connection whose ping takes over 5 s; a node busy with a flood (or a loaded
-    // machine) is slow, not gone, and losing the connection would drop honest providers with it.
-    // Dead peers are still found: closed sockets at once, frozen ones by missed adverts and stalls.
-    // Every connection is pinged once a minute, not every 10 s: a node holds a connection to most of
-    // a small mesh, and at 30 peers the default was the largest share of an idle node's streams.
-    connectionMonitor: { pingInterval: 60_000, pingTimeout: { minTimeout: 20_000 } },
+    // in its place the pinger below pings from the dialling end only (connection-pinger.ts)
+    connectionMonitor: { enabled: false },
     connectionGater: { ...connectionGaterFor(scope), ...reach.gater },
     services: {
       identify: identify(),
       ping: ping(),
+      // libp2p's monitor aborts a connection whose ping takes over 5 s; a node busy with a flood (or a
+      // loaded machine) is slow, not gone, and losing the connection would drop honest providers with
+      // it. Dead peers are still found: closed sockets at once, frozen ones by missed adverts and
+      // stalls. Once a minute, not every 10 s: a node holds a connection to most of a small mesh, and
+      // at 30 peers the default was the largest share of an idle node's streams.
+      pinger: connectionPinger({ intervalMs: 60_000, timeout: { minTimeout: 20_000 } }),
       duplicates: duplicateConnections(),
       ...reach.services,
       dht: kadDHT({

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { ConnectionPinger } from '../../../electron/core/p2p/connection-pinger'
 import { type MemoryMesh, startMemoryMesh } from '../../helpers/memory-mesh'
 
 let mesh: MemoryMesh | undefined
@@ -25,5 +26,15 @@ describe('connections between nodes', () => {
     const connections = mesh.peers.flatMap((peer) => peer.libp2p.getConnections())
     expect(connections.length).toBeGreaterThan(0)
     for (const connection of connections) expect(yamuxRtt(connection)).toBe(-1)
+  })
+
+  // libp2p's own monitor pings from both ends; the pinger from the dialling end only
+  it("are pinged by the pinger, not by libp2p's connection monitor", async () => {
+    mesh = await startMemoryMesh(2, { providers: 1, linkProbe: false })
+    for (const peer of mesh.peers) {
+      expect(peer.libp2p.services.pinger).toBeInstanceOf(ConnectionPinger)
+      const components = (peer.libp2p as unknown as { components: Record<string, unknown> }).components
+      expect(() => components.connectionMonitor).toThrow(/connectionMonitor not set/)
+    }
   })
 })

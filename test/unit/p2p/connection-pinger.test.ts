@@ -1,0 +1,73 @@
+import { yamux } from '@chainsafe/libp2p-yamux'
+import type { Stream } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
+import { byteStream } from '@libp2p/utils'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { afterEach, describe, expect, it } from 'vitest'
+import { connectionPinger, type ConnectionPinger, PING_PROTOCOL } from '../../../electron/core/p2p/connection-pinger'
+import { meshNoise } from '../../../electron/core/p2p/noise-frames'
+import { waitFor } from '../../helpers/wait'
+
+const INTERVAL_MS = 100
+type PingerNode = Libp2p<{ pinger: ConnectionPinger }>
+
+let nodes: PingerNode[] = []
+
+afterEach(async () => {
+  await Promise.all(nodes.map((node) => node.stop()))
+  nodes = []
+})
+
+/** A node with the pinger and, in place of libp2p's ping service, a handler that counts what it gets. */
+async function pingerNode(answer: 'echo' | 'silent' | 'none' = 'echo') {
+  const node: PingerNode = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [meshNoise()],
+    streamMuxers: [yamux({ enableKeepAlive: false })],
+    connectionMonitor: { enabled: false },
+    services: { pinger: connectionPinger({ intervalMs: INTERVAL_MS, timeout: { minTimeout: 300, maxTimeout: 300 } }) }
+  })
+  nodes.push(node)
+  const received = { pings: 0 }
+  if (answer !== 'none')
+    await node.handle(PING_PROTOCOL, async (stream: Stream) => {
+      received.pings++
+      if (answer === 'silent') return // reads nothing, answers nothing: a peer frozen mid-connection
+      const bytes = byteStream(stream)
+      await bytes.write(await bytes.read({ bytes: 32 }))
+      await stream.close()
+    })
+  return { node, received }
+}
+
+describe('the connection pinger', () => {
+  // libp2p's monitor pings every connection from both ends; one end's ping tells both that it lives
+  it('pings a connection from the end that dialled it only', async () => {
+    const dialler = await pingerNode()
+    const listener = await pingerNode()
+    await dialler.node.dial(listener.node.getMultiaddrs()[0])
+    await waitFor(() => listener.received.pings >= 5, 5_000)
+    expect(dialler.received.pings).toBe(0)
+    expect(listener.node.services.pinger.sent).toBe(0)
+    const [connection] = dialler.node.getConnections()
+    expect(connection.status).toBe('open')
+    expect(connection.rtt).toBeGreaterThanOrEqual(0)
+  })
+
+  it('aborts a connection whose ping goes unanswered', async () => {
+    const dialler = await pingerNode()
+    const frozen = await pingerNode('silent')
+    await dialler.node.dial(frozen.node.getMultiaddrs()[0])
+    await waitFor(() => frozen.received.pings >= 1, 5_000)
+    await waitFor(() => dialler.node.getConnections().length === 0, 5_000)
+  })
+
+  it('keeps a connection to a peer that does not speak ping: it answered the negotiation', async () => {
+    const dialler = await pingerNode()
+    const other = await pingerNode('none')
+    await dialler.node.dial(other.node.getMultiaddrs()[0])
+    await waitFor(() => dialler.node.services.pinger.sent >= 4, 5_000)
+    expect(dialler.node.getConnections()).toHaveLength(1)
+  })
+})
