@@ -21,6 +21,7 @@ import { peerInfoMapperFor, resolveAddressScope } from './address-scope'
 import { ADDRESS_DIAL_TIMEOUT_MS } from './dial-timeouts'
 import { connectionPinger } from './connection-pinger'
 import { duplicateConnections } from './duplicate-connections'
+import { identifyRetry } from './identify-retry'
 import { relayAwareAddressSorter } from './reachability-dial'
 import { reachabilityStack } from './reachability-stack'
 import { loopbackConnectionAllowList } from './local-mesh'
@@ -75,6 +76,7 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, o
     connectionGater: { ...connectionGaterFor(scope), ...reach.gater },
     services: {
       identify: identify(),
+      identifyRetry: identifyRetry(),
       ping: ping(),
       // libp2p's monitor aborts a connection whose ping takes over 5 s; a node busy with a flood (or a
       // loaded machine) is slow, not gone, and losing the connection would drop honest providers with
