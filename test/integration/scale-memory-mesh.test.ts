@@ -39,7 +39,8 @@ const MAX_LAG_P99_MS = 1_000
  * Request/response exchanges one node starts per second while nothing changes: every stream it opens
  * (a DHT RPC, an advert fetch, a link probe; the pinger's pings are listed but not in the total),
  * averaged over the mesh. Streams, not wire writes: how many frames one write carries depends on how
- * loaded the machine is, the number of exchanges does not. Called once the mesh has converged; the window opens WINDOW_AFTER_CONVERGED_MS later.
+ * loaded the machine is, the number of exchanges does not. Called once the mesh has converged; the
+ * window opens WINDOW_AFTER_CONVERGED_MS later.
  */
 async function idleExchangesPerNodeSec(
   mesh: MemoryMesh
