@@ -1,6 +1,4 @@
 // Electron entry: thin glue around the node (single instance, window, tray, IPC, graceful quit).
-// First, before libp2p loads: its logger decides on colours once, not on every stream (debug-colors.ts).
-import './debug-colors-init'
 import { app, BrowserWindow, ipcMain, Menu, nativeImage, session, Tray } from 'electron'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
