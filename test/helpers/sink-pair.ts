@@ -1,10 +1,8 @@
 // Two libp2p nodes over real TCP on 127.0.0.1, the receiver collecting whatever a stream brings: for
 // tests of what the wire layers (transport, noise, yamux) do with the bytes of one stream.
-import { yamux } from '@chainsafe/libp2p-yamux'
 import type { ConnectionEncrypter, Stream, Transport } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
-import { createLibp2p, type Libp2p } from 'libp2p'
-import { meshNoise } from '../../electron/core/p2p/noise-frames'
+import type { Libp2p } from 'libp2p'
+import { startTcpTestNode } from './tcp-test-node'
 
 const SINK = '/meshwork-test/sink/1.0.0'
 
@@ -15,6 +13,8 @@ export interface SinkPair {
   open(): Promise<Stream>
   /** Everything the latest stream brought, once the sender has closed it. */
   received(): Promise<Uint8Array>
+  /** The same, as text. */
+  receivedText(): Promise<string>
   stop(): Promise<void>
 }
 
@@ -24,13 +24,7 @@ export interface SinkPairOptions {
 }
 
 export async function startSinkPair(options: SinkPairOptions = {}): Promise<SinkPair> {
-  const node = () =>
-    createLibp2p({
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [(options.transport ?? tcp)()],
-      connectionEncrypters: [(options.encrypter ?? meshNoise)()],
-      streamMuxers: [yamux({ enableKeepAlive: false })]
-    })
+  const node = () => startTcpTestNode({ transport: options.transport?.(), encrypter: options.encrypter?.() })
   const [sender, receiver] = await Promise.all([node(), node()])
   let received: Promise<Uint8Array> = Promise.reject(new Error('no stream yet'))
   received.catch(() => {})
@@ -52,6 +46,7 @@ export async function startSinkPair(options: SinkPairOptions = {}): Promise<Sink
       return stream
     },
     received: () => received,
+    receivedText: async () => new TextDecoder().decode(await received),
     stop: async () => {
       await Promise.all([sender.stop(), receiver.stop()])
     }

@@ -61,7 +61,7 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, o
     transports: [override?.transport ?? corkedTcp(), ...reach.transports],
     connectionEncrypters: [meshNoise()],
     // yamux's keep-alive pings every connection both ways every 30 s and closes nothing when a ping
-    // fails; libp2p's connection monitor (below) already pings, and aborts a dead connection
+    // fails; the pinger (below) already pings, and aborts a dead connection
     streamMuxers: [yamux({ enableKeepAlive: false })],
     peerDiscovery,
     // a NATed peer's LAN address is tried after its relayed one, unless we are on that LAN

@@ -1,11 +1,9 @@
-import { yamux } from '@chainsafe/libp2p-yamux'
 import type { Stream } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
 import { byteStream } from '@libp2p/utils'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { connectionPinger, type ConnectionPinger, PING_PROTOCOL } from '../../../electron/core/p2p/connection-pinger'
-import { meshNoise } from '../../../electron/core/p2p/noise-frames'
+import { startTcpTestNode } from '../../helpers/tcp-test-node'
 import { waitFor } from '../../helpers/wait'
 
 const INTERVAL_MS = 100
@@ -20,12 +18,7 @@ afterEach(async () => {
 
 /** A node with the pinger and, in place of libp2p's ping service, a handler that counts what it gets. */
 async function pingerNode(answer: 'echo' | 'silent' | 'none' = 'echo') {
-  const node: PingerNode = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [meshNoise()],
-    streamMuxers: [yamux({ enableKeepAlive: false })],
-    connectionMonitor: { enabled: false },
+  const node: PingerNode = await startTcpTestNode({
     services: { pinger: connectionPinger({ intervalMs: INTERVAL_MS, timeout: { minTimeout: 300, maxTimeout: 300 } }) }
   })
   nodes.push(node)

@@ -35,9 +35,7 @@ describe('TCP connections between nodes', () => {
     // written buffer by buffer (a length prefix and a ciphertext per noise frame) this counted 80
     expect(await sendInOneTick(stream, messages)).toBeLessThanOrEqual(3)
     await stream.close()
-    expect(new TextDecoder().decode(await pair.received())).toBe(
-      messages.map((m) => new TextDecoder().decode(m)).join('')
-    )
+    expect(await pair.receivedText()).toBe(messages.map((m) => new TextDecoder().decode(m)).join(''))
   })
 
   it('still apply backpressure and deliver everything when one tick writes megabytes', async () => {

@@ -1,11 +1,9 @@
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import type { StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { identifyRetry } from '../../../electron/core/p2p/identify-retry'
-import { meshNoise } from '../../../electron/core/p2p/noise-frames'
+import { startTcpTestNode } from '../../helpers/tcp-test-node'
 import { waitFor } from '../../helpers/wait'
 
 const IDENTIFY = '/ipfs/id/1.0.0'
@@ -17,12 +15,7 @@ afterEach(async () => {
 })
 
 async function node(withRetry: boolean) {
-  const created = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [meshNoise()],
-    streamMuxers: [yamux({ enableKeepAlive: false })],
-    connectionMonitor: { enabled: false },
+  const created: Libp2p = await startTcpTestNode({
     services: {
       identify: identify({ timeout: 300 }),
       ...(withRetry

@@ -47,9 +47,7 @@ describe('noise transport frames', () => {
     // with noise's own splitter this counted 59 and 60: one per chunk, at both ends
     expect(errors).toBeLessThan(5)
     await stream.close()
-    expect(new TextDecoder().decode(await pair.received())).toBe(
-      messages.map((m) => new TextDecoder().decode(m)).join('')
-    )
+    expect(await pair.receivedText()).toBe(messages.map((m) => new TextDecoder().decode(m)).join(''))
   })
 
   it('reassembles frames whatever the chunk boundaries, and keeps an incomplete one for later', () => {
