@@ -13,6 +13,19 @@ const MAX_PROBLEMS = 1000
  * the last row. An edited, deleted, inserted or reordered row breaks at least one of these.
  */
 export function verifyLedger(ledger: Ledger, options: { expectedOwner?: string } = {}): VerifyReport {
+  // One read transaction for the rows and the head: the CLI verifies while the node appends, and
+  // an entry committed between the two reads would look like a head past the end of the chain.
+  const { db } = ledger
+  if (db.isTransaction) return walkLedger(ledger, options)
+  db.exec('BEGIN')
+  try {
+    return walkLedger(ledger, options)
+  } finally {
+    db.exec('COMMIT')
+  }
+}
+
+function walkLedger(ledger: Ledger, options: { expectedOwner?: string }): VerifyReport {
   const problems: VerifyReport['problems'] = []
   const note = (seq: number, problem: string): void => {
     if (problems.length < MAX_PROBLEMS) problems.push({ seq, problem })

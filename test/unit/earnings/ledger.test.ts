@@ -136,6 +136,22 @@ describe('ledger', () => {
     ledger.close()
   })
 
+  it('verifies one snapshot while the node appends (a receipt landing mid-walk is not a broken head)', () => {
+    const writer = filled()
+    const reader = Ledger.openReadOnly(path)
+    // the node commits a receipt after the walk has read the rows, before it reads the head
+    const readHead = reader.head.bind(reader)
+    reader.head = () => {
+      writer.append('receipt', 'earned', bothSigned(me, peer, { jobId: 'late' }))
+      return readHead()
+    }
+    expect(verifyLedger(reader)).toMatchObject({ ok: true, entries: 5 })
+    reader.head = readHead
+    expect(verifyLedger(reader)).toMatchObject({ ok: true, entries: 6 })
+    reader.close()
+    writer.close()
+  })
+
   it('belongs to one node: another key cannot open it for writing', () => {
     Ledger.open(path, me).close()
     expect(() => Ledger.open(path, peer)).toThrow(/belongs to/)
