@@ -26,6 +26,8 @@ export const RequestFrameSchema = z.object({
   id: Id,
   /** When set, the provider refuses unless it serves exactly this GGUF (token-exact continuation). */
   sha256: Sha256.optional(),
+  /** The consumer understands `queued` frames (a provider without a free slot sends them). */
+  queueNotices: z.boolean().optional(),
   call: InferBodySchema
 })
 export type RequestFrame = z.infer<typeof RequestFrameSchema>
@@ -90,7 +92,19 @@ export const AcceptFrameSchema = z.object({
 })
 export type AcceptFrame = z.infer<typeof AcceptFrameSchema>
 
+/** How often a provider says `queued` while a job waits for one of its slots. */
+export const QUEUE_NOTICE_MS = 5_000
+
+/**
+ * Sent before the accept, only to a consumer whose request set `queueNotices`: the job waits in
+ * the provider's line, now and again every QUEUE_NOTICE_MS until it starts. A busy provider is
+ * alive, so the consumer's first-token clock starts again at each notice (within its own bound).
+ */
+export const QueuedFrameSchema = z.object({ type: z.literal('queued') })
+export type QueuedFrame = z.infer<typeof QueuedFrameSchema>
+
 export const ResponseFrameSchema = z.discriminatedUnion('type', [
+  QueuedFrameSchema,
   AcceptFrameSchema,
   DeltaFrameSchema,
   FinalFrameSchema,

@@ -53,3 +53,23 @@ describe('JobSlots.idle', () => {
     await expect(idle).rejects.toThrow(/timeout|aborted/i)
   })
 })
+
+describe('JobSlots queue notices', () => {
+  it('a job that waits hears a notice at once and then periodically; one that gets a slot hears none', async () => {
+    const slots = new JobSlots(1, 4)
+    let atOnce = 0
+    const first = await slots.acquire({ notice: { everyMs: 20, run: () => atOnce++ } })
+    expect(atOnce).toBe(0)
+    let waiting = 0
+    const queued = slots.acquire({ notice: { everyMs: 20, run: () => waiting++ } })
+    expect(waiting).toBe(1)
+    await new Promise((r) => setTimeout(r, 110))
+    expect(waiting).toBeGreaterThanOrEqual(3)
+    first()
+    const second = await queued
+    const heard = waiting
+    await new Promise((r) => setTimeout(r, 60))
+    expect(waiting).toBe(heard)
+    second()
+  })
+})

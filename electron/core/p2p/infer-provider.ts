@@ -1,7 +1,13 @@
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import type { AcceptFrame, FinalFrame, RequestFrame } from '../../../shared/infer'
 import type { JobAccounting } from '../../../shared/receipt'
-import { INFER_PROTOCOL, MAX_REQUEST_FRAME_BYTES, RequestFrameSchema } from '../../../shared/infer'
+import {
+  INFER_PROTOCOL,
+  MAX_REQUEST_FRAME_BYTES,
+  QUEUE_NOTICE_MS,
+  type QueuedFrame,
+  RequestFrameSchema
+} from '../../../shared/infer'
 import { InferError, toInferError } from '../../../shared/infer-error'
 import type { NodeEvents } from '../events'
 import type { InferenceRuntime } from '../runtime/types'
@@ -9,11 +15,13 @@ import type { Logger } from '../util/logger'
 import type { AbortOptions, Startable } from '../util/startable'
 import { FrameReader } from './infer-reader'
 import { FrameBatch, sendErrorFrame } from './infer-send'
-import { JobSlots } from './job-slots'
+import { JobSlots, type QueueNotice } from './job-slots'
 import { JobTally } from './job-tally'
 import { ByteBudget, defaultProviderLimits, PeerCounter, type ProviderLimits } from './provider-limits'
 
 export { INFER_PROTOCOL }
+
+const QUEUED: QueuedFrame = { type: 'queued' }
 
 export interface InferServiceInit {
   /** The runtime serving jobs right now (undefined when this node does not serve). */
@@ -25,6 +33,8 @@ export interface InferServiceInit {
   accounting?: JobAccounting
   /** How long a consumer has to send its request frame (routers keep a warm stream open up to 20 s). */
   requestTimeoutMs?: number
+  /** How often a job waiting for a slot tells its consumer so (default QUEUE_NOTICE_MS). */
+  queueNoticeMs?: number
   /** What one consumer may hold here; defaults follow the job slots. */
   limits?: Partial<ProviderLimits>
 }
@@ -142,11 +152,15 @@ export class InferService implements Startable {
     const releaseQuota = this.jobsByPeer.take(consumer, this.limits.maxJobsPerPeer)
     if (releaseQuota === undefined)
       throw new InferError('provider_busy', 'this consumer holds its share of the job slots', 429)
-    const release = await this.slots.acquire({ signal }).catch((err: unknown) => {
+    const batch = new FrameBatch(stream, { signal, drainTimeoutMs: this.limits.drainTimeoutMs })
+    // a consumer that understands it hears that its job waits in line, so it does not give up on us
+    const notice: QueueNotice | undefined = request.queueNotices
+      ? { everyMs: this.init.queueNoticeMs ?? QUEUE_NOTICE_MS, run: () => void batch.write(QUEUED).catch(() => {}) }
+      : undefined
+    const release = await this.slots.acquire({ signal, notice }).catch((err: unknown) => {
       releaseQuota()
       throw err
     })
-    const batch = new FrameBatch(stream, { signal, drainTimeoutMs: this.limits.drainTimeoutMs })
     const tally = new JobTally(request, consumer, model)
     const finish = async (event: FinalFrame): Promise<void> => {
       tally.final(event)

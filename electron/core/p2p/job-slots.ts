@@ -2,6 +2,11 @@ import { BusyError } from '../util/errors'
 import type { AbortOptions } from '../util/startable'
 import { WaitLine } from '../../../shared/wait-line'
 
+export interface QueueNotice {
+  everyMs: number
+  run(): void
+}
+
 /** Concurrency limit with a bounded FIFO wait queue; a full queue refuses at once. */
 export class JobSlots {
   private inflight = 0
@@ -37,15 +42,25 @@ export class JobSlots {
     })
   }
 
-  /** Resolves with a release function once a slot is free. */
-  async acquire(options: AbortOptions = {}): Promise<() => void> {
+  /**
+   * Resolves with a release function once a slot is free. A job that has to wait in line runs
+   * `notice` at once and then every `notice.everyMs` until it leaves the line.
+   */
+  async acquire(options: AbortOptions & { notice?: QueueNotice } = {}): Promise<() => void> {
     options.signal?.throwIfAborted()
     if (this.inflight < this.capacity) {
       this.inflight++
       return this.releaser()
     }
     if (this.waiting.length >= this.maxQueued) throw new BusyError()
-    await this.waiting.wait(options.signal)
+    const { notice } = options
+    const timer = notice === undefined ? undefined : setInterval(notice.run, notice.everyMs)
+    notice?.run()
+    try {
+      await this.waiting.wait(options.signal)
+    } finally {
+      clearInterval(timer)
+    }
     return this.releaser()
   }
 

@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto'
-import type { AcceptFrame, DeltaFrame, FinalFrame, RequestFrame } from '../../../shared/infer'
+import type { AcceptFrame, DeltaFrame, FinalFrame, QueuedFrame, RequestFrame } from '../../../shared/infer'
 import type { ChallengeVerdict } from '../../../shared/reputation'
 import type { AttemptOutcome } from '../events'
 import type { AbortOptions } from '../util/startable'
@@ -9,7 +9,7 @@ export type ChallengeTransport = (
   peerId: string,
   frame: RequestFrame,
   options: AbortOptions
-) => AsyncIterable<AcceptFrame | DeltaFrame | FinalFrame>
+) => AsyncIterable<QueuedFrame | AcceptFrame | DeltaFrame | FinalFrame>
 
 /** What one challenge run produced, measured by this node's clock. */
 export interface ChallengeRun {
@@ -99,7 +99,7 @@ export async function runChallenge(
   let lastAt = started
   try {
     for await (const frame of transport(peerId, structuredClone(request), options)) {
-      if (frame.type === 'accept') continue
+      if (frame.type === 'accept' || frame.type === 'queued') continue
       if (frame.type === 'final') {
         run.final = frame
         run.finishReason = frame.finishReason

@@ -1,6 +1,7 @@
 import type { FinalFrame, RequestFrame } from '../../../shared/infer'
 import { InferError, toInferError } from '../../../shared/infer-error'
 import type { AttemptOutcome } from '../events'
+import { MAX_QUEUED_FRAMES } from './timeouts'
 import type { Candidate } from './candidates'
 import type { StreamState } from './stream-state'
 import { type AttemptTimeouts, AttemptTimer, type Pace } from './timeouts'
@@ -48,7 +49,8 @@ export async function* runAttempt(
     idsKnown: true,
     promptTokens: undefined as number | undefined,
     firstAt: undefined as number | undefined,
-    lastAt: 0
+    lastAt: 0,
+    queued: 0
   }
   const outcome = (kind: AttemptOutcome['kind'], extra: Partial<AttemptOutcome> = {}): AttemptOutcome => ({
     requestId: ctx.id,
@@ -74,6 +76,13 @@ export async function* runAttempt(
       signal: timer.signal,
       connectTimeoutMs: ctx.timeouts.connectMs
     })) {
+      if (event.type === 'queued') {
+        // a wait in line comes before the answer, and says so now and then, not in a flood
+        if (tally.firstAt !== undefined || ++tally.queued > MAX_QUEUED_FRAMES)
+          throw new InferError('bad_frame', 'the provider sent queued frames after tokens, or too many of them')
+        timer.queued()
+        continue
+      }
       if (event.type === 'accept') {
         if (!candidate.local && event.sha256 !== candidate.sha256)
           throw new InferError('wrong_model_identity', 'the provider accepted with a model other than its advert names')

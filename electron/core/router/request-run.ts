@@ -100,6 +100,7 @@ export class RequestRun {
     return {
       type: 'request',
       id: this.request.id,
+      queueNotices: true,
       call,
       ...(state.received && state.sha256 ? { sha256: state.sha256 } : {})
     }

@@ -6,6 +6,8 @@ import { InferError } from '../../../shared/infer-error'
  * max(minStallMs, stallFactor × the stream's own smoothed inter-token gap), capped at maxStallMs —
  * defaults 3 s, 8×, 30 s — so a slow but steady box is never failed over, while a stream that
  * stops cold moves on within seconds. A dead connection does not wait for any of this.
+ * A provider that says the job waits in its line (`queued` frames) restarts the first-token clock
+ * with each notice, for at most `maxQueueWaitMs` after the attempt began.
  */
 export interface AttemptTimeouts {
   connectMs: number
@@ -14,6 +16,7 @@ export interface AttemptTimeouts {
   minStallMs: number
   maxStallMs: number
   stallFactor: number
+  maxQueueWaitMs: number
 }
 
 export const DEFAULT_TIMEOUTS: AttemptTimeouts = {
@@ -22,10 +25,13 @@ export const DEFAULT_TIMEOUTS: AttemptTimeouts = {
   replayMsPerToken: 20,
   minStallMs: 3_000,
   maxStallMs: 30_000,
-  stallFactor: 8
+  stallFactor: 8,
+  maxQueueWaitMs: 120_000
 }
 
 const ALPHA = 0.2
+/** Queued frames one attempt takes: a provider notices every 5 s, so 64 cover over 5 minutes in line. */
+export const MAX_QUEUED_FRAMES = 64
 
 /** The stream's pace, shared by all attempts of one request. */
 export interface Pace {
@@ -39,6 +45,8 @@ export class AttemptTimer {
   private timer: ReturnType<typeof setTimeout> | undefined
   private streaming = false
   private cleared = false
+  private readonly begun = performance.now()
+  private readonly firstTokenMs: number
 
   constructor(
     private readonly t: AttemptTimeouts,
@@ -47,7 +55,14 @@ export class AttemptTimer {
     replayTokens: number
   ) {
     this.signal = AbortSignal.any([outer, this.controller.signal])
-    this.arm(t.firstTokenMs + replayTokens * t.replayMsPerToken)
+    this.firstTokenMs = t.firstTokenMs + replayTokens * t.replayMsPerToken
+    this.arm(this.firstTokenMs)
+  }
+
+  /** The provider says the job still waits for a slot: the first-token clock starts again (bounded). */
+  queued(): void {
+    if (this.streaming || performance.now() - this.begun >= this.t.maxQueueWaitMs) return
+    this.arm(this.firstTokenMs)
   }
 
   stallMs(): number {

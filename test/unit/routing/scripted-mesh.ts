@@ -8,12 +8,14 @@ import type { PeerEntry, PeerTable } from '../../../electron/core/p2p/peer-table
 import type { AttemptOutcome } from '../../../electron/core/router/attempt'
 import type { Candidate } from '../../../electron/core/router/candidates'
 import type { RetryBudget } from '../../../electron/core/router/retry-budget'
+import type { AttemptTimeouts } from '../../../electron/core/router/timeouts'
 import type { PromptPolicy } from '../../../electron/core/router/route-limits'
 import { Router, type RouteEvent } from '../../../electron/core/router/router'
 import type { AttemptEvent, ProviderTransport } from '../../../electron/core/router/transport'
 import { createLogger } from '../../../electron/core/util/logger'
 
 export const SHA = 'a'.repeat(64)
+export const queued: AttemptEvent = { type: 'queued' }
 export type Step = AttemptEvent | { wait: number } | { fail: InferError } | { hang: true }
 export type Script = (frame: RequestFrame, signal: AbortSignal) => Step[]
 
@@ -25,6 +27,9 @@ export interface MeshOptions {
   advert?: (peerId: string, advert: Advert) => Advert
   /** What the transport reports of each peer's connection (direct or relayed, the relay's budget). */
   links?: Pick<ProviderTransport, 'connectionKind' | 'relayBudget'>
+  /** Reaches the providers another way than by their scripts (a real infer stream). */
+  transport?: ProviderTransport
+  timeouts?: Partial<AttemptTimeouts>
 }
 
 /** A provider table of named peers, each answering with a script. */
@@ -57,7 +62,7 @@ export function mesh(scripts: Record<string, Script>, options: MeshOptions = {})
     markDead: (id) => void dead.push(id)
   }
   const opened: Array<{ peer: string; frame: RequestFrame }> = []
-  const transport: ProviderTransport = {
+  const transport: ProviderTransport = options.transport ?? {
     async *open(candidate: Candidate, frame: RequestFrame, { signal }) {
       opened.push({ peer: candidate.peerId, frame })
       for (const step of scripts[candidate.peerId](frame, signal!)) {
@@ -84,7 +89,7 @@ export function mesh(scripts: Record<string, Script>, options: MeshOptions = {})
     retryBudget: options.budget,
     promptPolicy: options.promptPolicy,
     maxPrice: options.maxPrice,
-    timeouts: { firstTokenMs: 400, minStallMs: 150, maxStallMs: 300 }
+    timeouts: { firstTokenMs: 400, minStallMs: 150, maxStallMs: 300, ...options.timeouts }
   })
   return { router, opened, outcomes, dead, events }
 }
