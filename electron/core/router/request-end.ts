@@ -51,6 +51,8 @@ export function giveUp(
   options: {
     events: { emit(name: 'request:failover', event: NodeEventMap['request:failover'][0]): unknown }
     retryAfterSeconds?: number
+    /** Every attempt was refused for a full queue. */
+    allBusy?: boolean
   }
 ): Error {
   if (pendingFailover) options.events.emit('request:failover', failoverEvent(ctx, pendingFailover, undefined))
@@ -61,7 +63,7 @@ export function giveUp(
       `no provider could continue the stream (${lastFailure?.error?.message ?? 'none left'})`,
       502
     )
-  return new NoProviderError(ctx.model, options.retryAfterSeconds ?? 5)
+  return new NoProviderError(ctx.model, options.retryAfterSeconds ?? 5, options.allBusy === true)
 }
 
 /** What a finished request reports (dashboard, metrics, stats), ok or not. */

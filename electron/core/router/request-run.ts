@@ -38,6 +38,8 @@ export class RequestRun {
   /** The first failure since the last provider produced a token, and the latest one. */
   private pendingFailover: AttemptOutcome | undefined
   lastFailure: AttemptOutcome | undefined
+  /** Every failure so far was a refusal for a full queue. */
+  private allBusy = true
   /** The provider whose prompt ids a continuation carries. */
   promptSource: Candidate | undefined
   private readonly deadline: AbortSignal
@@ -118,6 +120,7 @@ export class RequestRun {
     }
     if (outcome.kind === 'client' && !this.state.received) throw outcome.error
     this.exclude.add(candidate.peerId)
+    if (outcome.kind !== 'refused' || outcome.code !== 'provider_busy') this.allBusy = false
     this.pendingFailover ??= outcome
     this.lastFailure = outcome
     return false
@@ -127,7 +130,8 @@ export class RequestRun {
   noProvider(): Error {
     return giveUp(this.ctx, this.pendingFailover, this.lastFailure, {
       events: this.deps.events,
-      retryAfterSeconds: this.deps.retryAfterSeconds
+      retryAfterSeconds: this.deps.retryAfterSeconds,
+      allBusy: this.lastFailure !== undefined && this.allBusy
     })
   }
 

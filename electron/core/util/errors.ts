@@ -18,8 +18,15 @@ export class ModelNotFoundError extends MeshworkError {
 
 export class NoProviderError extends MeshworkError {
   readonly retryAfterSeconds: number
-  constructor(model: string, retryAfterSeconds = 5) {
-    super(`No live provider serves '${model}' right now`, 'no_provider_available', 503)
+  /** `busy`: every provider this request tried refused for a full queue (they live; retrying helps). */
+  constructor(model: string, retryAfterSeconds = 5, busy = false) {
+    super(
+      busy
+        ? `Every provider of '${model}' this node tried is busy (its queue is full); retry shortly`
+        : `No live provider serves '${model}' right now`,
+      busy ? 'providers_busy' : 'no_provider_available',
+      503
+    )
     this.name = 'NoProviderError'
     this.retryAfterSeconds = retryAfterSeconds
   }

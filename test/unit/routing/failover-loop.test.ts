@@ -125,4 +125,16 @@ describe('the failover loop', () => {
     const r = await collect(router)
     expect((r.error as { code?: string }).code).toBe('no_provider_available')
   })
+
+  it('says the providers are busy, not gone, when every one refused for a full queue', async () => {
+    const busy = new InferError('provider_busy', 'queue full', 429)
+    const full = mesh({ a: () => [{ fail: busy }], b: () => [{ fail: busy }] })
+    const r = await collect(full.router)
+    expect(full.opened.map((o) => o.peer).sort()).toEqual(['a', 'b'])
+    expect(r.error).toMatchObject({ code: 'providers_busy', status: 503, retryAfterSeconds: 5 })
+    expect(r.error?.message).toMatch(/busy.*retry shortly/)
+    // one that failed otherwise may be gone: the usual answer
+    const mixed = mesh({ a: () => [{ fail: busy }], b: () => [{ fail: new InferError('provider_unreachable', 'gone', 503) }] })
+    expect((await collect(mixed.router)).error).toMatchObject({ code: 'no_provider_available' })
+  })
 })
