@@ -134,7 +134,10 @@ describe('the failover loop', () => {
     expect(r.error).toMatchObject({ code: 'providers_busy', status: 503, retryAfterSeconds: 5 })
     expect(r.error?.message).toMatch(/busy.*retry shortly/)
     // one that failed otherwise may be gone: the usual answer
-    const mixed = mesh({ a: () => [{ fail: busy }], b: () => [{ fail: new InferError('provider_unreachable', 'gone', 503) }] })
+    const mixed = mesh({
+      a: () => [{ fail: busy }],
+      b: () => [{ fail: new InferError('provider_unreachable', 'gone', 503) }]
+    })
     expect((await collect(mixed.router)).error).toMatchObject({ code: 'no_provider_available' })
   })
 })
