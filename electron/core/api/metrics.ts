@@ -29,9 +29,8 @@ const KNOWN_CODES = new Set<string>([
   // every code that may cross /meshwork/infer/1.0.0 or come from a runtime call
   ...Object.keys(INFER_ERROR_KINDS),
   // from the API and the router
-  ...'invalid_request model_not_found no_provider_available providers_busy price_exceeded retry_budget_exceeded'.split(
-    ' '
-  ),
+  ...'invalid_request model_not_found no_provider_available price_exceeded retry_budget_exceeded'.split(' '),
+  'providers_busy',
   ...'context_length_exceeded client_disconnected cancelled internal_error stream_failed unknown'.split(' ')
 ])
 

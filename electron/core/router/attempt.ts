@@ -1,10 +1,9 @@
 import type { FinalFrame, RequestFrame } from '../../../shared/infer'
 import { InferError, toInferError } from '../../../shared/infer-error'
 import type { AttemptOutcome } from '../events'
-import { MAX_QUEUED_FRAMES } from './timeouts'
 import type { Candidate } from './candidates'
 import type { StreamState } from './stream-state'
-import { type AttemptTimeouts, AttemptTimer, type Pace } from './timeouts'
+import { type AttemptTimeouts, AttemptTimer, MAX_QUEUED_FRAMES, type Pace } from './timeouts'
 import type { ProviderTransport } from './transport'
 
 import type { MeshworkInfo, Usage } from '../../../shared/openai'
