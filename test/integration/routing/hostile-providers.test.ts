@@ -8,6 +8,7 @@ import { encodeFrame } from '../../../electron/core/p2p/infer-frames'
 import { INFER_PROTOCOL } from '../../../shared/infer'
 import type { InferenceRuntime } from '../../../electron/core/runtime/types'
 import { createLogger } from '../../../electron/core/util/logger'
+import { stubRuntime } from '../../helpers/stub-runtime'
 import { loopbackLibp2p } from './fixtures/loopback-libp2p'
 import {
   type Fixtures,
@@ -28,18 +29,8 @@ let client: OpenAI
 const hostile: Libp2p[] = []
 
 function hostileRuntime(model: Fixtures['model'], stream: InferenceRuntime['stream']): InferenceRuntime {
-  return {
-    kind: 'external',
-    status: () => ({ kind: 'external', state: 'ready' }),
-    endpoint: () => 'http://127.0.0.1:1',
-    models: () => [{ name: model.name, sha256: model.sha256, params: 1, contextLength: model.contextLength }],
-    suspend: async () => {},
-    resume: async () => {},
-    start: async () => {},
-    stop: async () => {},
-    supportsTokenContinuation: true,
-    stream
-  }
+  const served = { name: model.name, sha256: model.sha256, params: 1, contextLength: model.contextLength }
+  return stubRuntime([served], stream, { kind: 'external' })
 }
 
 async function startHostile(runtime: InferenceRuntime): Promise<{ peerId: string; multiaddr: string }> {

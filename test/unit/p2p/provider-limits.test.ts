@@ -9,6 +9,7 @@ import type { ProviderLimits } from '../../../electron/core/p2p/provider-limits'
 import type { InferenceRuntime } from '../../../electron/core/runtime/types'
 import { createLogger } from '../../../electron/core/util/logger'
 import { loopbackLibp2p } from '../../integration/routing/fixtures/loopback-libp2p'
+import { stubRuntime } from '../../helpers/stub-runtime'
 import { waitFor } from '../../helpers/wait'
 
 const SHA = 'c'.repeat(64)
@@ -19,24 +20,13 @@ afterEach(async () => {
 
 /** A runtime that streams 16 KiB deltas until it is stopped: a consumer must read to keep up. */
 function endlessRuntime(): InferenceRuntime {
-  return {
-    kind: 'process',
-    status: () => ({ kind: 'process', state: 'ready' }),
-    endpoint: () => 'http://127.0.0.1:1',
-    models: () => [{ name: 'm', sha256: SHA, params: 1 }],
-    suspend: async () => {},
-    resume: async () => {},
-    start: async () => {},
-    stop: async () => {},
-    supportsTokenContinuation: true,
-    async *stream(_call, options) {
-      const text = 'x'.repeat(16 * 1024)
-      for (let i = 0; !options?.signal?.aborted; i++) {
-        yield { type: 'delta', text, tokenIds: [i] } satisfies DeltaFrame
-        await new Promise((r) => setImmediate(r))
-      }
+  return stubRuntime([{ name: 'm', sha256: SHA, params: 1 }], async function* (_call, options) {
+    const text = 'x'.repeat(16 * 1024)
+    for (let i = 0; !options?.signal?.aborted; i++) {
+      yield { type: 'delta', text, tokenIds: [i] } satisfies DeltaFrame
+      await new Promise((r) => setImmediate(r))
     }
-  }
+  })
 }
 
 async function provider(limits: Partial<ProviderLimits>, slots = { jobs: 1, queued: 4 }) {

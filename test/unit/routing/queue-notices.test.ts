@@ -6,6 +6,7 @@ import { InferService } from '../../../electron/core/p2p/infer-provider'
 import { MeshTransport } from '../../../electron/core/router/transport'
 import type { InferenceRuntime } from '../../../electron/core/runtime/types'
 import { createLogger } from '../../../electron/core/util/logger'
+import { stubRuntime } from '../../helpers/stub-runtime'
 import { loopbackLibp2p } from '../../integration/routing/fixtures/loopback-libp2p'
 import { SHA, type Step, accept, call, collect, honest, mesh, prompt, queued, tok } from './scripted-mesh'
 
@@ -53,25 +54,14 @@ afterEach(async () => {
 
 /** A runtime whose every job takes about 6 × 120 ms. */
 function slowRuntime(): InferenceRuntime {
-  return {
-    kind: 'process',
-    status: () => ({ kind: 'process', state: 'ready' }),
-    endpoint: () => 'http://127.0.0.1:1',
-    models: () => [{ name: 'm', sha256: SHA, params: 1 }],
-    suspend: async () => {},
-    resume: async () => {},
-    start: async () => {},
-    stop: async () => {},
-    supportsTokenContinuation: true,
-    async *stream() {
-      yield { type: 'delta', text: '', promptTokenIds: [1, 2] } satisfies DeltaFrame
-      for (let i = 0; i < 6; i++) {
-        await new Promise((r) => setTimeout(r, 120))
-        yield { type: 'delta', text: `t${i} `, tokenIds: [i] } satisfies DeltaFrame
-      }
-      yield { type: 'final', finishReason: 'length', usage: { prompt_tokens: 2, completion_tokens: 6 } } as FinalFrame
+  return stubRuntime([{ name: 'm', sha256: SHA, params: 1 }], async function* () {
+    yield { type: 'delta', text: '', promptTokenIds: [1, 2] } satisfies DeltaFrame
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 120))
+      yield { type: 'delta', text: `t${i} `, tokenIds: [i] } satisfies DeltaFrame
     }
-  }
+    yield { type: 'final', finishReason: 'length', usage: { prompt_tokens: 2, completion_tokens: 6 } } as FinalFrame
+  })
 }
 
 describe('queue notices over a real infer stream', () => {
