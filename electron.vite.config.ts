@@ -7,7 +7,8 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rollupOptions: { input: { main: 'electron/main.ts' } }
+      // the app is a chunk beside main.js (not in chunks/), so its import.meta.dirname is out/main too
+      rollupOptions: { input: { main: 'electron/main.ts' }, output: { chunkFileNames: '[name].js' } }
     }
   },
   preload: {

@@ -49,8 +49,8 @@ describe('window security', () => {
       expect(rendererUrl({ isPackaged: false, env: { ELECTRON_RENDERER_URL: url }, fileUrl }), url).toBe(fileUrl)
     }
     expect(rendererUrl({ isPackaged: false, env: {}, fileUrl })).toBe(fileUrl)
-    // main.ts takes the page from here, not from the variable directly
-    const main = readFileSync('electron/main.ts', 'utf8')
+    // the app takes the page from here, not from the variable directly
+    const main = readFileSync('electron/desktop-app.ts', 'utf8')
     expect(main).toMatch(/rendererUrl\(\{ isPackaged: app\.isPackaged/)
     expect(main.match(/ELECTRON_RENDERER_URL/g) ?? []).toHaveLength(0)
   })
@@ -73,7 +73,7 @@ describe('window security', () => {
     expect(meta).toBe(WINDOW_CSP.replace("; frame-ancestors 'none'", ''))
   })
 
-  it('keeps the renderer free of node:* and electron imports, and main.ts small', () => {
+  it('keeps the renderer free of node:* and electron imports, and the desktop glue small', () => {
     const files = listTs('renderer')
     expect(files.length).toBeGreaterThan(5)
     for (const file of files) {
@@ -81,7 +81,7 @@ describe('window security', () => {
       expect(text, file).not.toMatch(/from\s+['"](node:|electron['"])/)
       expect(text, file).not.toMatch(/require\(['"](node:|electron)/)
     }
-    expect(readFileSync('electron/main.ts', 'utf8').split('\n').length).toBeLessThan(150)
+    expect(readFileSync('electron/desktop-app.ts', 'utf8').split('\n').length).toBeLessThan(150)
   })
 })
 

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { build, type Metafile } from 'esbuild'
 import { describe, expect, it } from 'vitest'
 import { settleDebugColors } from '../../../electron/core/util/debug-colors'
 
@@ -45,4 +46,40 @@ describe('libp2p logger colours', () => {
     settleDebugColors(chosen, false)
     expect(chosen).toEqual({ debug_colors: '1' })
   })
+
+  // both entries settle the colours, then load everything else by a dynamic import: ES modules run
+  // every static import before the importer's own code, so one static path to libp2p is too early
+  it.each(['electron/cli.ts', 'electron/main.ts'])('%s loads libp2p only after deciding them', async (entry) => {
+    const { metafile } = await build({
+      entryPoints: [entry],
+      absWorkingDir: ROOT,
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      packages: 'external',
+      outdir: 'out/import-graph-test',
+      write: false,
+      metafile: true,
+      logLevel: 'silent'
+    })
+    const start = Object.keys(metafile.outputs).find((key) => metafile.outputs[key].entryPoint === entry)!
+    const isLibp2p = (path: string): boolean => /^(libp2p|@libp2p\/|@chainsafe\/libp2p)/.test(path)
+    expect([...packagesReached(metafile, start, false)].filter(isLibp2p)).toEqual([])
+    // the check sees libp2p where it is (the command imports its separately built bundle by a path
+    // the bundler does not follow)
+    if (entry === 'electron/main.ts') expect([...packagesReached(metafile, start, true)].some(isLibp2p)).toBe(true)
+  })
 })
+
+/** The packages an output imports, through its static imports only or also through dynamic ones. */
+function packagesReached(metafile: Metafile, from: string, dynamic: boolean, seen = new Set<string>()): Set<string> {
+  const packages = new Set<string>()
+  seen.add(from)
+  for (const { path, kind, external } of metafile.outputs[from]?.imports ?? []) {
+    if (kind !== 'import-statement' && !(dynamic && kind === 'dynamic-import')) continue
+    if (external) packages.add(path)
+    else if (!seen.has(path)) for (const p of packagesReached(metafile, path, dynamic, seen)) packages.add(p)
+  }
+  return packages
+}
