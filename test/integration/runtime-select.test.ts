@@ -40,6 +40,18 @@ function make(config: Partial<RuntimeConfig>): InferenceRuntime {
   return createRuntime({ ...base, ...config }, testComponents(PEER, [model], dir), { paths: { workerEntry } })
 }
 
+/**
+ * What calls the endpoint directly (the benchmark) takes the token from the runtime it was given:
+ * the chosen worker's token must come through the 'auto' wrapper, or every such call is a 401.
+ */
+async function expectTokenOpensEndpoint(rt: InferenceRuntime): Promise<void> {
+  const url = `${rt.endpoint()}/v1/models`
+  expect((await fetch(url)).status).toBe(401)
+  const token = rt.token?.()
+  expect(token).toMatch(/^[A-Za-z0-9_-]{16,}$/)
+  expect((await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
+}
+
 describe('runtime selection', () => {
   it("'auto' uses Docker when an engine answers", async () => {
     runtime = make({})
@@ -47,6 +59,7 @@ describe('runtime selection', () => {
     await runtime.start()
     expect(runtime.status()).toMatchObject({ kind: 'docker', state: 'ready' })
     expect(runtime.supportsTokenContinuation).toBe(true)
+    await expectTokenOpensEndpoint(runtime)
     expect(await containersOf(PEER)).toHaveLength(1)
     await runtime.stop()
     expect(await containersOf(PEER)).toEqual([])
@@ -58,6 +71,7 @@ describe('runtime selection', () => {
     await runtime.start()
     expect(runtime.status()).toMatchObject({ kind: 'process', state: 'ready' })
     expect(runtime.endpoint()).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    await expectTokenOpensEndpoint(runtime)
   })
 
   it("'auto' without an engine and without fallback is unavailable and says what to install", async () => {

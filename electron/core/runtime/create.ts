@@ -106,6 +106,11 @@ class AutoRuntime implements InferenceRuntime {
     return this.chosen?.endpoint()
   }
 
+  /** The chosen worker's launch token: what calls `endpoint()` directly (the benchmark) must send. */
+  token(): string | undefined {
+    return this.chosen?.token?.()
+  }
+
   models(): ServedModel[] {
     return this.chosen?.models() ?? []
   }
