@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { buildIsStale } from './build-freshness.mjs'
 
 const root = join(import.meta.dirname, '..')
 const args = process.argv.slice(2)
@@ -33,7 +34,8 @@ function run(cmd, argv) {
 function headless(reason) {
   console.log(`Meshwork: starting without the desktop window because ${reason}.`)
   console.log('Meshwork: running the headless node; open the dashboard URL it prints below in a browser.')
-  if (!existsSync(join(root, 'dist', 'cli.js')) || !existsSync(join(root, 'dist', 'renderer', 'index.html'))) {
+  // a build older than the sources (after a `git pull`) would run the previous code
+  if (buildIsStale(root, 'dist/cli.js') || !existsSync(join(root, 'dist', 'renderer', 'index.html'))) {
     const built = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' })
     if (built.status !== 0) process.exit(built.status ?? 1)
   }
@@ -46,7 +48,7 @@ const blocker = electronBlocker()
 if (blocker) {
   headless(blocker)
 } else {
-  if (!existsSync(join(root, 'out', 'main', 'main.js'))) {
+  if (buildIsStale(root, 'out/main/main.js')) {
     const built = spawnSync(
       process.execPath,
       [join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'],
