@@ -1,7 +1,7 @@
 import { InferError } from '../../../shared/infer-error'
 import type { MeshworkInfo, Usage } from '../../../shared/openai'
 import type { AttemptOutcome, NodeEventMap } from '../events'
-import { NoProviderError } from '../util/errors'
+import { NoProviderError, ProvidersBusyError } from '../util/errors'
 import type { RequestContext, RouteEvent } from './attempt'
 
 /** The end of a request that got its answer: the held-back tail, then `done`. */
@@ -63,7 +63,10 @@ export function giveUp(
       `no provider could continue the stream (${lastFailure?.error?.message ?? 'none left'})`,
       502
     )
-  return new NoProviderError(ctx.model, options.retryAfterSeconds ?? 5, options.allBusy === true)
+  const retryAfter = options.retryAfterSeconds ?? 5
+  return options.allBusy === true
+    ? new ProvidersBusyError(ctx.model, retryAfter)
+    : new NoProviderError(ctx.model, retryAfter)
 }
 
 /** What a finished request reports (dashboard, metrics, stats), ok or not. */

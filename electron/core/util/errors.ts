@@ -18,17 +18,28 @@ export class ModelNotFoundError extends MeshworkError {
 
 export class NoProviderError extends MeshworkError {
   readonly retryAfterSeconds: number
-  /** `busy`: every provider this request tried refused for a full queue (they live; retrying helps). */
-  constructor(model: string, retryAfterSeconds = 5, busy = false) {
-    super(
-      busy
-        ? `Every provider of '${model}' this node tried is busy (its queue is full); retry shortly`
-        : `No live provider serves '${model}' right now`,
-      busy ? 'providers_busy' : 'no_provider_available',
-      503
-    )
+  constructor(
+    model: string,
+    retryAfterSeconds = 5,
+    message = `No live provider serves '${model}' right now`,
+    code = 'no_provider_available'
+  ) {
+    super(message, code, 503)
     this.name = 'NoProviderError'
     this.retryAfterSeconds = retryAfterSeconds
+  }
+}
+
+/** Every provider a request tried refused for a full queue: they are alive, and retrying helps. */
+export class ProvidersBusyError extends NoProviderError {
+  constructor(model: string, retryAfterSeconds = 5) {
+    super(
+      model,
+      retryAfterSeconds,
+      `Every provider of '${model}' this node tried is busy (its queue is full); retry shortly`,
+      'providers_busy'
+    )
+    this.name = 'ProvidersBusyError'
   }
 }
 
