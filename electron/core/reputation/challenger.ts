@@ -3,6 +3,7 @@ import type { Logger } from '../util/logger'
 import { type ChallengeTransport, challengeFrame, challengeOutcome, runChallenge } from './challenge'
 import type { AttemptOutcome } from '../events'
 import { judgeChallenge, referencesFor } from './cross-check'
+import { InconclusiveChecks, RecheckBackoff } from './recheck-backoff'
 import type { TrustEngine } from './trust-engine'
 
 /** A provider and one model it serves (with the GGUF it claims). */
@@ -36,14 +37,19 @@ export interface ChallengerInit {
 
 /** First checks of a new provider are spread over this many ticks (30 s at the default 5 s tick). */
 const FIRST_SIGHT_SPREAD = 6
+/** A provider's first check is repeated until this many decided (its references agreed or one was trusted). */
+const DECIDED_CHECKS = 3
+/** Checks that decided nothing, per provider, after which its first check is no longer repeated. */
+const MAX_INCONCLUSIVE = 6
 
 /** Decides when to challenge whom (first sight, a share of traffic, probes of the excluded) and judges it. */
 export class Challenger {
   private readonly due = new Set<string>()
-  private readonly probes = new Map<string, { at: number; backoffMs: number }>()
+  private readonly probes: RecheckBackoff
   private readonly lastAt = new Map<string, number>()
   /** When a provider that gossip says was caught may be verified again (backs off while it keeps passing). */
-  private readonly verifications = new Map<string, { at: number; backoffMs: number }>()
+  private readonly verifications: RecheckBackoff
+  private readonly inconclusive = new InconclusiveChecks()
   /** When each provider not yet challenged gets its first check. */
   private readonly firstSight = new Map<string, number>()
   private readonly log: Logger
@@ -54,6 +60,8 @@ export class Challenger {
 
   constructor(private readonly init: ChallengerInit) {
     this.log = init.logger.child('challenge')
+    this.probes = new RecheckBackoff(init.probeBaseMs ?? 30_000, init.probeMaxMs ?? 600_000)
+    this.verifications = new RecheckBackoff(init.probeBaseMs ?? 30_000, init.probeMaxMs ?? 600_000)
   }
 
   start(): void {
@@ -82,7 +90,7 @@ export class Challenger {
 
   /** When the next probe of an excluded provider is due (for the owner's view). */
   nextProbeAt(peerId: string): number | undefined {
-    return this.probes.get(peerId)?.at
+    return this.probes.dueAt(peerId)
   }
 
   /** One challenge at a time: first sight, then a speed in doubt, then sampled traffic, then due probes. */
@@ -97,23 +105,25 @@ export class Challenger {
       rested.find((t) => this.init.engine.speedSuspect(t.peerId)) ??
       // a peer says it caught the provider lying: this node checks for itself rather than take its word
       rested.find((t) => this.gossipSaysCaught(t.peerId, now)) ??
-      // a first check that had no reference to compare with is repeated (a few times) once there is one
+      // a first check that had no reference to compare with, or references that did not agree, is
+      // repeated (a few times) once there are references (others than last time)
       rested.find(
         (t) =>
           !this.init.engine.crossChecked(t.peerId) &&
-          this.init.engine.challengesSent(t.peerId) < 3 &&
+          this.init.engine.challengesSent(t.peerId) - this.inconclusive.count(t.peerId) < DECIDED_CHECKS &&
+          this.inconclusive.count(t.peerId) < MAX_INCONCLUSIVE &&
           referencesFor(t, targets, this.init).length > 0 &&
           this.init.engine.excludedReason(t.peerId) === undefined
       ) ??
       rested.find((t) => this.due.has(t.peerId) && this.init.engine.excludedReason(t.peerId) === undefined) ??
       rested.find(
-        (t) => this.init.engine.excludedReason(t.peerId) !== undefined && (this.probes.get(t.peerId)?.at ?? 0) <= now
+        (t) => this.init.engine.excludedReason(t.peerId) !== undefined && (this.probes.dueAt(t.peerId) ?? 0) <= now
       )
     if (next === undefined) return undefined
     this.due.delete(next.peerId)
     const verifying = this.gossipSaysCaught(next.peerId, now)
     const verdict = await this.challenge(next, targets)
-    if (verifying) this.scheduleVerification(next.peerId)
+    if (verifying) this.verifications.start(next.peerId)
     return verdict
   }
 
@@ -137,21 +147,11 @@ export class Challenger {
     return (
       engine.gossipCaughtBy(peerId) > 0 &&
       engine.excludedReason(peerId) === undefined &&
-      (this.verifications.get(peerId)?.at ?? 0) <= now
+      // a provider that passed a check made on others' word is checked again only after a back-off
+      // (doubling): colluders who keep smearing an honest provider cannot make every node challenge
+      // it on every summary they publish
+      (this.verifications.dueAt(peerId) ?? 0) <= now
     )
-  }
-
-  /**
-   * A provider that passed a check made on others' word is checked again only after a back-off
-   * (doubling, as probes do): colluders who keep smearing an honest provider cannot make every
-   * node challenge it on every summary they publish.
-   */
-  private scheduleVerification(peerId: string): void {
-    const previous = this.verifications.get(peerId)
-    const base = this.init.probeBaseMs ?? 30_000
-    const backoffMs = previous === undefined ? base : Math.min(this.init.probeMaxMs ?? 600_000, previous.backoffMs * 2)
-    if (this.verifications.size >= 4_096 && previous === undefined) this.verifications.clear()
-    this.verifications.set(peerId, { at: Date.now() + backoffMs, backoffMs })
   }
 
   challenge(target: ChallengeTarget, others: ChallengeTarget[] = this.init.targets()): Promise<ChallengeVerdict> {
@@ -167,7 +167,7 @@ export class Challenger {
       const maxTokens = this.init.maxTokens ?? 48
       const frame = challengeFrame(target.model, maxTokens)
       const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.init.timeoutMs ?? 30_000)])
-      const references = referencesFor(target, others, this.init)
+      const references = referencesFor(target, others, this.init, this.inconclusive.lastRefs(target.peerId))
       // the target alone first, so its speed is measured without this node's other runs beside it
       const run = await runChallenge(this.init.transport, target.peerId, frame, { signal })
       const refRuns = await Promise.all(
@@ -194,6 +194,14 @@ export class Challenger {
         weight: judged.weight,
         crossChecked: judged.crossChecked
       })
+      // references that answered and decided nothing: next time others, and no recheck used up
+      const undecided = judged.verdict === 'pass' && judged.crossChecked !== true && references.length > 0
+      if (undecided)
+        this.inconclusive.note(
+          target.peerId,
+          references.map((r) => r.peerId)
+        )
+      else this.inconclusive.decided(target.peerId)
       this.scheduleProbe(target.peerId)
       this.log.info('challenge judged', {
         provider: target.peerId,
@@ -209,13 +217,7 @@ export class Challenger {
   }
 
   private scheduleProbe(peerId: string): void {
-    if (this.init.engine.excludedReason(peerId) === undefined) {
-      this.probes.delete(peerId)
-      return
-    }
-    const base = this.init.probeBaseMs ?? 30_000
-    const previous = this.probes.get(peerId)
-    const backoffMs = previous === undefined ? base : Math.min(this.init.probeMaxMs ?? 600_000, previous.backoffMs * 2)
-    this.probes.set(peerId, { at: Date.now() + backoffMs, backoffMs })
+    if (this.init.engine.excludedReason(peerId) === undefined) this.probes.clear(peerId)
+    else this.probes.start(peerId)
   }
 }

@@ -65,7 +65,9 @@ export function judgeChallenge(
 export function referencesFor(
   target: ChallengeTarget,
   others: ChallengeTarget[],
-  init: Pick<ChallengerInit, 'self' | 'engine' | 'localSha256'>
+  init: Pick<ChallengerInit, 'self' | 'engine' | 'localSha256'>,
+  /** Untrusted references that last disagreed with each other on this target: others go first. */
+  avoid: ReadonlySet<string> = new Set()
 ): Reference[] {
   if (target.sha256 === undefined) return []
   if (init.localSha256?.(target.model) === target.sha256) return [{ peerId: init.self, local: true, trusted: true }]
@@ -87,7 +89,9 @@ export function referencesFor(
   const best = same[0]
   if (best !== undefined && engine.crossChecked(best.peerId) && engine.trust(best.peerId) >= 0.5)
     return [{ peerId: best.peerId, local: false, trusted: true }]
-  return same.slice(0, 2).map((o) => ({ peerId: o.peerId, local: false, trusted: false }))
+  // stable: the order above holds within the ones not avoided and within the avoided
+  const pair = [...same.filter((o) => !avoid.has(o.peerId)), ...same.filter((o) => avoid.has(o.peerId))]
+  return pair.slice(0, 2).map((o) => ({ peerId: o.peerId, local: false, trusted: false }))
 }
 
 export interface Reference {

@@ -23,17 +23,23 @@ function honestIds(frame: RequestFrame, n: number): number[] {
   return Array.from({ length: n }, (_, i) => (h + i * 13) % 380)
 }
 
-type Behaviour = 'honest' | 'garbage' | 'drop' | 'slow' | 'busy'
+type Behaviour = 'honest' | 'garbage' | 'random' | 'drop' | 'slow' | 'busy'
 function transport(behaviours: Record<string, Behaviour>, tokenGapMs = 2): ChallengeTransport {
   return async function* (peerId, frame): AsyncGenerator<Frame> {
     const max = frame.call.body.max_tokens ?? 16
     const b = behaviours[peerId]
     if (b === 'busy') throw new InferError('provider_busy', 'queue full', 503)
     yield { type: 'accept', sha256: SHA, supportsTokenContinuation: true }
-    const ids = b === 'garbage' ? Array.from({ length: max }, (_, i) => (i * 7 + 3) % 50) : honestIds(frame, max)
+    // 'garbage' is the same garbage every time; 'random' differs from any other answer, and is fast
+    const ids =
+      b === 'garbage'
+        ? Array.from({ length: max }, (_, i) => (i * 7 + 3) % 50)
+        : b === 'random'
+          ? Array.from({ length: max }, () => 400 + Math.floor(Math.random() * 10_000))
+          : honestIds(frame, max)
     for (let i = 0; i < ids.length; i++) {
       if (b === 'drop' && i === Math.floor(max / 2)) throw new InferError('provider_stream_ended', 'closed')
-      await sleep(b === 'slow' ? tokenGapMs * 10 : tokenGapMs)
+      await sleep(b === 'slow' ? tokenGapMs * 10 : b === 'random' ? 0 : tokenGapMs)
       yield { type: 'delta', text: `t${ids[i]} `, tokenIds: [ids[i]] }
     }
     yield { type: 'final', finishReason: 'length', usage: { prompt_tokens: 5, completion_tokens: max } }
@@ -122,6 +128,51 @@ describe('verification challenges', () => {
     expect(await challenger.challenge(targets[1])).toBe('pass')
     expect(engine.crossChecked('h1')).toBe(false)
     expect(engine.excludedReason('h1')).toBeUndefined()
+  })
+
+  it('asks other references after two that disagreed with each other, so a pair with a liar in it shields no liar', async () => {
+    // two fast liars, listed first: each is the other's first reference (beside an honest one) and
+    // both are every honest provider's references, so every first check decides nothing
+    const { engine, challenger } = setup({ liarA: 'random', liarB: 'random', h1: 'honest', h2: 'honest', h3: 'honest' })
+    const verdicts: Array<string | undefined> = []
+    for (let i = 0; i < 30; i++) {
+      const verdict = await challenger.tick()
+      if (verdict === undefined && verdicts.at(-1) === undefined && i > 10) break
+      verdicts.push(verdict)
+      await sleep(5)
+    }
+    expect(engine.excludedReason('liarA')).toMatch(/mismatch/)
+    expect(engine.excludedReason('liarB')).toMatch(/mismatch/)
+    for (const h of ['h1', 'h2', 'h3']) {
+      expect(engine.excludedReason(h)).toBeUndefined()
+      expect(engine.crossChecked(h)).toBe(true)
+    }
+  })
+
+  it('does not let checks whose references never answer use up the rechecks, and stops them after a bound', async () => {
+    const behaviours: Record<string, Behaviour> = { liar: 'random', h1: 'busy', h2: 'busy' }
+    const { engine, challenger } = setup(behaviours)
+    // first sight of each, then rechecks of the liar: its references refuse every time
+    for (let i = 0; i < 6; i++) {
+      await challenger.tick()
+      await sleep(5)
+    }
+    expect(engine.challengesSent('liar')).toBeGreaterThanOrEqual(3)
+    expect(engine.excludedReason('liar')).toBeUndefined()
+    behaviours.h1 = 'honest'
+    behaviours.h2 = 'honest'
+    for (let i = 0; i < 6 && engine.excludedReason('liar') === undefined; i++) {
+      await challenger.tick()
+      await sleep(5)
+    }
+    expect(engine.excludedReason('liar')).toMatch(/mismatch/)
+    // references that never answer: the rechecks stop after a bound
+    const { engine: e2, challenger: c2 } = setup({ liar: 'random', h1: 'busy', h2: 'busy' })
+    for (let i = 0; i < 40; i++) {
+      await c2.tick()
+      await sleep(5)
+    }
+    expect(e2.challengesSent('liar')).toBeLessThanOrEqual(6)
   })
 
   it('counts a stream dropped halfway as truncated and an honest refusal as no evidence', async () => {
