@@ -32,12 +32,18 @@ export async function scaleBench(ctx: BenchContext): Promise<Measured> {
     const upMs = performance.now() - started
     const pending = new Set(nodes)
     let afterUpMs = 0
+    // when each node first listed the bootstrap provider (it had joined) and then the other one: the
+    // two halves of convergence, which need different fixes
+    const joinedMs = new Map<BenchNode, number>()
+    const heardMs: number[] = []
     while (pending.size > 0 && performance.now() - started < timeoutMs) {
       for (const node of [...pending]) {
         const live = await liveProviders(node, MODEL).catch((): string[] => [])
+        if (live.includes(first.peerId) && !joinedMs.has(node)) joinedMs.set(node, performance.now() - started)
         if (!live.includes(first.peerId) || !live.includes(second.peerId)) continue
         pending.delete(node)
         afterUpMs = Math.max(afterUpMs, performance.now() - node.upAt)
+        heardMs.push(performance.now() - started - (joinedMs.get(node) ?? 0))
       }
       if (pending.size > 0) await new Promise((r) => setTimeout(r, 250))
     }
@@ -52,6 +58,9 @@ export async function scaleBench(ctx: BenchContext): Promise<Measured> {
       [`scale.convergeMs${n}`]: pending.size === 0 ? Math.round(convergeMs) : Number.NaN,
       [`scale.convergeAfterUpMs${n}`]: pending.size === 0 ? Math.round(afterUpMs) : Number.NaN,
       [`scale.unconverged${n}`]: pending.size,
+      [`scale.joinedMsMedian${n}`]: Math.round(median([...joinedMs.values()])),
+      [`scale.joinedMsMax${n}`]: Math.round(Math.max(...joinedMs.values())),
+      [`scale.secondProviderAfterJoinMsMax${n}`]: Math.round(Math.max(...heardMs)),
       [`idle.cpuPercentPerNode${n}`]: round(median(cpu), 2),
       [`idle.cpuPercentPerNodeMax${n}`]: round(Math.max(...cpu), 2),
       [`idle.cpuPercentPerNodeJoining${n}`]: round(median(joining), 2),
@@ -66,7 +75,9 @@ export async function scaleBench(ctx: BenchContext): Promise<Measured> {
     ctx.log(
       `${n} --no-serve nodes + 2 providers: all up in ${out[`scale.nodesUpMs${n}`]} ms, every node lists both providers after ` +
         `${pending.size === 0 ? out[`scale.convergeMs${n}`] + ' ms' : `(${pending.size} never did)`} ` +
-        `(at most ${Math.round(afterUpMs)} ms after its own start); CPU per node median ` +
+        `(at most ${Math.round(afterUpMs)} ms after its own start; joined, listing the bootstrap provider, after ` +
+        `${out[`scale.joinedMsMedian${n}`]} ms median, ${out[`scale.joinedMsMax${n}`]} ms at most; the other provider ` +
+        `at most ${out[`scale.secondProviderAfterJoinMsMax${n}`]} ms after that); CPU per node median ` +
         `${out[`idle.cpuPercentPerNodeJoining${n}`]} % right after, ${out[`idle.cpuPercentPerNode${n}`]} % idle a minute later ` +
         `(max ${out[`idle.cpuPercentPerNodeMax${n}`]} %), RSS median ${out[`idle.rssMBMedian${n}`]} MB`
     )
