@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { DatabaseSync } from 'node:sqlite'
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import type { LedgerRole } from '../../../shared/earnings'
 import { canonicalJson, type SignedReceipt, SignedReceiptSchema } from '../../../shared/receipt'
 import { MeshworkError } from '../util/errors'
@@ -36,6 +36,8 @@ export class Ledger {
     private readonly signer?: Signer
   ) {}
 
+  private readonly statements = new Map<string, StatementSync>()
+
   /** Opens (creating if needed) the ledger of the node that `signer` speaks for. */
   static open(path: string, signer: Signer): Ledger {
     const db = new DatabaseSync(path)
@@ -71,24 +73,32 @@ export class Ledger {
   }
 
   close(): void {
+    this.statements.clear()
     if (this.db.isOpen) this.db.close()
   }
 
+  /** Each statement compiled once: an append ran four of them, and compiling was a share of its cost. */
+  private statement(sql: string): StatementSync {
+    let statement = this.statements.get(sql)
+    if (statement === undefined) this.statements.set(sql, (statement = this.db.prepare(sql)))
+    return statement
+  }
+
   head(): HeadRow | undefined {
-    return this.db.prepare('SELECT seq, hash, at, signature FROM head WHERE id = 1').get() as HeadRow | undefined
+    return this.statement('SELECT seq, hash, at, signature FROM head WHERE id = 1').get() as HeadRow | undefined
   }
 
   hasReceipt(receiptId: string): boolean {
     return (
-      this.db.prepare("SELECT 1 FROM entries WHERE receipt_id = ? AND kind = 'receipt'").get(receiptId) !== undefined
+      this.statement("SELECT 1 FROM entries WHERE receipt_id = ? AND kind = 'receipt'").get(receiptId) !== undefined
     )
   }
 
   /** The latest stored form of a receipt (countersigned if that arrived), with its role. */
   latest(receiptId: string): { role: LedgerRole; signed: SignedReceipt } | undefined {
-    const row = this.db
-      .prepare('SELECT role, body FROM entries WHERE receipt_id = ? ORDER BY seq DESC LIMIT 1')
-      .get(receiptId) as { role: LedgerRole; body: string } | undefined
+    const row = this.statement('SELECT role, body FROM entries WHERE receipt_id = ? ORDER BY seq DESC LIMIT 1').get(
+      receiptId
+    ) as { role: LedgerRole; body: string } | undefined
     return row === undefined ? undefined : { role: row.role, signed: SignedReceiptSchema.parse(JSON.parse(row.body)) }
   }
 
@@ -110,18 +120,14 @@ export class Ledger {
       const at = Date.now()
       const partial = { seq, kind, role, at, body, prev_hash: head?.hash ?? GENESIS_HASH }
       const row: EntryRow = { ...partial, ...derivedColumns(signed, role), hash: entryHash(partial) }
-      this.db
-        .prepare(
-          `INSERT INTO entries (seq, kind, role, receipt_id, job_id, counterparty, model, day, prompt_tokens, completion_tokens, amount_nano, at, body, prev_hash, hash)
+      this.statement(
+        `INSERT INTO entries (seq, kind, role, receipt_id, job_id, counterparty, model, day, prompt_tokens, completion_tokens, amount_nano, at, body, prev_hash, hash)
            VALUES ($seq, $kind, $role, $receipt_id, $job_id, $counterparty, $model, $day, $prompt_tokens, $completion_tokens, $amount_nano, $at, $body, $prev_hash, $hash)`
-        )
-        .run({ ...row })
+      ).run({ ...row })
       const signature = signer.sign(headSigningBytes(this.owner, { seq, hash: row.hash, at }))
-      this.db
-        .prepare(
-          'INSERT INTO head (id, seq, hash, at, signature) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at, signature = excluded.signature'
-        )
-        .run(seq, row.hash, at, signature)
+      this.statement(
+        'INSERT INTO head (id, seq, hash, at, signature) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at, signature = excluded.signature'
+      ).run(seq, row.hash, at, signature)
       this.db.exec(nested ? 'RELEASE entry' : 'COMMIT')
       return row
     } catch (err) {
