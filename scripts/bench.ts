@@ -1,13 +1,15 @@
 // `npm run bench [-- section...] [--full] [--out FILE]`: speed and scale measured side by side in one
 // run with real `meshwork start` processes, printed as a table against the project's targets.
 // Sections: routing (mesh vs direct, mid-stream failover), failover (before the first token),
-// discovery, load, idle, reputation, scale, mesh (10/30 peers in one process; 100 with --full), and runtime (container vs process) and soak (a churn run)
+// ledger (recording a served job), discovery, load, idle, reputation, scale, mesh (10/30 peers in one
+// process; 100 with --full), and runtime (container vs process) and soak (a churn run)
 // only when named or --full.
 import { writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { discoveryBench } from './bench/discovery'
 import { failoverBench } from './bench/failover'
 import { idleBench } from './bench/idle'
+import { ledgerBench } from './bench/ledger'
 import { loadBench } from './bench/load'
 import { meshBench } from './bench/mesh'
 import { reputationBench } from './bench/reputation'
@@ -24,6 +26,7 @@ const sections: Record<string, Section> = {
   discovery: discoveryBench,
   load: loadBench,
   idle: idleBench,
+  ledger: ledgerBench,
   reputation: reputationBench,
   scale: scaleBench,
   mesh: meshBench,
@@ -31,7 +34,7 @@ const sections: Record<string, Section> = {
   soak: soakBench
 }
 /** `runtime` (a cold image build) and `soak` (minutes of churn) are not in the default run, to keep it within 10 minutes on 2 cores. */
-const DEFAULT_SECTIONS = ['routing', 'failover', 'discovery', 'load', 'idle', 'reputation', 'scale', 'mesh']
+const DEFAULT_SECTIONS = ['routing', 'ledger', 'failover', 'discovery', 'load', 'idle', 'reputation', 'scale', 'mesh']
 
 /** Required metrics that no section measures yet, and why. */
 const NOT_MEASURED: Record<string, string> = {}
