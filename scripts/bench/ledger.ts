@@ -1,14 +1,13 @@
 // Ledger bench: what recording a served job costs the provider on its request path (a signed receipt
 // appended and the head re-signed, in one transaction flushed to disk; the final frame waits for it),
 // beside the floor this disk sets: a bare one-row SQLite commit with the same settings, in the same run.
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { signerFromKey } from '../../electron/core/earnings/keys'
 import { Ledger } from '../../electron/core/earnings/ledger'
 import { issueReceipt } from '../../electron/core/earnings/receipts'
+import { draft, newSigner } from '../../test/unit/earnings/fixtures'
 import { type BenchContext, type Measured, quantile, round } from './stats'
 
 const RUNS = 400
@@ -27,8 +26,8 @@ function timed(runs: number, once: (i: number) => void): number[] {
 export async function ledgerBench(ctx: BenchContext): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), 'meshwork-bench-ledger-'))
   try {
-    const signer = signerFromKey(await generateKeyPair('Ed25519'))
-    const consumer = signerFromKey(await generateKeyPair('Ed25519')).peerId
+    const signer = await newSigner()
+    const consumer = await newSigner()
     const ledger = Ledger.open(join(dir, 'ledger.sqlite'), signer)
     const floorDb = new DatabaseSync(join(dir, 'floor.sqlite'))
     floorDb.exec(
@@ -42,22 +41,11 @@ export async function ledgerBench(ctx: BenchContext): Promise<Measured> {
     for (let pass = 0; pass < 4; pass++) {
       settle.push(
         ...timed(RUNS / 4 + WARMUP, (i) => {
-          const now = Date.now()
-          const receipt = issueReceipt(signer, 'provider', {
-            jobId: `bench-${pass}-${i}`,
-            provider: signer.peerId,
-            consumer,
-            model: 'meshwork-tiny',
-            sha256: 'a'.repeat(64),
-            promptTokens: 5,
-            completionTokens: 1,
-            complete: true,
-            durationMs: 3,
-            price: { prompt: 0.1, completion: 0.2 },
-            unit: 'credits',
-            startedAt: now - 3,
-            endedAt: now
-          })
+          const receipt = issueReceipt(
+            signer,
+            'provider',
+            draft(signer, consumer, { jobId: `bench-${pass}-${i}`, endedAt: Date.now() })
+          )
           ledger.append('receipt', 'earned', receipt)
         })
       )

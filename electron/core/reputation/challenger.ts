@@ -3,7 +3,7 @@ import type { Logger } from '../util/logger'
 import { type ChallengeTransport, challengeFrame, challengeOutcome, runChallenge } from './challenge'
 import type { AttemptOutcome } from '../events'
 import { judgeChallenge, referencesFor } from './cross-check'
-import { InconclusiveChecks, RecheckBackoff } from './recheck-backoff'
+import { InconclusiveChecks, RecheckBackoff } from './rechecks'
 import type { TrustEngine } from './trust-engine'
 
 /** A provider and one model it serves (with the GGUF it claims). */
