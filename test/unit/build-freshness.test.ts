@@ -34,4 +34,13 @@ describe('npm start rebuilds a stale build', () => {
     expect(buildIsStale(root, 'dist/cli.js')).toBe(true)
     expect(buildIsStale(project(10), 'out/main/main.js')).toBe(true)
   })
+
+  it('is stale when only how it is built changed (the build script, the TypeScript settings)', () => {
+    for (const file of ['scripts/build.mjs', 'tsconfig.base.json', 'electron.vite.config.ts']) {
+      const root = project(10)
+      mkdirSync(join(root, 'scripts'), { recursive: true })
+      writeFileSync(join(root, file), '// changed after the build\n')
+      expect(buildIsStale(root, 'dist/cli.js'), file).toBe(true)
+    }
+  })
 })
