@@ -80,8 +80,12 @@ export function createRuntime(
   }
 }
 
-/** Decides between Docker and the process runtime when started (the engine may come and go). */
-class AutoRuntime implements InferenceRuntime {
+/**
+ * Decides between Docker and the process runtime when started (the engine may come and go). It
+ * implements every member, the optional ones too (`Required`), so a member added to InferenceRuntime
+ * fails to compile here until it is forwarded: a missing `token()` once broke the benchmark silently.
+ */
+class AutoRuntime implements Required<InferenceRuntime> {
   private chosen?: InferenceRuntime
 
   constructor(
@@ -119,13 +123,21 @@ class AutoRuntime implements InferenceRuntime {
     return this.chosen?.stream(call, options) ?? streamFromEndpoint(undefined, call, options)
   }
 
-  async start(): Promise<void> {
+  async start(options?: AbortOptions): Promise<void> {
     this.chosen ??= await this.choose()
-    await this.chosen.start()
+    await this.chosen.start(options)
   }
 
-  async stop(): Promise<void> {
-    await this.chosen?.stop()
+  async beforeStop(options?: AbortOptions): Promise<void> {
+    await this.chosen?.beforeStop?.(options)
+  }
+
+  async stop(options?: AbortOptions): Promise<void> {
+    await this.chosen?.stop(options)
+  }
+
+  async afterStop(options?: AbortOptions): Promise<void> {
+    await this.chosen?.afterStop?.(options)
   }
 
   async suspend(): Promise<void> {
