@@ -123,7 +123,10 @@ export class Challenger {
     this.due.delete(next.peerId)
     const verifying = this.gossipSaysCaught(next.peerId, now)
     const verdict = await this.challenge(next, targets)
-    if (verifying) this.verifications.start(next.peerId)
+    // the back-off is for a provider that passed a check; one whose references decided nothing is
+    // verified again at the next rested tick (with other references), up to the bound on such checks
+    if (verifying && (!this.lastUndecided(next.peerId) || this.inconclusive.count(next.peerId) >= MAX_INCONCLUSIVE))
+      this.verifications.start(next.peerId)
     return verdict
   }
 
@@ -214,6 +217,11 @@ export class Challenger {
     } finally {
       this.busy = false
     }
+  }
+
+  /** Whether the provider's last check had references that answered nothing conclusive. */
+  private lastUndecided(peerId: string): boolean {
+    return this.inconclusive.lastRefs(peerId).size > 0
   }
 
   private scheduleProbe(peerId: string): void {

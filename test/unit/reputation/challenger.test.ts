@@ -240,6 +240,40 @@ describe('verification challenges', () => {
     expect(engine.excludedReason('h1')).toBeUndefined()
   })
 
+  it('verifies a provider that gossip says was caught again at once when its references decided nothing, within a bound', async () => {
+    const behaviours: Record<string, Behaviour> = { turncoat: 'honest', h1: 'honest', h2: 'honest' }
+    const { engine, challenger } = setup(behaviours)
+    for (let i = 0; i < 12 && (await challenger.tick()) !== undefined; i++) await sleep(5)
+    expect(engine.crossChecked('turncoat')).toBe(true)
+    // it turns to garbage and a peer says so; when this node checks, its references are busy
+    behaviours.turncoat = 'garbage'
+    behaviours.h1 = 'busy'
+    behaviours.h2 = 'busy'
+    engine.acceptReport('witness', 1, Date.now(), [{ peer: 'turncoat', positive: 0, negative: 10, caught: true }])
+    await sleep(5)
+    expect(await challenger.tick()).toBe('pass')
+    expect(engine.excludedReason('turncoat')).toBeUndefined()
+    // they answer again: the next tick verifies it again instead of waiting out the back-off (60 s)
+    behaviours.h1 = 'honest'
+    behaviours.h2 = 'honest'
+    await sleep(5)
+    expect(await challenger.tick()).toBe('mismatch')
+    expect(engine.excludedReason('turncoat')).toMatch(/mismatch/)
+    // references that never answer: the verifications stop after the bound on undecided checks
+    const b2: Record<string, Behaviour> = { turncoat: 'honest', h1: 'honest', h2: 'honest' }
+    const { engine: e2, challenger: c2 } = setup(b2)
+    for (let i = 0; i < 12 && (await c2.tick()) !== undefined; i++) await sleep(5)
+    const before = e2.challengesSent('turncoat')
+    Object.assign(b2, { turncoat: 'garbage', h1: 'busy', h2: 'busy' })
+    e2.acceptReport('witness', 1, Date.now(), [{ peer: 'turncoat', positive: 0, negative: 10, caught: true }])
+    for (let i = 0; i < 40; i++) {
+      await c2.tick()
+      await sleep(5)
+    }
+    expect(e2.challengesSent('turncoat') - before).toBeGreaterThan(1)
+    expect(e2.challengesSent('turncoat') - before).toBeLessThanOrEqual(6)
+  })
+
   it('spreads first checks after first sight, so a new provider is not hit by the whole mesh at once', async () => {
     const { init, engine } = setup({ h1: 'honest' })
     const spread = new Challenger({ ...init, tickMs: 100, random: () => 0.5 })
