@@ -1,12 +1,14 @@
-// Idle cost and convergence with many real processes on 127.0.0.1, default settings: two providers
-// (the first is everyone's bootstrap) and N `--no-serve` nodes started together. Measures the time
-// until every node lists both providers (from the spawn, and the longest from a node's own start to
-// it listing both: 30 processes starting at once on 2 cores take a while to be up), then each node's
-// CPU over 20 s twice: right after convergence, while nodes still finish joining (first checks of
-// each provider spread over 30 s, first challenges and link probes, DHT lookups backing off), and
-// idle, once that is done a minute later; and its RSS.
+// Idle cost and convergence with N real processes on 127.0.0.1, default settings, laid out as the
+// scale target states them: one `--no-serve` bootstrap node, two providers, and N - 3 `--no-serve`
+// nodes started together. Measures the time until every node (the bootstrap too) lists both
+// providers (from the spawn, and the longest from a node's own start to it listing both: 30 processes
+// starting at once on 2 cores take a while to be up) and the CPU every process used until then; then
+// each process's CPU over 20 s twice: right after convergence, while nodes still finish joining
+// (first checks of each provider spread over 30 s, first challenges and link probes, DHT lookups
+// backing off), and idle, once that is done a minute later; and the nodes' RSS.
+import { availableParallelism } from 'node:os'
 import { startFakeOpenAI } from './fake-openai'
-import { cpuPercentOver, rssMB } from './proc-stats'
+import { cpuPercentOver, cpuSeconds, rssMB } from './proc-stats'
 import { type BenchNode, liveProviders, startBenchNode, startExternalProvider, stopBenchNodes } from './routing-nodes'
 import { type BenchContext, type Measured, median, round } from './stats'
 
@@ -21,34 +23,47 @@ export async function scaleBench(ctx: BenchContext): Promise<Measured> {
   const timeoutMs = ctx.full ? 300_000 : 120_000
   const fake = await startFakeOpenAI({ model: MODEL })
   try {
-    const first = await startExternalProvider(fake.url, MODEL, [], { defaults: true })
-    const second = await startExternalProvider(fake.url, MODEL, [first.multiaddr], { defaults: true })
+    // a bootstrap node that serves nothing: a provider as everyone's bootstrap also takes every
+    // node's first challenges and advert fetches while it answers their handshakes and DHT queries
+    const bootstrap = await startBenchNode(['--no-serve'], [], { defaults: true })
+    const first = await startExternalProvider(fake.url, MODEL, [bootstrap.multiaddr], { defaults: true })
+    const second = await startExternalProvider(fake.url, MODEL, [bootstrap.multiaddr], { defaults: true })
     const started = performance.now()
-    const nodes: BenchNode[] = await Promise.all(
-      Array.from({ length: n }, () =>
-        startBenchNode(['--no-serve'], [first.multiaddr], { defaults: true, startTimeoutMs: timeoutMs })
+    const earlyCpu = new Map([bootstrap, first, second].map((node) => [node, cpuSeconds(node.proc.pid!)]))
+    const benchCpu = process.cpuUsage()
+    const joiners: BenchNode[] = await Promise.all(
+      Array.from({ length: n - 3 }, () =>
+        startBenchNode(['--no-serve'], [bootstrap.multiaddr], { defaults: true, startTimeoutMs: timeoutMs })
       )
     )
     const upMs = performance.now() - started
+    const nodes = [bootstrap, ...joiners]
     const pending = new Set(nodes)
     let afterUpMs = 0
-    // when each node first listed the bootstrap provider (it had joined) and then the other one: the
-    // two halves of convergence, which need different fixes
+    // when each node first listed a provider (it had joined) and then the other one: the two halves
+    // of convergence, which need different fixes
     const joinedMs = new Map<BenchNode, number>()
     const heardMs: number[] = []
     while (pending.size > 0 && performance.now() - started < timeoutMs) {
       for (const node of [...pending]) {
         const live = await liveProviders(node, MODEL).catch((): string[] => [])
-        if (live.includes(first.peerId) && !joinedMs.has(node)) joinedMs.set(node, performance.now() - started)
-        if (!live.includes(first.peerId) || !live.includes(second.peerId)) continue
+        const listed = [first.peerId, second.peerId].filter((id) => live.includes(id)).length
+        if (listed > 0 && !joinedMs.has(node)) joinedMs.set(node, performance.now() - started)
+        if (listed < 2) continue
         pending.delete(node)
-        afterUpMs = Math.max(afterUpMs, performance.now() - node.upAt)
+        // the bootstrap was up before the spawn: its own start says nothing about the join
+        if (node !== bootstrap) afterUpMs = Math.max(afterUpMs, performance.now() - node.upAt)
         heardMs.push(performance.now() - started - (joinedMs.get(node) ?? 0))
       }
       if (pending.size > 0) await new Promise((r) => setTimeout(r, 250))
     }
     const convergeMs = performance.now() - started
-    const pids = nodes.map((node) => node.proc.pid!)
+    // CPU each process used from the spawn to convergence, against what the machine had in that time
+    const joinCpu = [...nodes, first, second].map((node) => cpuSeconds(node.proc.pid!) - (earlyCpu.get(node) ?? 0))
+    const joinCpuSum = joinCpu.reduce((a, b) => a + b, 0)
+    const benchUsage = process.cpuUsage(benchCpu)
+    const benchCpuS = (benchUsage.user + benchUsage.system) / 1e6
+    const pids = [...nodes, first, second].map((node) => node.proc.pid!)
     const joining = await cpuPercentOver(pids, CPU_WINDOW_MS)
     await new Promise((r) => setTimeout(r, SETTLE_MS - CPU_WINDOW_MS))
     const cpu = await cpuPercentOver(pids, CPU_WINDOW_MS)
@@ -61,23 +76,36 @@ export async function scaleBench(ctx: BenchContext): Promise<Measured> {
       [`scale.joinedMsMedian${n}`]: Math.round(median([...joinedMs.values()])),
       [`scale.joinedMsMax${n}`]: Math.round(Math.max(...joinedMs.values())),
       [`scale.secondProviderAfterJoinMsMax${n}`]: Math.round(Math.max(...heardMs)),
+      [`scale.joinCpuSecondsMedian${n}`]: round(median(joinCpu), 2),
+      [`scale.joinCpuSecondsSum${n}`]: round(joinCpuSum, 1),
+      [`scale.joinMachineShare${n}`]: round(
+        (joinCpuSum + benchCpuS) / ((convergeMs / 1000) * availableParallelism()),
+        2
+      ),
+      [`scale.joinBenchCpuSeconds${n}`]: round(benchCpuS, 1),
       [`idle.cpuPercentPerNode${n}`]: round(median(cpu), 2),
       [`idle.cpuPercentPerNodeMax${n}`]: round(Math.max(...cpu), 2),
       [`idle.cpuPercentPerNodeJoining${n}`]: round(median(joining), 2),
       [`idle.rssMBMedian${n}`]: round(median(rss), 1)
     }
     if (pending.size > 0)
-      ctx.note(`scale.convergeMs${n}`, `${pending.size}/${n} nodes still missed a provider after ${timeoutMs / 1000} s`)
+      ctx.note(
+        `scale.convergeMs${n}`,
+        `${pending.size}/${nodes.length} nodes still missed a provider after ${timeoutMs / 1000} s`
+      )
     if (n !== 30) {
       ctx.note('scale.convergeMs30', `default run uses ${n} nodes (scale.convergeMs${n}); 30 with --full`)
       ctx.note('idle.cpuPercentPerNode30', `default run uses ${n} nodes (idle.cpuPercentPerNode${n}); 30 with --full`)
     }
     ctx.log(
-      `${n} --no-serve nodes + 2 providers: all up in ${out[`scale.nodesUpMs${n}`]} ms, every node lists both providers after ` +
+      `${n} processes (a --no-serve bootstrap, 2 providers, ${n - 3} --no-serve nodes): all up in ${out[`scale.nodesUpMs${n}`]} ms, every node lists both providers after ` +
         `${pending.size === 0 ? out[`scale.convergeMs${n}`] + ' ms' : `(${pending.size} never did)`} ` +
-        `(at most ${Math.round(afterUpMs)} ms after its own start; joined, listing the bootstrap provider, after ` +
+        `(at most ${Math.round(afterUpMs)} ms after its own start; joined, listing a provider, after ` +
         `${out[`scale.joinedMsMedian${n}`]} ms median, ${out[`scale.joinedMsMax${n}`]} ms at most; the other provider ` +
-        `at most ${out[`scale.secondProviderAfterJoinMsMax${n}`]} ms after that); CPU per node median ` +
+        `at most ${out[`scale.secondProviderAfterJoinMsMax${n}`]} ms after that); until then each process used ` +
+        `${out[`scale.joinCpuSecondsMedian${n}`]} CPU-s (median), all ${out[`scale.joinCpuSecondsSum${n}`]} and this ` +
+        `bench's polling ${out[`scale.joinBenchCpuSeconds${n}`]}, ${round(out[`scale.joinMachineShare${n}`] * 100, 0)} % of ` +
+        `the machine's cores; CPU per node median ` +
         `${out[`idle.cpuPercentPerNodeJoining${n}`]} % right after, ${out[`idle.cpuPercentPerNode${n}`]} % idle a minute later ` +
         `(max ${out[`idle.cpuPercentPerNodeMax${n}`]} %), RSS median ${out[`idle.rssMBMedian${n}`]} MB`
     )
