@@ -35,24 +35,27 @@ export async function sendErrorFrame(
 /**
  * A job's response frames, written so that the frames produced in one turn of the event loop leave
  * as one write: one muxer frame, one encryption, one syscall, one window update at the consumer
- * (the accept with the first delta, a last delta with the final frame). Nothing waits for a later
- * frame: what is queued goes out as soon as the code running now is done (process.nextTick).
+ * (the accept with the first delta, a last delta with the final frame). What is queued goes out as
+ * soon as the code running now is done (process.nextTick); with `minGapMs`, no sooner than that after
+ * the previous write, so a fast stream's deltas leave together (the final frame never waits).
  * A write waits only while the stream's buffer is full (backpressure), as `sendFrame` does.
  */
 export class FrameBatch {
   private queued: Uint8Array[] = []
   private blocked = false
   private failure: Error | undefined
+  private lastFlushAt = Number.NEGATIVE_INFINITY
+  private timer: NodeJS.Timeout | undefined
 
   constructor(
     private readonly stream: Stream,
-    private readonly options: AbortOptions & { drainTimeoutMs?: number } = {}
+    private readonly options: AbortOptions & { drainTimeoutMs?: number; minGapMs?: number } = {}
   ) {}
 
   async write(frame: ResponseFrame): Promise<void> {
     if (this.failure) throw this.failure
     this.queued.push(encodeFrame(frame))
-    if (this.queued.length === 1) process.nextTick(() => this.flush())
+    if (this.queued.length === 1 || frame.type === 'final') this.schedule(frame.type === 'final')
     if (!this.blocked) return
     const { signal, drainTimeoutMs } = this.options
     const timeout = drainTimeoutMs === undefined ? undefined : AbortSignal.timeout(drainTimeoutMs)
@@ -62,9 +65,24 @@ export class FrameBatch {
     this.blocked = false
   }
 
+  /** The next flush: at the end of this turn, or (`minGapMs`) no sooner than that after the last one. */
+  private schedule(final: boolean): void {
+    const wait = final ? 0 : this.lastFlushAt + (this.options.minGapMs ?? 0) - performance.now()
+    if (wait > 0) {
+      this.timer ??= setTimeout(() => this.flush(), wait)
+      return
+    }
+    clearTimeout(this.timer)
+    this.timer = undefined
+    process.nextTick(() => this.flush())
+  }
+
   /** Sends what is queued now (before the stream is closed, or another frame is sent around the batch). */
   flush(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
     if (this.queued.length === 0 || this.failure) return
+    this.lastFlushAt = performance.now()
     const bytes = this.queued.length === 1 ? this.queued[0] : concat(this.queued)
     this.queued = []
     try {

@@ -171,4 +171,34 @@ describe('coalescing deltas that are already waiting', () => {
     batch.end()
     expect(sent).toHaveLength(3)
   })
+
+  it('with a gap, a fast stream leaves as one write per gap; the first delta and the final frame never wait', async () => {
+    const sent: Uint8Array[] = []
+    const stream = { send: (bytes: Uint8Array) => (sent.push(bytes), true) } as unknown as Stream
+    const batch = new FrameBatch(stream, { minGapMs: 250 })
+    const turn = () => new Promise((resolve) => setImmediate(resolve))
+    const delta = (i: number): DeltaFrame => ({ type: 'delta', text: `t${i}`, tokenIds: [i] })
+    const decode = (bytes: Uint8Array) => new FrameDecoder(ResponseFrameSchema, 1 << 20).push(bytes)
+    await batch.write({ type: 'accept', sha256: SHA, supportsTokenContinuation: true })
+    await batch.write(delta(1))
+    await turn()
+    expect(sent).toHaveLength(1) // the first token at once
+    await batch.write(delta(2))
+    await turn()
+    await batch.write(delta(3))
+    await turn()
+    expect(sent).toHaveLength(1) // held: the last write was less than a gap ago
+    await new Promise((resolve) => setTimeout(resolve, 350))
+    expect(sent).toHaveLength(2)
+    expect(decode(sent[1])).toEqual([delta(2), delta(3)])
+    await batch.write(delta(4))
+    await batch.write({ type: 'final', finishReason: 'stop' })
+    await turn()
+    expect(sent).toHaveLength(3) // the end of the answer does not wait out the gap
+    expect(decode(sent[2])).toEqual([delta(4), { type: 'final', finishReason: 'stop' }])
+    await new Promise((resolve) => setTimeout(resolve, 350))
+    await batch.write(delta(5))
+    await turn()
+    expect(sent).toHaveLength(4) // after a pause, at once
+  })
 })
