@@ -37,12 +37,12 @@ async function start(flags: ReturnType<typeof parseCli>['flags']): Promise<void>
   process.on('SIGINT', () => shutdown('SIGINT'))
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   await node.start()
-  const status = await node.control.status()
+  // not node.control.status(): a node that serves nothing detects its hardware only when asked
   process.stdout.write(
-    `Meshwork node ${status.peerId}\n` +
-      `  OpenAI API  ${status.apiUrl}/v1\n` +
-      `  Dashboard   ${status.apiUrl}/\n` +
-      status.multiaddrs.map((a) => `  P2P         ${a}\n`).join('')
+    `Meshwork node ${node.peerId}\n` +
+      `  OpenAI API  ${node.apiUrl}/v1\n` +
+      `  Dashboard   ${node.apiUrl}/\n` +
+      node.multiaddrs.map((a) => `  P2P         ${a}\n`).join('')
   )
 }
 

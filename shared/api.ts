@@ -71,6 +71,8 @@ export const ApiFileSchema = z.object({
   apiUrl: z.string().url(),
   pid: z.number().int(),
   peerId: z.string(),
-  apiKey: z.string().optional()
+  apiKey: z.string().optional(),
+  /** The node's libp2p addresses when it started (its chosen ports), to bootstrap other nodes from. */
+  multiaddrs: z.array(z.string().max(1024)).max(64).optional()
 })
 export type ApiFile = z.infer<typeof ApiFileSchema>

@@ -5,7 +5,8 @@ import { MeshworkError } from './util/errors'
 import type { Startable } from './util/startable'
 
 /**
- * `<data-dir>/api.json`: where a running node's API is, so the CLI subcommands can find it.
+ * `<data-dir>/api.json`: where a running node's API is, so the CLI subcommands can find it, and its
+ * p2p addresses as it started (the ports it chose), for whoever bootstraps another node from it.
  * The node writes it once its API listens and removes it as the last step of stopping.
  */
 const API_FILE = 'api.json'
@@ -53,6 +54,8 @@ export async function removeApiFile(dataDir: string): Promise<void> {
 export interface ApiFileComponents {
   /** The API server, started before this service (its URL is known then). */
   api: { readonly url: string }
+  /** This node's libp2p addresses (libp2p listens before this service starts). */
+  multiaddrs?: () => string[]
 }
 
 export interface ApiFileInit {
@@ -70,7 +73,8 @@ export class ApiFilePublisher implements Startable {
 
   async start(): Promise<void> {
     const { dataDir, peerId, apiKey } = this.init
-    await writeApiFile(dataDir, { apiUrl: this.components.api.url, pid: process.pid, peerId, apiKey })
+    const multiaddrs = this.components.multiaddrs?.()
+    await writeApiFile(dataDir, { apiUrl: this.components.api.url, pid: process.pid, peerId, apiKey, multiaddrs })
   }
 
   async stop(): Promise<void> {}

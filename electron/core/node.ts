@@ -39,6 +39,8 @@ export interface MeshworkNode {
   readonly events: ReturnType<typeof createEvents>
   readonly control: NodeControl
   readonly apiUrl: string
+  /** This node's libp2p addresses (with /p2p/ its id). */
+  readonly multiaddrs: string[]
   start(options?: AbortOptions): Promise<void>
   /** Graceful: routed streams and provider jobs get `config.stopTimeoutMs` to finish, then all is released. */
   stop(options?: AbortOptions): Promise<void>
@@ -64,7 +66,8 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
   const events = createEvents()
   const startedAt = Date.now()
 
-  const hardware = new LocalHardware({ logger: logger.child('hardware') })
+  // a node that serves nothing detects its hardware when something first asks for its status
+  const hardware = new LocalHardware({ logger: logger.child('hardware') }, { lazy: !config.serve })
   const directory = new PeerDirectory(events, Math.max(3 * config.advertIntervalMs, 8_000))
   const refreshAdvert = (): void =>
     void advertiser.refresh().catch((err: unknown) => logger.error('advert refresh failed', { err }))
@@ -167,12 +170,13 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
       startedAt,
       reachability: () => libp2p.services.reachability.view()
     })
+  const detectedStatus = async () => (await hardware.detected(), status())
   const control: NodeControl = {
-    status: async () => status(),
+    status: detectedStatus,
     peers: async (opts) =>
       peerViews({ directory, trust: routerTrust(router), connection: (id) => connectionKind(libp2p, id) }, opts),
-    pause: async () => (await pause.set(true), status()),
-    resume: async () => (await pause.set(false), status()),
+    pause: async () => (await pause.set(true), detectedStatus()),
+    resume: async () => (await pause.set(false), detectedStatus()),
     settings: async () => settingsView(config, status()),
     earnings: async (query) => earnings.summary(query),
     verifyEarnings: async () => earnings.verify(),
@@ -213,7 +217,10 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
     { name: 'api', service: api },
     {
       name: 'api.json',
-      service: new ApiFilePublisher({ api }, { dataDir: config.dataDir, peerId, apiKey: config.apiKey })
+      service: new ApiFilePublisher(
+        { api, multiaddrs: () => libp2p.getMultiaddrs().map(String) },
+        { dataDir: config.dataDir, peerId, apiKey: config.apiKey }
+      )
     }
   ]
   const lifecycle = new Lifecycle(services, { logger })
@@ -224,6 +231,9 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
     control,
     get apiUrl() {
       return api.url
+    },
+    get multiaddrs() {
+      return libp2p.getMultiaddrs().map(String)
     },
     async start(options) {
       await lifecycle.start(options)

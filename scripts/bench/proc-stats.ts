@@ -13,13 +13,17 @@ export function rssMB(pid: number): number {
   }
 }
 
-/** User + system CPU seconds `pid` has used so far (NaN when gone). */
+/**
+ * User + system CPU seconds `pid` has used so far, with those of its children that have ended (the
+ * tools hardware detection runs, say); NaN when gone.
+ */
 export function cpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // fields after the command name (which may hold spaces) start at state, field 3
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
+    const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number)
+    return (utime + stime + cutime + cstime) / TICKS_PER_SECOND
   } catch {
     return Number.NaN
   }

@@ -85,14 +85,16 @@ export async function startNode(options: StartNodeOptions = {}): Promise<NodePro
   const api = JSON.parse(readFileSync(apiFile, 'utf8'))
   // a node started with --api-key writes it to api.json (as the CLI subcommands read it)
   const auth: Record<string, string> = api.apiKey ? { authorization: `Bearer ${api.apiKey}` } : {}
-  const status = (await (await fetch(api.apiUrl + '/api/status', { headers: auth })).json()) as { multiaddrs: string[] }
+  // from api.json, not /api/status: a node that serves nothing detects its hardware on that request
+  const multiaddrs = (api.multiaddrs as string[] | undefined) ?? []
+  if (multiaddrs.length === 0) throw new Error(`api.json lists no p2p address:\n${output}`)
   const node: NodeProcess = {
     spawnedAt,
     upAt,
     dataDir,
     apiUrl: api.apiUrl,
     peerId: api.peerId,
-    multiaddr: status.multiaddrs[0],
+    multiaddr: multiaddrs[0],
     proc,
     logs: () => output,
     get: async (path) => (await fetch(api.apiUrl + path, { headers: auth })).json(),

@@ -10,7 +10,7 @@ describe('api.json', () => {
   it('is written while the node runs (owner-only) and removed only after everything stopped', async () => {
     const dataDir = dir()
     const publisher = new ApiFilePublisher(
-      { api: { url: 'http://127.0.0.1:4321' } },
+      { api: { url: 'http://127.0.0.1:4321' }, multiaddrs: () => ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWtest'] },
       { dataDir, peerId: '12D3KooWtest', apiKey: 'sk-12345678' }
     )
     await publisher.start()
@@ -18,7 +18,8 @@ describe('api.json', () => {
       apiUrl: 'http://127.0.0.1:4321',
       pid: process.pid,
       peerId: '12D3KooWtest',
-      apiKey: 'sk-12345678'
+      apiKey: 'sk-12345678',
+      multiaddrs: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWtest']
     })
     expect(statSync(apiFilePath(dataDir)).mode & 0o077).toBe(0)
     await publisher.stop()
