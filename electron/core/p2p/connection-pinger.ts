@@ -1,6 +1,7 @@
-import type { ComponentLogger, Connection, Logger, Startable } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2p, Logger, Startable } from '@libp2p/interface'
 import { AdaptiveTimeout, type AdaptiveTimeoutInit, byteStream } from '@libp2p/utils'
 import { equals } from 'uint8arrays/equals'
+import { InboundActivity } from './inbound-activity'
 
 export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 const PING_BYTES = 32
@@ -13,6 +14,7 @@ export interface ConnectionPingerInit {
 
 export interface ConnectionPingerComponents {
   connectionManager: { getConnections(): Connection[] }
+  events: Pick<Libp2p, 'addEventListener' | 'removeEventListener'>
   logger: ComponentLogger
 }
 
@@ -22,14 +24,20 @@ export interface ConnectionPingerComponents {
  * the same news, and per-connection pings were the largest share of a node's idle traffic that grows
  * with the mesh. The other end still sees the ping go by; should the dialler vanish without closing,
  * that end's socket closes after its inactivity timeout (2 min for libp2p's TCP).
+ * A connection that received data since its last check is not pinged: its peer is alive. In a mesh
+ * most connections carry some gossip or DHT traffic each minute, and one ping per connection was a
+ * node's idle cost that grows with the mesh. A peer that stops sending is pinged at the next round.
  */
 export class ConnectionPinger implements Startable {
   private readonly log: Logger
   private readonly timeout: AdaptiveTimeout
   private timer: NodeJS.Timeout | undefined
   private controller = new AbortController()
+  private readonly activity: InboundActivity
   /** pings sent since start (for tests and logs) */
   sent = 0
+  /** pings left out since start because the connection had received data (for tests and logs) */
+  skipped = 0
 
   constructor(
     private readonly components: ConnectionPingerComponents,
@@ -37,28 +45,42 @@ export class ConnectionPinger implements Startable {
   ) {
     this.log = components.logger.forComponent('meshwork:connection-pinger')
     this.timeout = new AdaptiveTimeout(init.timeout)
+    this.activity = new InboundActivity(Math.min(1_000, init.intervalMs / 10))
   }
 
   readonly [Symbol.toStringTag] = 'meshwork:connection-pinger'
 
   start(): void {
     this.controller = new AbortController()
+    this.components.events.addEventListener('connection:open', this.onOpen)
     this.timer = setInterval(() => this.pingAll(), this.init.intervalMs)
   }
 
   stop(): void {
     this.controller.abort()
+    this.components.events.removeEventListener('connection:open', this.onOpen)
     clearInterval(this.timer)
+  }
+
+  private readonly onOpen = (evt: CustomEvent<Connection>): void => {
+    if (evt.detail.direction === 'outbound') this.activity.watch(evt.detail)
   }
 
   private pingAll(): void {
     for (const connection of this.components.connectionManager.getConnections()) {
       if (connection.direction !== 'outbound' || connection.status !== 'open') continue
-      this.ping(connection).catch((err: Error) => {
-        if (this.controller.signal.aborted) return
-        this.log('ping of %p failed, aborting the connection - %e', connection.remotePeer, err)
-        connection.abort(err)
-      })
+      if (this.activity.heardSinceCheck(connection)) {
+        this.skipped++
+        continue
+      }
+      this.ping(connection).then(
+        () => this.activity.pinged(connection),
+        (err: Error) => {
+          if (this.controller.signal.aborted) return
+          this.log('ping of %p failed, aborting the connection - %e', connection.remotePeer, err)
+          connection.abort(err)
+        }
+      )
     }
   }
 

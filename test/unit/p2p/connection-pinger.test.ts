@@ -7,6 +7,7 @@ import { startTcpTestNode } from '../../helpers/tcp-test-node'
 import { waitFor } from '../../helpers/wait'
 
 const INTERVAL_MS = 100
+const CHATTER_PROTOCOL = '/meshwork-test/chatter/1.0.0'
 type PingerNode = Libp2p<{ pinger: ConnectionPinger }>
 
 let nodes: PingerNode[] = []
@@ -54,6 +55,31 @@ describe('the connection pinger', () => {
     await dialler.node.dial(frozen.node.getMultiaddrs()[0])
     await waitFor(() => frozen.received.pings >= 1, 5_000)
     await waitFor(() => dialler.node.getConnections().length === 0, 5_000)
+  })
+
+  it('does not ping a connection that received data since its last check, and pings it once it falls silent', async () => {
+    const dialler = await pingerNode()
+    const listener = await pingerNode()
+    await dialler.node.handle(CHATTER_PROTOCOL, async (stream: Stream) => {
+      for await (const _ of stream); // reads what the peer sends, answers nothing
+    })
+    await dialler.node.dial(listener.node.getMultiaddrs()[0])
+    // the peer sends a few bytes every 20 ms over the connection the dialler opened
+    await waitFor(() => listener.node.getConnections().length === 1, 5_000)
+    const stream = await listener.node.getConnections()[0].newStream(CHATTER_PROTOCOL)
+    const bytes = byteStream(stream)
+    const pinger = dialler.node.services.pinger
+    const sentBefore = pinger.sent
+    for (let i = 0; i < 50; i++) {
+      await bytes.write(new Uint8Array(16))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    // ten rounds went by while the peer talked: at most the one under way when it began was sent
+    expect(pinger.sent - sentBefore).toBeLessThanOrEqual(1)
+    expect(pinger.skipped).toBeGreaterThanOrEqual(5)
+    const pingsBefore = listener.received.pings
+    await waitFor(() => listener.received.pings >= pingsBefore + 3, 5_000)
+    await stream.close()
   })
 
   it('keeps a connection to a peer that does not speak ping: it answered the negotiation', async () => {
