@@ -67,12 +67,15 @@ export const PeersResponseSchema = z.object({ peers: z.array(PeerViewSchema) })
 export type PeersResponse = z.infer<typeof PeersResponseSchema>
 
 /** Written to <data-dir>/api.json so CLI subcommands can find a running node. */
+/** How many p2p addresses api.json lists at most. */
+export const API_FILE_MAX_MULTIADDRS = 64
+
 export const ApiFileSchema = z.object({
   apiUrl: z.string().url(),
   pid: z.number().int(),
   peerId: z.string(),
   apiKey: z.string().optional(),
   /** The node's libp2p addresses when it started (its chosen ports), to bootstrap other nodes from. */
-  multiaddrs: z.array(z.string().max(1024)).max(64).optional()
+  multiaddrs: z.array(z.string().max(1024)).max(API_FILE_MAX_MULTIADDRS).optional()
 })
 export type ApiFile = z.infer<typeof ApiFileSchema>

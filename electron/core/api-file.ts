@@ -1,6 +1,6 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ApiFileSchema, type ApiFile } from '../../shared/api'
+import { API_FILE_MAX_MULTIADDRS, ApiFileSchema, type ApiFile } from '../../shared/api'
 import { MeshworkError } from './util/errors'
 import type { Startable } from './util/startable'
 
@@ -73,7 +73,8 @@ export class ApiFilePublisher implements Startable {
 
   async start(): Promise<void> {
     const { dataDir, peerId, apiKey } = this.init
-    const multiaddrs = this.components.multiaddrs?.()
+    // as many as the file's schema takes (a host with many interfaces lists one per interface)
+    const multiaddrs = this.components.multiaddrs?.().slice(0, API_FILE_MAX_MULTIADDRS)
     await writeApiFile(dataDir, { apiUrl: this.components.api.url, pid: process.pid, peerId, apiKey, multiaddrs })
   }
 

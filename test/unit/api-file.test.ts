@@ -28,6 +28,16 @@ describe('api.json', () => {
     await expect(readApiFile(dataDir)).rejects.toMatchObject({ code: 'no_running_node' })
   })
 
+  it('lists at most as many p2p addresses as its schema reads back (a host with many interfaces)', async () => {
+    const dataDir = dir()
+    const many = Array.from({ length: 100 }, (_, i) => `/ip4/10.0.${i}.1/tcp/4001/p2p/12D3KooWtest`)
+    await new ApiFilePublisher(
+      { api: { url: 'http://127.0.0.1:4321' }, multiaddrs: () => many },
+      { dataDir, peerId: 'x' }
+    ).start()
+    expect((await readApiFile(dataDir)).multiaddrs).toEqual(many.slice(0, 64))
+  })
+
   it('says how to start a node when none runs', async () => {
     const dataDir = dir()
     await expect(readApiFile(dataDir)).rejects.toThrow(`meshwork start --data-dir ${dataDir}`)
