@@ -66,10 +66,10 @@ export type PeerView = z.infer<typeof PeerViewSchema>
 export const PeersResponseSchema = z.object({ peers: z.array(PeerViewSchema) })
 export type PeersResponse = z.infer<typeof PeersResponseSchema>
 
-/** Written to <data-dir>/api.json so CLI subcommands can find a running node. */
 /** How many p2p addresses api.json lists at most. */
 export const API_FILE_MAX_MULTIADDRS = 64
 
+/** Written to <data-dir>/api.json so CLI subcommands can find a running node. */
 export const ApiFileSchema = z.object({
   apiUrl: z.string().url(),
   pid: z.number().int(),

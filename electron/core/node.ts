@@ -171,6 +171,7 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
       reachability: () => libp2p.services.reachability.view()
     })
   const detectedStatus = async () => (await hardware.detected(), status())
+  const listenAddrs = () => libp2p.getMultiaddrs().map(String)
   const control: NodeControl = {
     status: detectedStatus,
     peers: async (opts) =>
@@ -218,7 +219,7 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
     {
       name: 'api.json',
       service: new ApiFilePublisher(
-        { api, multiaddrs: () => libp2p.getMultiaddrs().map(String) },
+        { api, multiaddrs: listenAddrs },
         { dataDir: config.dataDir, peerId, apiKey: config.apiKey }
       )
     }
@@ -233,11 +234,11 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
       return api.url
     },
     get multiaddrs() {
-      return libp2p.getMultiaddrs().map(String)
+      return listenAddrs()
     },
     async start(options) {
       await lifecycle.start(options)
-      const p2p = libp2p.getMultiaddrs().map(String)
+      const p2p = listenAddrs()
       logger.info('node started', { peerId, api: api.url, p2p, paused: pause.paused })
     },
     async stop(options) {

@@ -24,9 +24,9 @@ export interface ConnectionPingerComponents {
  * the same news, and per-connection pings were the largest share of a node's idle traffic that grows
  * with the mesh. The other end still sees the ping go by; should the dialler vanish without closing,
  * that end's socket closes after its inactivity timeout (2 min for libp2p's TCP).
- * A connection that received data since its last check is not pinged: its peer is alive. In a mesh
- * most connections carry some gossip or DHT traffic each minute, and one ping per connection was a
- * node's idle cost that grows with the mesh. A peer that stops sending is pinged at the next round.
+ * A connection that received data since its last check is not pinged either: its peer is alive, and
+ * in a mesh most connections carry some gossip or DHT traffic each minute. A peer that stops sending
+ * is pinged at the next round.
  */
 export class ConnectionPinger implements Startable {
   private readonly log: Logger
