@@ -1,7 +1,7 @@
 import type { Menu, MenuItemConstructorOptions, NativeImage, Tray } from 'electron'
 import type { StatusResponse } from '../shared/api'
 
-export type TrayMode = 'starting' | 'earning' | 'paused' | 'not-serving' | 'offline' | 'stopping'
+export type TrayMode = 'starting' | 'earning' | 'paused' | 'not-serving' | 'router-only' | 'offline' | 'stopping'
 
 export interface TrayState {
   mode: TrayMode
@@ -21,6 +21,7 @@ const MODE_TEXT: Record<TrayMode, string> = {
   earning: 'Earning',
   paused: 'Paused',
   'not-serving': 'Not serving (see dashboard)',
+  'router-only': 'Router only (--no-serve)',
   offline: 'Offline',
   stopping: 'Stopping…'
 }
@@ -28,8 +29,10 @@ const MODE_TEXT: Record<TrayMode, string> = {
 export function trayStateFromStatus(status: StatusResponse | undefined, reachable: boolean): TrayState {
   if (!reachable || status === undefined)
     return { mode: status === undefined && reachable ? 'starting' : 'offline', served: status?.stats.served ?? 0 }
-  const broken = !status.serving || status.runtime.state === 'failed' || status.runtime.state === 'unavailable'
-  return { mode: status.paused ? 'paused' : broken ? 'not-serving' : 'earning', served: status.stats.served }
+  const served = status.stats.served
+  if (!status.serving) return { mode: 'router-only', served }
+  const broken = status.runtime.state === 'failed' || status.runtime.state === 'unavailable'
+  return { mode: status.paused ? 'paused' : broken ? 'not-serving' : 'earning', served }
 }
 
 export function trayTooltip(state: TrayState): string {
@@ -55,7 +58,13 @@ export function buildTrayMenu(state: TrayState): TrayItem[] {
 }
 
 export function trayIconName(state: TrayState): string {
-  const kind = state.mode === 'earning' ? 'earning' : state.mode === 'paused' ? 'paused' : 'offline'
+  // a router-only node is healthy but takes no jobs: the paused icon, not the offline one
+  const kind =
+    state.mode === 'earning'
+      ? 'earning'
+      : state.mode === 'paused' || state.mode === 'router-only'
+        ? 'paused'
+        : 'offline'
   return `tray-${kind}.png`
 }
 

@@ -165,7 +165,6 @@ describe('dashboard states (fixture node)', () => {
 
   it('explains a machine with no GPU, no Docker and no peers', async () => {
     const bare = fixtureStatus({
-      serving: false,
       connections: 0,
       runtime: {
         kind: 'none',

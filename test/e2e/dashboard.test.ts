@@ -144,4 +144,14 @@ describe('dashboard on a real node in a small mesh', () => {
     expect(await page.getByTestId('settings-network').textContent()).toContain(a.apiUrl)
     expect(problems).toEqual([])
   })
+
+  it('a --no-serve node says it routes only, and offers no earning toggle', async () => {
+    await openPage(page, c.apiUrl, 'overview')
+    await expect.poll(() => page.getByTestId('earning-state').textContent(), { timeout: 15_000 }).toBe('Router only')
+    expect(await page.getByTestId('hero').textContent()).toContain('--no-serve')
+    expect(await page.getByTestId('earning-toggle').count()).toBe(0)
+    expect(await page.getByTestId('benchmark-card').textContent()).toContain('Nothing to measure')
+    await screenshot(page, 'mesh-router-only')
+    expect(problems).toEqual([])
+  })
 })

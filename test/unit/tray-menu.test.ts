@@ -21,8 +21,8 @@ describe('tray menu model', () => {
     expect(item(menu, 'toggle-earning')?.label).toBe('Resume earning')
   })
 
-  it('disables the toggle while offline, starting, stopping or busy', () => {
-    for (const mode of ['offline', 'starting', 'stopping'] as const) {
+  it('disables the toggle while offline, starting, stopping, busy or serving nothing', () => {
+    for (const mode of ['offline', 'starting', 'stopping', 'router-only'] as const) {
       expect(item(buildTrayMenu({ mode, served: 0 }), 'toggle-earning')?.enabled, mode).toBe(false)
     }
     expect(item(buildTrayMenu({ mode: 'earning', served: 0, busy: true }), 'toggle-earning')?.enabled).toBe(false)
@@ -39,6 +39,7 @@ describe('tray menu model', () => {
     expect(trayStateFromStatus(fixtureStatus({ runtime: { kind: 'docker', state: 'unavailable' } }), true).mode).toBe(
       'not-serving'
     )
+    expect(trayStateFromStatus(fixtureStatus({ serving: false, paused: true }), true).mode).toBe('router-only')
     expect(trayStateFromStatus(fixtureStatus(), false).mode).toBe('offline')
     expect(trayStateFromStatus(undefined, true).mode).toBe('starting')
   })
@@ -47,6 +48,7 @@ describe('tray menu model', () => {
     expect(trayIconName({ mode: 'earning', served: 0 })).toBe('tray-earning.png')
     expect(trayIconName({ mode: 'paused', served: 0 })).toBe('tray-paused.png')
     expect(trayIconName({ mode: 'offline', served: 0 })).toBe('tray-offline.png')
+    expect(trayIconName({ mode: 'router-only', served: 0 })).toBe('tray-paused.png')
     expect(trayTooltip({ mode: 'paused', served: 2 })).toBe('Meshwork — Paused · 2 jobs served')
   })
 })

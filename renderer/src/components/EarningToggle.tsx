@@ -10,7 +10,7 @@ export function EarningToggle(props: { compact?: boolean }) {
   const actionError = useApp((s) => s.actionError)
   const setEarning = useApp((s) => s.setEarning)
   const state = earningState(status, statusError, connected)
-  if (!status || state === 'offline') return null
+  if (!status || state === 'offline' || state === 'router-only') return null
   const paused = status.paused
   return (
     <div className="toggle-wrap">

@@ -93,6 +93,8 @@ function heroText(state: ReturnType<typeof earningState>, status: StatusResponse
       return `Your GPU is available to the Meshwork network and takes jobs. It has served ${num(status.stats.served)} ${status.stats.served === 1 ? 'job' : 'jobs'} so far.`
     case 'paused':
       return 'Other peers see you as paused and send you no new jobs. Your GPU is free for games and other work.'
+    case 'router-only':
+      return "This node serves no model (it was started with --no-serve): it routes your apps' requests to providers in the mesh and earns nothing. Start it without --no-serve to serve with this machine."
     case 'not-serving':
       return `${status.runtime.message ?? `The inference runtime is ${status.runtime.state}.`} Until that is fixed this node cannot take jobs.`
     default:

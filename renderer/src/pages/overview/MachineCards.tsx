@@ -6,7 +6,11 @@ export function GpuCard({ status }: { status: StatusResponse }) {
   const { gpus, cpu, memoryMB, os, docker } = status.hardware
   return (
     <Card title="Hardware" testId="gpu-card">
-      {gpus.length === 0 ? (
+      {gpus.length === 0 && !status.serving ? (
+        <Notice tone="muted" title="No GPU detected" testId="no-gpu">
+          This node serves no model (--no-serve), so it needs none.
+        </Notice>
+      ) : gpus.length === 0 ? (
         <Notice tone="warn" title="No GPU detected" testId="no-gpu">
           This node runs models on the CPU, which is much slower. If this machine has a GPU, check its driver (
           <code>nvidia-smi</code> or <code>rocm-smi</code> must work).
@@ -61,7 +65,11 @@ export function BenchmarkCard({ status }: { status: StatusResponse }) {
       testId="benchmark-card"
       aside={<span className="muted small">benchmarked on this machine</span>}
     >
-      {entries.length === 0 ? (
+      {entries.length === 0 && !status.serving ? (
+        <Notice tone="muted" title="Nothing to measure">
+          This node serves no model (--no-serve); providers in the mesh advertise their measured speed.
+        </Notice>
+      ) : entries.length === 0 ? (
         <Notice tone="muted" title="Not benchmarked yet">
           The node measures each model once its runtime is ready; results appear here and in your advert.
         </Notice>
