@@ -56,7 +56,7 @@ async function startTimed(runtime: SupervisedRuntime, events: ReturnType<typeof 
 }
 
 export async function runtimeBench(log: Log): Promise<Record<string, number>> {
-  const docker = createDockerClient()
+  const docker = await createDockerClient()
   await detectDocker(docker)
   const peerId = `bench-runtime-${randomBytes(4).toString('hex')}`
   const dir = mkdtempSync(join(tmpdir(), 'meshwork-bench-runtime-'))

@@ -27,7 +27,7 @@ const run = randomBytes(4).toString('hex')
 const PEER = `docker-test-${run}`
 const OTHER = `docker-other-${run}`
 const dir = mkdtempSync(join(tmpdir(), 'meshwork-docker-rt-'))
-const client = createDockerClient()
+const client = await createDockerClient()
 // what an earlier version of Meshwork left behind: one image nobody uses, one a container still references
 const OLD_IMAGE = `meshwork-worker:old-${run}`
 const USED_IMAGE = `meshwork-worker:used-${run}`

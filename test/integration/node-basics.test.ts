@@ -1,7 +1,8 @@
 import { createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { statSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { killAllNodes, startNode, type NodeProcess } from '../helpers/node-process'
 import { waitFor } from '../helpers/wait'
@@ -123,5 +124,18 @@ describe('a headless node', () => {
     expect(back.multiaddr).toBe(seed.multiaddr)
     await waitFor(async () => (await joiner.get('/api/status')).connections > 0, 20_000, { intervalMs: 200 })
     expect(joiner.logs()).toContain('no peer reachable; retrying the bootstrap list')
+  })
+
+  it('loads dockerode only once it talks to Docker, not at start', async () => {
+    const hook = pathToFileURL(resolve(import.meta.dirname, '../helpers/report-import.mjs')).href
+    const lazy = await startNode({
+      args: ['--no-serve'],
+      env: { NODE_OPTIONS: `--import=${hook}`, MESHWORK_TEST_REPORT_IMPORT: 'dockerode' }
+    })
+    await new Promise((r) => setTimeout(r, 500))
+    expect(lazy.logs()).not.toContain('dockerode imported')
+    // the first status detects the hardware, Docker among it: the hook must see the import then
+    await lazy.get('/api/status')
+    await waitFor(async () => lazy.logs().includes('test hook: dockerode imported'), 5_000, { intervalMs: 100 })
   })
 })

@@ -24,7 +24,7 @@ let listener: Server
 let listenerPort: number
 
 beforeAll(async () => {
-  await detectDocker(createDockerClient())
+  await detectDocker(await createDockerClient())
   workerEntry = await bundleWorker()
   model = await tinyModel(join(dir, 'models'))
   // a service on every host address: what a worker with a network could reach

@@ -1,5 +1,5 @@
-import Dockerode from 'dockerode'
 import type { HardwareProfile } from '../../../shared/hardware'
+import { createDockerClient } from '../runtime/docker/engine'
 import type { AbortOptions } from '../util/startable'
 
 export type DockerGpuSupport = NonNullable<HardwareProfile['docker']>
@@ -22,12 +22,13 @@ const INFO_TIMEOUT_MS = 3_000
  * No engine is a normal answer (`available: false`), never an error.
  */
 export async function detectDockerGpu(
-  source: DockerInfoSource = new Dockerode(),
+  source?: DockerInfoSource,
   options: AbortOptions = {}
 ): Promise<DockerGpuSupport> {
   const signals = [AbortSignal.timeout(INFO_TIMEOUT_MS)]
   if (options.signal) signals.push(options.signal)
   try {
+    source ??= await createDockerClient()
     const info = (await source.info({ abortSignal: AbortSignal.any(signals) })) as EngineInfo
     const runtimes = info.Runtimes && typeof info.Runtimes === 'object' ? Object.keys(info.Runtimes) : []
     const result: DockerGpuSupport = { available: true, gpuRuntime: runtimes.some((name) => /^nvidia/.test(name)) }

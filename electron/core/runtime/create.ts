@@ -152,7 +152,7 @@ class AutoRuntime implements Required<InferenceRuntime> {
   private async choose(): Promise<InferenceRuntime> {
     const { logger, events } = this.components
     try {
-      await detectDocker(createDockerClient())
+      await detectDocker(await createDockerClient())
       return createDockerRuntime(this.components, this.options)
     } catch (err) {
       const reason = (err as Error).message

@@ -77,8 +77,14 @@ export class DockerLauncher implements WorkerLauncher {
   constructor(
     private readonly components: RuntimeComponents,
     private readonly options: RuntimeOptions = {},
-    readonly docker: Docker = createDockerClient()
+    /** Created by prepare() unless given: dockerode loads only once this node uses Docker. */
+    private docker?: Docker
   ) {}
+
+  private client(): Docker {
+    if (!this.docker) throw new Error('prepare() must run before the launcher uses Docker')
+    return this.docker
+  }
 
   details(instance: WorkerInstance | undefined): Partial<RuntimeStatus> {
     return { ...(this.image ? { image: this.image.tag } : {}), ...(instance ? { containerId: instance.id } : {}) }
@@ -92,6 +98,7 @@ export class DockerLauncher implements WorkerLauncher {
   async prepare({ signal, report }: Parameters<WorkerLauncher['prepare']>[0]): Promise<void> {
     const { logger, events, peerId, models } = this.components
     if (models.length === 0) throw new RuntimeUnavailableError('No model to serve')
+    this.docker ??= await createDockerClient()
     const engine = await detectDocker(this.docker, { signal })
     logger.info('docker engine found', engine)
     const removed = await removePeerContainers(this.docker, peerId)
@@ -114,7 +121,8 @@ export class DockerLauncher implements WorkerLauncher {
   }
 
   async launch({ signal }: { signal: AbortSignal }): Promise<WorkerInstance> {
-    const { components, docker } = this
+    const { components } = this
+    const docker = this.client()
     if (!this.image) throw new Error('prepare() must run before launch()')
     const name = `meshwork-${components.peerId.slice(-10).replace(/[^a-zA-Z0-9]/g, '')}-${Date.now().toString(36)}`
     const network = workerNetwork()
@@ -207,7 +215,7 @@ export class DockerLauncher implements WorkerLauncher {
         }
       })
     }
-    this.docker.modem.demuxStream(stream, sink('stdout'), sink('stderr'))
+    this.client().modem.demuxStream(stream, sink('stdout'), sink('stderr'))
     stream.on('error', () => undefined)
     return stream
   }
