@@ -5,7 +5,8 @@
 // starting at once on 2 cores take a while to be up) and the CPU every process used until then; then
 // each process's CPU over 20 s twice: right after convergence, while nodes still finish joining
 // (first checks of each provider spread over 30 s, first challenges and link probes, DHT lookups
-// backing off), and idle, once that is done a minute later; and the nodes' RSS.
+// backing off), and idle, once that is done a minute later; and the nodes' RSS. The CPU the bootstrap
+// took to start alone is the run's yardstick: the same join costs twice as much on a slow day.
 import { availableParallelism } from 'node:os'
 import { startFakeOpenAI } from './fake-openai'
 import { cpuPercentOver, cpuSeconds, rssMB } from './proc-stats'
@@ -26,6 +27,8 @@ export async function scaleBench(ctx: BenchContext): Promise<Measured> {
     // a bootstrap node that serves nothing: a provider as everyone's bootstrap also takes every
     // node's first challenges and advert fetches while it answers their handshakes and DHT queries
     const bootstrap = await startBenchNode(['--no-serve'], [], { defaults: true })
+    // this run's yardstick for the machine's speed: what one node alone spends to start
+    const soloStartCpu = cpuSeconds(bootstrap.proc.pid!)
     const first = await startExternalProvider(fake.url, MODEL, [bootstrap.multiaddr], { defaults: true })
     const second = await startExternalProvider(fake.url, MODEL, [bootstrap.multiaddr], { defaults: true })
     const started = performance.now()
@@ -78,6 +81,8 @@ export async function scaleBench(ctx: BenchContext): Promise<Measured> {
       [`scale.secondProviderAfterJoinMsMax${n}`]: Math.round(Math.max(...heardMs)),
       [`scale.joinCpuSecondsMedian${n}`]: round(median(joinCpu), 2),
       [`scale.joinCpuSecondsSum${n}`]: round(joinCpuSum, 1),
+      'scale.soloStartCpuSeconds': round(soloStartCpu, 2),
+      [`scale.joinCpuPerSoloStart${n}`]: round(median(joinCpu) / soloStartCpu, 2),
       [`scale.joinMachineShare${n}`]: round(
         (joinCpuSum + benchCpuS) / ((convergeMs / 1000) * availableParallelism()),
         2
@@ -103,7 +108,8 @@ export async function scaleBench(ctx: BenchContext): Promise<Measured> {
         `(at most ${Math.round(afterUpMs)} ms after its own start; joined, listing a provider, after ` +
         `${out[`scale.joinedMsMedian${n}`]} ms median, ${out[`scale.joinedMsMax${n}`]} ms at most; the other provider ` +
         `at most ${out[`scale.secondProviderAfterJoinMsMax${n}`]} ms after that); until then each process used ` +
-        `${out[`scale.joinCpuSecondsMedian${n}`]} CPU-s (median), all ${out[`scale.joinCpuSecondsSum${n}`]} and this ` +
+        `${out[`scale.joinCpuSecondsMedian${n}`]} CPU-s (median; ${out[`scale.joinCpuPerSoloStart${n}`]}x the ` +
+        `${out['scale.soloStartCpuSeconds']} CPU-s the bootstrap took to start alone), all ${out[`scale.joinCpuSecondsSum${n}`]} and this ` +
         `bench's polling ${out[`scale.joinBenchCpuSeconds${n}`]}, ${round(out[`scale.joinMachineShare${n}`] * 100, 0)} % of ` +
         `the machine's cores; CPU per node median ` +
         `${out[`idle.cpuPercentPerNodeJoining${n}`]} % right after, ${out[`idle.cpuPercentPerNode${n}`]} % idle a minute later ` +
