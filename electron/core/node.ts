@@ -190,16 +190,16 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
   }
   const api = createNodeApi({ config, control, router, metrics, logger, rendererDir })
 
+  // Only a node that serves speaks the advert protocol: identify tells peers whom there is no advert
+  // to fetch from (a router is neither watched nor a reason for another lookup round)
+  const advertService = advertProtocolService(libp2p, () => advertiser.current(), logger.child('advert'))
   // Start order; stop is the reverse. On stop, every beforeStop runs first: the API stops taking
   // requests and `pause` refuses new provider jobs; then the API lets routed streams finish while
   // provider jobs keep running, the drain waits for those jobs, and only then the runtime stops.
   const services: NamedService[] = [
     { name: 'hardware detection', service: hardware },
     { name: 'libp2p', service: libp2pService(libp2p, { host: config.p2pHost, port: config.p2pPort }) },
-    {
-      name: 'advert protocol',
-      service: advertProtocolService(libp2p, () => advertiser.current(), logger.child('advert'))
-    },
+    ...(serving ? [{ name: 'advert protocol', service: advertService }] : []),
     { name: 'bench protocol', service: benchProtocolService(libp2p) },
     // before the infer service (receipts for its jobs), stopped after it and the router
     { name: 'earnings', service: earnings },

@@ -146,7 +146,7 @@ export async function startPeer(
   // the order of node.ts: libp2p, protocols, advertiser, discovery, link prober; then the caller's
   const services: Startable[] = [
     libp2pService(libp2p, { host: 'memory', port: 0 }),
-    advertProtocolService(libp2p, () => advertiser.current(), logger.child('advert')),
+    ...(role === 'provider' ? [advertProtocolService(libp2p, () => advertiser.current(), logger.child('advert'))] : []),
     benchProtocolService(libp2p),
     advertiser,
     discovery

@@ -4,6 +4,12 @@ import { statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { loadConfig } from '../../electron/core/config'
+import { ADVERT_PROTOCOL } from '../../electron/core/p2p/advert-protocol'
+import { createMeshLibp2p, DHT_PROTOCOL } from '../../electron/core/p2p/libp2p'
 import { killAllNodes, startNode, type NodeProcess } from '../helpers/node-process'
 import { waitFor } from '../helpers/wait'
 
@@ -124,6 +130,30 @@ describe('a headless node', () => {
     expect(back.multiaddr).toBe(seed.multiaddr)
     await waitFor(async () => (await joiner.get('/api/status')).connections > 0, 20_000, { intervalMs: 200 })
     expect(joiner.logs()).toContain('no peer reachable; retrying the bootstrap list')
+  })
+
+  it('does not speak the advert protocol: a peer that connects has nothing to fetch from it', async () => {
+    const config = loadConfig(
+      { dataDir: '/nonexistent-unused', p2pHost: '127.0.0.1', mdns: false, addressScope: 'loopback' },
+      {}
+    )
+    const router = await startNode({ args: ['--no-serve'] })
+    const client = await createMeshLibp2p(await generateKeyPair('Ed25519'), config)
+    await client.start()
+    try {
+      await client.dial(multiaddr(router.multiaddr))
+      const protocols = await waitFor(
+        async () => {
+          const { protocols } = await client.peerStore.get(peerIdFromString(router.peerId))
+          return protocols.includes(DHT_PROTOCOL) ? protocols : undefined
+        },
+        10_000,
+        { what: 'identify to list the node protocols' }
+      )
+      expect(protocols).not.toContain(ADVERT_PROTOCOL)
+    } finally {
+      await client.stop()
+    }
   })
 
   it('loads dockerode only once it talks to Docker, not at start', async () => {
