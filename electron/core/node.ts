@@ -190,8 +190,8 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
   }
   const api = createNodeApi({ config, control, router, metrics, logger, rendererDir })
 
-  // Only a node that serves speaks the advert protocol: identify tells peers whom there is no advert
-  // to fetch from (a router is neither watched nor a reason for another lookup round)
+  // Only a node that serves speaks the advert protocol, so identify tells a peer that a router has no
+  // advert: the peer neither watches it nor starts another lookup round for it
   const advertService = advertProtocolService(libp2p, () => advertiser.current(), logger.child('advert'))
   // Start order; stop is the reverse. On stop, every beforeStop runs first: the API stops taking
   // requests and `pause` refuses new provider jobs; then the API lets routed streams finish while
