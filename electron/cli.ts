@@ -1,6 +1,7 @@
 // The `meshwork` command. Kept free of imports (but Node's own and one that uses only those) so it can
 // refuse an old Node before libp2p loads.
 import module from 'node:module'
+import { useSmallBufferPool } from './core/util/buffer-pool'
 import { settleDebugColors } from './core/util/debug-colors'
 
 const [major] = process.versions.node.split('.').map(Number)
@@ -34,6 +35,7 @@ if (
 // them once, not on every start (a rig starting many nodes at once, the bench, the tests)
 module.enableCompileCache?.()
 settleDebugColors()
+useSmallBufferPool()
 const main = './meshwork.js'
 await import(main)
 export {}

@@ -13,3 +13,7 @@ registerHooks({
     return next(specifier, context)
   }
 })
+
+// with MESHWORK_TEST_REPORT_BUFFER_POOL set: prints, as the node exits, the Buffer pool size it ran with
+if (process.env.MESHWORK_TEST_REPORT_BUFFER_POOL)
+  process.on('exit', () => process.stderr.write(`test hook: buffer pool ${Buffer.poolSize}\n`))

@@ -168,4 +168,16 @@ describe('a headless node', () => {
     await lazy.get('/api/status')
     await waitFor(async () => lazy.logs().includes('test hook: dockerode imported'), 5_000, { intervalMs: 100 })
   })
+
+  // Node 24 cuts small Buffers from 64 KiB slabs, and libp2p keeps small slices of them for every peer
+  // it knows: under churn a router grew by ~30 KB outside the heap per peer that had joined
+  it("cuts small Buffers from 8 KiB slabs, not Node 24's 64 KiB", async () => {
+    const hook = pathToFileURL(resolve(import.meta.dirname, '../helpers/report-import.mjs')).href
+    const node = await startNode({
+      args: ['--no-serve'],
+      env: { NODE_OPTIONS: `--import=${hook}`, MESHWORK_TEST_REPORT_BUFFER_POOL: '1' }
+    })
+    await node.kill('SIGTERM')
+    expect(node.logs()).toContain('test hook: buffer pool 8192')
+  })
 })
