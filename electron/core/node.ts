@@ -4,9 +4,7 @@ import { join } from 'node:path'
 import { advertContent } from './advert-content'
 import { EarningsService } from './earnings/earnings-service'
 import { advertPrice } from './earnings/prices'
-import { updatePrices } from './earnings/price-settings'
 import { createMetrics } from './api/metrics'
-import { settingsView } from './api/settings-view'
 import { ApiFilePublisher } from './api-file'
 import type { Config } from './config'
 import type { NodeControl } from './control'
@@ -14,6 +12,7 @@ import { createEvents } from './events'
 import { loadOrCreateIdentity } from './identity'
 import { LocalHardware } from './local-hardware'
 import { createNodeApi } from './node-api'
+import { createNodeControl } from './node-control'
 import { NodeStats } from './node-stats'
 import { Advertiser } from './p2p/advertiser'
 import { Discovery } from './p2p/discovery'
@@ -24,7 +23,6 @@ import { PeerDirectory } from './p2p/peer-directory'
 import { connectionKind } from './p2p/reachability-connection'
 import { PauseControl } from './pause-control'
 import { ReputationService } from './reputation/reputation-service'
-import { peerViews } from './peer-views'
 import { createRouter, routerTrust } from './router/router'
 import { findAppRoot } from './runtime/paths'
 import { advertProtocolService, benchProtocolService, libp2pService, listening, stopOnly } from './service-adapters'
@@ -172,34 +170,30 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
     })
   const detectedStatus = async () => (await hardware.detected(), status())
   const listenAddrs = () => libp2p.getMultiaddrs().map(String)
-  const control: NodeControl = {
-    status: detectedStatus,
-    peers: async (opts) =>
-      peerViews({ directory, trust: routerTrust(router), connection: (id) => connectionKind(libp2p, id) }, opts),
-    pause: async () => (await pause.set(true), detectedStatus()),
-    resume: async () => (await pause.set(false), detectedStatus()),
-    settings: async () => settingsView(config, status()),
-    earnings: async (query) => earnings.summary(query),
-    verifyEarnings: async () => earnings.verify(),
-    setPrices: async (update) => {
-      await updatePrices(config, update)
-      await advertiser.refresh()
-      return settingsView(config, status())
-    },
-    events
-  }
+  const control: NodeControl = createNodeControl({
+    config,
+    events,
+    status,
+    detectedStatus,
+    peers: { directory, trust: routerTrust(router), connection: (id) => connectionKind(libp2p, id) },
+    pause,
+    earnings,
+    refreshAdvert: () => advertiser.refresh()
+  })
   const api = createNodeApi({ config, control, router, metrics, logger, rendererDir })
 
-  // Only a node that serves speaks the advert protocol, so identify tells a peer that a router has no
-  // advert: the peer neither watches it nor starts another lookup round for it
-  const advertService = advertProtocolService(libp2p, () => advertiser.current(), logger.child('advert'))
+  const advertService = advertProtocolService(
+    libp2p,
+    { serves: serving !== undefined, current: () => advertiser.current() },
+    logger.child('advert')
+  )
   // Start order; stop is the reverse. On stop, every beforeStop runs first: the API stops taking
   // requests and `pause` refuses new provider jobs; then the API lets routed streams finish while
   // provider jobs keep running, the drain waits for those jobs, and only then the runtime stops.
   const services: NamedService[] = [
     { name: 'hardware detection', service: hardware },
     { name: 'libp2p', service: libp2pService(libp2p, { host: config.p2pHost, port: config.p2pPort }) },
-    ...(serving ? [{ name: 'advert protocol', service: advertService }] : []),
+    ...(advertService ? [{ name: 'advert protocol', service: advertService }] : []),
     { name: 'bench protocol', service: benchProtocolService(libp2p) },
     // before the infer service (receipts for its jobs), stopped after it and the router
     { name: 'earnings', service: earnings },

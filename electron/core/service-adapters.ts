@@ -34,14 +34,19 @@ export function libp2pService(libp2p: MeshLibp2p, where: { host: string; port: n
   }
 }
 
-/** Serves this node's current signed advert to peers that ask for it. */
+/**
+ * Serves this node's current signed advert to peers that ask for it; none for a node that serves
+ * nothing. Only a node that serves speaks the advert protocol, so identify tells a peer that a router
+ * has no advert: the peer neither watches it nor starts another lookup round for it.
+ */
 export function advertProtocolService(
   libp2p: MeshLibp2p,
-  current: () => Uint8Array | undefined,
+  advert: { serves: boolean; current: () => Uint8Array | undefined },
   logger: Logger
-): Startable {
+): Startable | undefined {
+  if (!advert.serves) return undefined
   return {
-    start: () => registerAdvertProtocol(libp2p, current, logger),
+    start: () => registerAdvertProtocol(libp2p, advert.current, logger),
     stop: () => libp2p.unhandle(ADVERT_PROTOCOL)
   }
 }

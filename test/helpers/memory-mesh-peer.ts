@@ -144,9 +144,14 @@ export async function startPeer(
     }
   }
   // the order of node.ts: libp2p, protocols, advertiser, discovery, link prober; then the caller's
+  const advertService = advertProtocolService(
+    libp2p,
+    { serves: role === 'provider', current: () => advertiser.current() },
+    logger.child('advert')
+  )
   const services: Startable[] = [
     libp2pService(libp2p, { host: 'memory', port: 0 }),
-    ...(role === 'provider' ? [advertProtocolService(libp2p, () => advertiser.current(), logger.child('advert'))] : []),
+    ...(advertService ? [advertService] : []),
     benchProtocolService(libp2p),
     advertiser,
     discovery

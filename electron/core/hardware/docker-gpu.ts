@@ -1,5 +1,5 @@
 import type { HardwareProfile } from '../../../shared/hardware'
-import { createDockerClient } from '../runtime/docker/engine'
+import { createDockerClient } from '../util/docker-client'
 import type { AbortOptions } from '../util/startable'
 
 export type DockerGpuSupport = NonNullable<HardwareProfile['docker']>

@@ -1,6 +1,8 @@
 import type Docker from 'dockerode'
 import { MeshworkError } from '../../util/errors'
 
+export { createDockerClient } from '../../util/docker-client'
+
 export class DockerUnavailableError extends MeshworkError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, 'docker_unavailable', 503, options)
@@ -14,16 +16,6 @@ export const LABEL_PEER = 'meshwork.peer'
 
 export function peerLabels(peerId: string): Record<string, string> {
   return { [LABEL_MANAGED]: 'true', [LABEL_PEER]: peerId }
-}
-
-/**
- * dockerode reads DOCKER_HOST (and the TLS variables) itself; the default is the local socket. It is
- * imported on first use: with grpc, ssh2 and protobufjs under it, loading it cost every start about
- * 0.14 CPU-s, and a node that serves nothing never talks to Docker.
- */
-export async function createDockerClient(options?: Docker.DockerOptions): Promise<Docker> {
-  const { default: Dockerode } = await import('dockerode')
-  return new Dockerode(options)
 }
 
 export const INSTALL_HINT =
