@@ -35,6 +35,8 @@ export class RequestRun {
   readonly ctx: RequestContext
   /** Providers this request will not try again. */
   readonly exclude = new Set<string>()
+  /** Each failed attempt: the provider (its id's tail) and why (for the log when nobody is left). */
+  readonly tried: string[] = []
   /** The first failure since the last provider produced a token, and the latest one. */
   private pendingFailover: AttemptOutcome | undefined
   lastFailure: AttemptOutcome | undefined
@@ -120,6 +122,9 @@ export class RequestRun {
     }
     if (outcome.kind === 'client' && !this.state.received) throw outcome.error
     this.exclude.add(candidate.peerId)
+    this.tried.push(
+      `${candidate.peerId.slice(-8)}: ${outcome.code ?? outcome.kind} ${outcome.error?.message ?? ''}`.trim()
+    )
     if (outcome.kind !== 'refused' || outcome.code !== 'provider_busy') this.allBusy = false
     this.pendingFailover ??= outcome
     this.lastFailure = outcome

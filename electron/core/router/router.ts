@@ -139,16 +139,7 @@ export class Router {
 
   /** The best provider this request may still use, within its price and the relay's limits. */
   private select(run: RequestRun, call: InferBody | 'impossible'): Candidate | undefined {
-    const maxPrice = tighterMax(this.options.maxPrice, run.wishes.maxPrice)
-    const all = this.candidates(run.model).filter(
-      (c) =>
-        !run.exclude.has(c.peerId) &&
-        mayReceivePrompt(c, this.options.promptPolicy ?? {}, run.wishes) &&
-        withinMax(c.price ?? FREE, maxPrice) &&
-        this.withinRelayLimits(c, call) &&
-        sameModel(c, run.state) &&
-        this.trust.excludedReason(c.peerId) === undefined
-    )
+    const all = this.candidates(run.model).filter((c) => this.unusable(run, c, call) === undefined)
     return selectProvider(all, {
       records: this.records,
       trust: this.trust,
@@ -157,12 +148,35 @@ export class Router {
     })
   }
 
+  /** Why this request cannot use `c` now, if it cannot. */
+  private unusable(run: RequestRun, c: Candidate, call: InferBody | 'impossible'): string | undefined {
+    if (run.exclude.has(c.peerId)) return 'tried'
+    if (!mayReceivePrompt(c, this.options.promptPolicy ?? {}, run.wishes)) return 'prompt policy'
+    if (!withinMax(c.price ?? FREE, tighterMax(this.options.maxPrice, run.wishes.maxPrice))) return 'price'
+    if (!this.withinRelayLimits(c, call)) return 'relay limits'
+    if (!sameModel(c, run.state)) return 'other model build'
+    return this.trust.excludedReason(c.peerId)
+  }
+
   /** 402 when only the price stood in the way of a first attempt; else why nobody is left. */
   private noProvider(run: RequestRun): Error {
     const maxPrice = tighterMax(this.options.maxPrice, run.wishes.maxPrice)
     const priced =
       maxPrice !== undefined && this.candidates(run.model).some((c) => !withinMax(c.price ?? FREE, maxPrice))
-    return run.lastFailure === undefined && priced ? new PriceExceededError(run.model, maxPrice) : run.noProvider()
+    if (run.lastFailure === undefined && priced) return new PriceExceededError(run.model, maxPrice)
+    const err = run.noProvider()
+    // the attempts and why no one else could take over: a give-up mid-stream is rare and worth a line
+    if (run.state.received)
+      this.log.warn('no provider could continue the stream', {
+        id: run.ctx.id,
+        model: run.model,
+        tokens: run.state.tokenCount,
+        tried: run.tried,
+        others: this.candidates(run.model).map(
+          (c) => `${c.peerId.slice(-8)}: ${this.unusable(run, c, 'impossible') ?? 'usable'}`
+        )
+      })
+    return err
   }
 
   /** A job runs over a relayed connection only when it fits what the relay still allows. */

@@ -21,6 +21,27 @@ describe('the failover loop', () => {
     expect(outcomes.map((o) => o.promptTokens)).toEqual([2, 2])
   })
 
+  // the soak saw a few streams end this way with an honest provider up: the log must say why
+  it('says which attempts failed and why nobody else could continue when it gives up mid-stream', async () => {
+    const logLines: string[] = []
+    const broken: Script = () => [accept, prompt, tok(0), { fail: new InferError('provider_stream_ended', 'closed') }]
+    const { router } = mesh(
+      { a: broken, b: () => [{ fail: new InferError('provider_stream_broken', 'reset') }], c: honest },
+      {
+        logLines,
+        advert: (id, advert) =>
+          id === 'c' ? { ...advert, models: [{ ...advert.models[0], sha256: 'c'.repeat(64) }] } : advert
+      }
+    )
+    const r = await collect(router)
+    expect(r.error?.message).toMatch(/no provider could continue the stream/)
+    const line = logLines.find((l) => l.includes('no provider could continue the stream'))
+    expect(line).toBeDefined()
+    expect(line).toContain('a: provider_stream_ended closed')
+    expect(line).toContain('b: provider_stream_broken reset')
+    expect(line).toContain('c: other model build')
+  })
+
   it('fails over a stalled stream by its stall timeout', async () => {
     const { router, outcomes } = mesh({ a: () => [accept, prompt, tok(0), { hang: true }], b: honest })
     const r = await collect(router)

@@ -30,6 +30,8 @@ export interface MeshOptions {
   /** Reaches the providers another way than by their scripts (a real infer stream). */
   transport?: ProviderTransport
   timeouts?: Partial<AttemptTimeouts>
+  /** Collects the router's warnings and errors. */
+  logLines?: string[]
 }
 
 /** A provider table of named peers, each answering with a script. */
@@ -84,7 +86,9 @@ export function mesh(scripts: Record<string, Script>, options: MeshOptions = {})
     peers,
     transport,
     events,
-    logger: createLogger('test', { level: 'error' }),
+    logger: options.logLines
+      ? createLogger('test', { level: 'warn', write: (line) => options.logLines?.push(line) })
+      : createLogger('test', { level: 'error' }),
     policy: 'best',
     retryBudget: options.budget,
     promptPolicy: options.promptPolicy,
