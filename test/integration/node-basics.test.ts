@@ -156,17 +156,20 @@ describe('a headless node', () => {
     }
   })
 
-  it('loads dockerode only once it talks to Docker, not at start', async () => {
+  // dockerode brings grpc, ssh2 and protobufjs, and ssh2's WebAssembly reserves 16 MB as it loads
+  it('never loads dockerode to serve nothing: its hardware status asks the local engine directly', async () => {
     const hook = pathToFileURL(resolve(import.meta.dirname, '../helpers/report-import.mjs')).href
-    const lazy = await startNode({
-      args: ['--no-serve'],
-      env: { NODE_OPTIONS: `--import=${hook}`, MESHWORK_TEST_REPORT_IMPORT: 'dockerode' }
-    })
+    const env = { NODE_OPTIONS: `--import=${hook}`, MESHWORK_TEST_REPORT_IMPORT: 'dockerode' }
+    const router = await startNode({ args: ['--no-serve'], env })
+    // the first status detects the hardware, Docker among it
+    const status = await router.get('/api/status')
+    expect(status.hardware.docker).toMatchObject({ available: true })
     await new Promise((r) => setTimeout(r, 500))
-    expect(lazy.logs()).not.toContain('dockerode imported')
-    // the first status detects the hardware, Docker among it: the hook must see the import then
-    await lazy.get('/api/status')
-    await waitFor(async () => lazy.logs().includes('test hook: dockerode imported'), 5_000, { intervalMs: 100 })
+    expect(router.logs()).not.toContain('dockerode imported')
+    // an engine elsewhere (here: nowhere) is still dockerode's to reach, which shows the hook works
+    const remote = await startNode({ args: ['--no-serve'], env: { ...env, DOCKER_HOST: 'tcp://127.0.0.1:9' } })
+    expect((await remote.get('/api/status')).hardware.docker).toEqual({ available: false })
+    await waitFor(async () => remote.logs().includes('test hook: dockerode imported'), 5_000, { intervalMs: 100 })
   })
 
   // Node 24 cuts small Buffers from 64 KiB slabs, and libp2p keeps small slices of them for every peer

@@ -11,7 +11,7 @@ export interface DetectOptions extends AbortOptions {
   /** how long a vendor tool may take (default 5 s) */
   toolTimeoutMs?: number
   logger?: Logger
-  /** Where to ask about Docker GPU support; a default Dockerode (DOCKER_HOST or the local socket) when absent, skipped when null. */
+  /** Where to ask about Docker GPU support; the engine DOCKER_HOST names (or the local socket) when absent, skipped when null. */
   docker?: DockerInfoSource | null
 }
 

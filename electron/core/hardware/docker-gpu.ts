@@ -1,5 +1,5 @@
 import type { HardwareProfile } from '../../../shared/hardware'
-import { createDockerClient } from '../util/docker-client'
+import { engineInfoSource } from '../util/docker-info'
 import type { AbortOptions } from '../util/startable'
 
 export type DockerGpuSupport = NonNullable<HardwareProfile['docker']>
@@ -10,7 +10,7 @@ interface EngineInfo {
   Runtimes?: unknown
 }
 
-/** Something that answers like dockerode's `info()`; a real Dockerode in production. */
+/** Something that answers like dockerode's `info()`: the engine's `GET /info` in production. */
 export interface DockerInfoSource {
   info(options?: { abortSignal?: AbortSignal }): Promise<unknown>
 }
@@ -28,7 +28,7 @@ export async function detectDockerGpu(
   const signals = [AbortSignal.timeout(INFO_TIMEOUT_MS)]
   if (options.signal) signals.push(options.signal)
   try {
-    source ??= await createDockerClient()
+    source ??= engineInfoSource()
     const info = (await source.info({ abortSignal: AbortSignal.any(signals) })) as EngineInfo
     const runtimes = info.Runtimes && typeof info.Runtimes === 'object' ? Object.keys(info.Runtimes) : []
     const result: DockerGpuSupport = { available: true, gpuRuntime: runtimes.some((name) => /^nvidia/.test(name)) }
