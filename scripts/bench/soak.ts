@@ -106,6 +106,20 @@ async function churnCycle(router: BenchNode, fake: FakeOpenAI, peerIds: Set<stri
   }
 }
 
+/** The router's own account of each stream it gave up (its warning, with every attempt), at most 20. */
+function watchGiveUps(router: BenchNode): string[] {
+  const lines: string[] = []
+  let tail = ''
+  router.proc.stderr?.on('data', (chunk: Buffer) => {
+    const text = tail + chunk.toString()
+    const parts = text.split('\n')
+    tail = parts.pop() ?? ''
+    for (const line of parts)
+      if (line.includes('no provider could continue the stream') && lines.length < 20) lines.push(line.trim())
+  })
+  return lines
+}
+
 /** The long-lived nodes at the quiet points (at most ~20 lines each): what the verdict compares. */
 function logTimeline(series: SoakSeries[], log: BenchContext['log']): void {
   for (const { name, samples } of series) {
@@ -133,6 +147,7 @@ export async function soakBench(ctx: BenchContext): Promise<Measured> {
     const fake = await startFakeOpenAI({ model: MODEL, tokenGapMs: 5 })
     fakes.push(fake)
     const router = await startBenchNode(['--no-serve'], [], { defaults: true })
+    const giveUps = watchGiveUps(router)
     const provider = await startExternalProvider(fake.url, MODEL, [router.multiaddr], { defaults: true })
     await until(async () => (await liveProviders(router, MODEL)).includes(provider.peerId), 60_000)
     peerIds.add(router.peerId).add(provider.peerId)
@@ -187,6 +202,7 @@ export async function soakBench(ctx: BenchContext): Promise<Measured> {
     ctx.note('soak.bounded', BOUNDS_NOTE)
     if (failed > 0) ctx.note('soak.failed', [...trickle.failed].map(([why, k]) => `${why} x${k}`).join('; '))
     if (verdict.unbounded.length > 0) ctx.note('soak.unbounded', verdict.unbounded.join('; '))
+    if (giveUps.length > 0) ctx.note('soak.routerGaveUp', giveUps.join(' || '))
     const out: Measured = {
       'soak.durationS': round(elapsedS(), 0),
       'soak.cycles': cycles,

@@ -66,6 +66,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, deps: OpenAiRoutesDep
       let text = ''
       for await (const event of events) {
         if (event.type === 'text') text += event.text
+        else if (event.type === 'restart') text = ''
         else if (event.type === 'done') {
           reply.header('x-meshwork-provider', event.meshwork.providers.at(-1) ?? provider)
           return shape.whole(text, event.finishReason, event.usage, event.meshwork)

@@ -9,7 +9,11 @@ import type { ProviderTransport } from './transport'
 import type { MeshworkInfo, Usage } from '../../../shared/openai'
 
 /** What the API sees: `start` once the first token is in (headers may go out), text, then `done`. */
-export type ClientEvent = { type: 'start'; provider: string } | { type: 'text'; text: string }
+/**
+ * What the client is given. `restart`: the text so far is void and the answer begins again; it comes
+ * only to a request that is not streamed (one collected whole), or before any text.
+ */
+export type ClientEvent = { type: 'start'; provider: string } | { type: 'text'; text: string } | { type: 'restart' }
 export type RouteEvent =
   ClientEvent | { type: 'done'; finishReason: string | null; usage: Usage; meshwork: MeshworkInfo }
 
@@ -24,6 +28,8 @@ export interface RequestContext {
   timeouts: AttemptTimeouts
   signal: AbortSignal
   clientStarted: boolean
+  /** Text has gone to the client (a streamed request can no longer start over). */
+  textSent: boolean
   lastDeltaAt: number
   /** Called at the first token of an attempt (the failover is over). */
   onFirstToken(candidate: Candidate, at: number): void
@@ -118,7 +124,10 @@ export async function* runAttempt(
           ctx.clientStarted = true
           yield { type: 'start', provider: candidate.peerId }
         }
-        if (text !== '') yield { type: 'text', text }
+        if (text !== '') {
+          ctx.textSent = true
+          yield { type: 'text', text }
+        }
         timer.resume()
       }
       if (state.stopped) break

@@ -76,6 +76,7 @@ export class RequestRun {
       pace: { gapMs: undefined },
       timeouts: deps.timeouts,
       clientStarted: false,
+      textSent: false,
       lastDeltaAt: this.begun,
       onFirstToken: (candidate, at) => this.firstToken(candidate, at)
     }
@@ -129,6 +130,14 @@ export class RequestRun {
     this.pendingFailover ??= outcome
     this.lastFailure = outcome
     return false
+  }
+
+  /**
+   * A continuation that cannot be built (no token ids from the provider that failed, a chat) need not
+   * fail the request while the client has seen none of its text: it starts over from the original.
+   */
+  mayStartOver(): boolean {
+    return this.original.body.stream !== true || !this.ctx.textSent
   }
 
   /** Nobody left to try: the error the client should see. */

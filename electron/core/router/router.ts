@@ -89,10 +89,14 @@ export class Router {
       if (!this.knownModels().has(run.model)) throw new ModelNotFoundError(run.model)
       checkFitsContext(run.original, this.candidates(run.model))
       for (let attempt = 1; ; attempt++) {
-        const call = run.state.nextCall()
+        let call = run.state.nextCall()
         if (call === 'length') return yield* run.finish(undefined, attempt)
+        if (call === 'impossible' && run.mayStartOver()) {
+          call = run.state.startOver()
+          yield { type: 'restart' }
+        }
         const candidate = attempt > (this.options.maxAttempts ?? 6) ? undefined : this.select(run, call)
-        if (candidate === undefined || call === 'impossible') throw this.noProvider(run)
+        if (candidate === undefined || call === 'impossible') throw this.noProvider(run, call === 'impossible')
         await run.begin(attempt, candidate)
         this.inflight.set(candidate.peerId, (this.inflight.get(candidate.peerId) ?? 0) + 1)
         let outcome: AttemptOutcome
@@ -159,7 +163,7 @@ export class Router {
   }
 
   /** 402 when only the price stood in the way of a first attempt; else why nobody is left. */
-  private noProvider(run: RequestRun): Error {
+  private noProvider(run: RequestRun, noContinuation = false): Error {
     const maxPrice = tighterMax(this.options.maxPrice, run.wishes.maxPrice)
     const priced =
       maxPrice !== undefined && this.candidates(run.model).some((c) => !withinMax(c.price ?? FREE, maxPrice))
@@ -172,6 +176,7 @@ export class Router {
         model: run.model,
         tokens: run.state.tokenCount,
         tried: run.tried,
+        continuation: noContinuation ? 'impossible: no token ids to resume from, and the client has text' : undefined,
         others: this.candidates(run.model).map(
           (c) => `${c.peerId.slice(-8)}: ${this.unusable(run, c, 'impossible') ?? 'usable'}`
         )

@@ -25,7 +25,7 @@ export class StreamState {
   promptTokens: number | undefined
   readonly providers: string[] = []
   failovers = 0
-  private readonly filter: StopFilter
+  private filter: StopFilter
   readonly maxTokens: number | undefined
   /** Tokens this request may produce in all: max_tokens, else the model's context. */
   tokenLimit: number
@@ -90,6 +90,25 @@ export class StreamState {
 
   flush(): string {
     return this.filter.flush()
+  }
+
+  /**
+   * Forgets what was received, for an answer that starts again from the original call: when no
+   * continuation can be built (a provider that gives no token ids, a chat) and the client has seen
+   * none of the text. The providers and failovers so far stay.
+   */
+  startOver(): InferBody {
+    this.receivedIds.length = 0
+    this.receivedText = ''
+    this.tokensKnown = true
+    this.approximate = false
+    this.promptIds = undefined
+    this.sha256 = undefined
+    this.tokenCount = 0
+    this.bytes = 0
+    this.runtimeStops = []
+    this.filter = new StopFilter(stopList(this.call.body.stop))
+    return this.call
   }
 
   /** The call for the next attempt: the original, a token-exact continuation, or 'length' when nothing is left. */

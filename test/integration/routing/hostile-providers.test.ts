@@ -83,6 +83,27 @@ describe('hostile providers', () => {
     node.peers.markDead(refuser.peerId, 'test over')
   })
 
+  // an OpenAI-compatible runtime gives text without token ids, and a chat cannot be resumed from text
+  it('a chat answered whole starts over on another provider when one without token ids dies mid-way', async () => {
+    const dying = await startHostile(
+      hostileRuntime(f.model, async function* () {
+        yield { type: 'delta', text: 'lost ' }
+        yield { type: 'delta', text: 'words ' }
+        throw new InferError('runtime_error', 'the runtime died', 502)
+      })
+    )
+    const fastest = { decodeTokensPerSecond: 1e6, prefillTokensPerSecond: 1e6, ttftMs: 1, gflops: 1 }
+    await node.connect(dying, f.model, { benchmark: { [f.model.name]: fastest } })
+    const { data, response } = await client.chat.completions
+      .create({ model: f.model.name, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, temperature: 0 })
+      .withResponse()
+    expect(data.choices[0].message.content?.length).toBeGreaterThan(0)
+    expect(data.choices[0].message.content).not.toContain('lost')
+    expect(response.headers.get('x-meshwork-provider')).toBe(honest.peerId)
+    expect(node.router.records.get(dying.peerId).failures).toBe(1)
+    node.peers.markDead(dying.peerId, 'test over')
+  })
+
   it('a provider node that streams past max_tokens is cut off at max_tokens, and the stream ends', async () => {
     // not even the provider half of our protocol: a peer that answers every job with tokens without end
     const libp2p = await loopbackLibp2p()

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { InferError } from '../../../shared/infer-error'
 import { RetryBudget } from '../../../electron/core/router/retry-budget'
-import { type Script, accept, call, collect, final, honest, mesh, prompt, tok } from './scripted-mesh'
+import { type Script, accept, call, chat, collect, final, honest, mesh, prompt, tok } from './scripted-mesh'
 
 describe('the failover loop', () => {
   it('continues token-exactly after a provider breaks mid-stream, and settles each attempt once', async () => {
@@ -40,6 +40,36 @@ describe('the failover loop', () => {
     expect(line).toContain('a: provider_stream_ended closed')
     expect(line).toContain('b: provider_stream_broken reset')
     expect(line).toContain('c: other model build')
+  })
+
+  // an OpenAI-compatible runtime gives text without token ids, and a chat cannot be resumed from text
+  describe('a chat cut mid-way on a provider that gives no token ids', () => {
+    const idless: Script = () => [
+      accept,
+      { type: 'delta', text: 'x0 ' },
+      { type: 'delta', text: 'x1 ' },
+      { fail: new InferError('provider_stream_ended', 'closed') }
+    ]
+
+    it('starts over on another provider when the answer is sent whole: the client never sees the lost part', async () => {
+      const { router, opened } = mesh({ a: idless, b: honest })
+      const r = await collect(router, chat(6, false))
+      expect(r.error).toBeUndefined()
+      expect(r.text).toBe('t0 t1 t2 t3 t4 t5 ')
+      expect(r.done?.usage.completion_tokens).toBe(6)
+      expect(opened[1].frame.call).toEqual(chat(6, false))
+      expect(r.done?.meshwork).toEqual({ providers: ['a', 'b'], failovers: 1 })
+    })
+
+    it('fails a stream whose client already has some of the text, saying why', async () => {
+      const logLines: string[] = []
+      const { router, opened } = mesh({ a: idless, b: honest }, { logLines })
+      const r = await collect(router, chat(6, true))
+      expect(r.text).toBe('x0 x1 ')
+      expect(r.error?.message).toMatch(/no provider could continue the stream/)
+      expect(opened).toHaveLength(1)
+      expect(logLines.join('\n')).toContain('"continuation":"impossible')
+    })
   })
 
   it('fails over a stalled stream by its stall timeout', async () => {

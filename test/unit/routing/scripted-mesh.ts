@@ -110,6 +110,12 @@ export const final: AttemptEvent = {
   finishReason: 'length',
   usage: { prompt_tokens: 2, completion_tokens: 6 }
 }
+/** A chat request, streamed or answered whole. */
+export const chat = (max = 6, stream = true): InferBody => ({
+  api: 'chat',
+  body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: max, stream }
+})
+
 /** A well-behaved provider: prompt ids, then tokens from where the request says, then final. */
 export const honest: Script = (frame) => {
   const from = frame.call.body.replay_tokens ?? 0
@@ -126,6 +132,7 @@ export async function collect(
   try {
     for await (const e of router.route({ id: 'r1', call: body }, { signal })) {
       if (e.type === 'text') text += e.text
+      if (e.type === 'restart') text = '' // as the API does for an answer it sends whole
       if (e.type === 'done') return { text, done: e }
     }
   } catch (error) {
