@@ -8,10 +8,10 @@ import type { ProviderTransport } from './transport'
 
 import type { MeshworkInfo, Usage } from '../../../shared/openai'
 
-/** What the API sees: `start` once the first token is in (headers may go out), text, then `done`. */
 /**
- * What the client is given. `restart`: the text so far is void and the answer begins again; it comes
- * only to a request that is not streamed (one collected whole), or before any text.
+ * What the API sees: `start` once the first token is in (headers may go out), text, then `done`.
+ * `restart`: the text so far is void and the answer begins again; it comes only to a request that is
+ * not streamed (one collected whole), or before any text.
  */
 export type ClientEvent = { type: 'start'; provider: string } | { type: 'text'; text: string } | { type: 'restart' }
 export type RouteEvent =
