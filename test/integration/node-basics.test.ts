@@ -13,6 +13,9 @@ import { createMeshLibp2p, DHT_PROTOCOL } from '../../electron/core/p2p/libp2p'
 import { killAllNodes, startNode, type NodeProcess } from '../helpers/node-process'
 import { waitFor } from '../helpers/wait'
 
+/** Preloaded into a node under test: reports when a module loads, and its Buffer pool (see the file). */
+const REPORT_HOOK = pathToFileURL(resolve(import.meta.dirname, '../helpers/report-import.mjs')).href
+
 /** Raw HTTP so the test controls the Host header (fetch forbids setting it). */
 function rawRequest(
   url: string,
@@ -158,8 +161,7 @@ describe('a headless node', () => {
 
   // dockerode brings grpc, ssh2 and protobufjs, and ssh2's WebAssembly reserves 16 MB as it loads
   it('never loads dockerode to serve nothing: its hardware status asks the local engine directly', async () => {
-    const hook = pathToFileURL(resolve(import.meta.dirname, '../helpers/report-import.mjs')).href
-    const env = { NODE_OPTIONS: `--import=${hook}`, MESHWORK_TEST_REPORT_IMPORT: 'dockerode' }
+    const env = { NODE_OPTIONS: `--import=${REPORT_HOOK}`, MESHWORK_TEST_REPORT_IMPORT: 'dockerode' }
     const router = await startNode({ args: ['--no-serve'], env })
     // the first status detects the hardware, Docker among it
     const status = await router.get('/api/status')
@@ -175,10 +177,9 @@ describe('a headless node', () => {
   // Node 24 cuts small Buffers from 64 KiB slabs, and libp2p keeps small slices of them for every peer
   // it knows: under churn a router grew by ~30 KB outside the heap per peer that had joined
   it("cuts small Buffers from 8 KiB slabs, not Node 24's 64 KiB", async () => {
-    const hook = pathToFileURL(resolve(import.meta.dirname, '../helpers/report-import.mjs')).href
     const node = await startNode({
       args: ['--no-serve'],
-      env: { NODE_OPTIONS: `--import=${hook}`, MESHWORK_TEST_REPORT_BUFFER_POOL: '1' }
+      env: { NODE_OPTIONS: `--import=${REPORT_HOOK}`, MESHWORK_TEST_REPORT_BUFFER_POOL: '1' }
     })
     await node.kill('SIGTERM')
     expect(node.logs()).toContain('test hook: buffer pool 8192')

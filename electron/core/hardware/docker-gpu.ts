@@ -1,5 +1,5 @@
 import type { HardwareProfile } from '../../../shared/hardware'
-import { engineInfoSource } from '../util/docker-info'
+import { type EngineInfoSource, engineInfoSource } from '../util/docker-info'
 import type { AbortOptions } from '../util/startable'
 
 export type DockerGpuSupport = NonNullable<HardwareProfile['docker']>
@@ -11,9 +11,7 @@ interface EngineInfo {
 }
 
 /** Something that answers like dockerode's `info()`: the engine's `GET /info` in production. */
-export interface DockerInfoSource {
-  info(options?: { abortSignal?: AbortSignal }): Promise<unknown>
-}
+export type DockerInfoSource = EngineInfoSource
 
 const INFO_TIMEOUT_MS = 3_000
 

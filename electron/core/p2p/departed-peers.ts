@@ -28,7 +28,6 @@ export interface DepartedPeersInit {
 
 interface RoutingTable {
   remove(peerId: PeerId): Promise<void>
-  size: number
 }
 
 /**
@@ -77,11 +76,6 @@ export class DepartedPeers implements Startable {
     this.components.events.removeEventListener('peer:connect', this.onConnect)
     clearInterval(this.timer)
     this.waiting.clear()
-  }
-
-  /** Peers in kad-dht's routing table (undefined when the DHT has none to look at). */
-  routingTableSize(): number | undefined {
-    return this.routingTable()?.size
   }
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
