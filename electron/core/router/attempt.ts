@@ -23,6 +23,7 @@ export type { AttemptOutcome }
 export interface RequestContext {
   id: string
   model: string
+  /** The stream so far: RequestRun replaces it whole when the answer starts over. */
   state: StreamState
   pace: Pace
   timeouts: AttemptTimeouts

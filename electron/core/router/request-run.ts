@@ -31,7 +31,6 @@ export class RequestRun {
   readonly original: InferBody
   readonly wishes: MeshworkRequest
   readonly model: string
-  readonly state: StreamState
   readonly ctx: RequestContext
   /** Providers this request will not try again. */
   readonly exclude = new Set<string>()
@@ -65,13 +64,12 @@ export class RequestRun {
     this.original = call
     this.wishes = wishes
     this.model = call.body.model
-    this.state = new StreamState(call)
     this.deadline = AbortSignal.timeout(deps.deadlineMs)
     const signal = AbortSignal.any([options.signal ?? new AbortController().signal, this.deadline])
     this.ctx = {
       id: request.id,
       model: this.model,
-      state: this.state,
+      state: new StreamState(call),
       signal,
       pace: { gapMs: undefined },
       timeouts: deps.timeouts,
@@ -82,6 +80,17 @@ export class RequestRun {
     }
     deps.events.emit('request:started', { id: request.id, model: this.model, stream: call.body.stream === true })
     this.endRequest = deps.budget.requestStarted()
+  }
+
+  /** The stream so far; replaced whole when the answer starts over. */
+  get state(): StreamState {
+    return this.ctx.state
+  }
+
+  /** Forgets what was received and answers from the original call (see `mayStartOver`). */
+  startOver(): InferBody {
+    this.ctx.state = this.state.startedOver()
+    return this.original
   }
 
   /** An attempt on `candidate` begins (a failover waits for the retry budget first). */

@@ -92,7 +92,7 @@ export class Router {
         let call = run.state.nextCall()
         if (call === 'length') return yield* run.finish(undefined, attempt)
         if (call === 'impossible' && run.mayStartOver()) {
-          call = run.state.startOver()
+          call = run.startOver()
           yield { type: 'restart' }
         }
         const candidate = attempt > (this.options.maxAttempts ?? 6) ? undefined : this.select(run, call)

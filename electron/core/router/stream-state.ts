@@ -23,8 +23,8 @@ export class StreamState {
   approximate = false
   sha256: string | undefined
   promptTokens: number | undefined
-  readonly providers: string[] = []
-  failovers = 0
+  readonly providers: string[]
+  failovers: number
   private filter: StopFilter
   readonly maxTokens: number | undefined
   /** Tokens this request may produce in all: max_tokens, else the model's context. */
@@ -35,7 +35,12 @@ export class StreamState {
   /** Stop strings the first runtime added (chat template); the continuation must apply them too. */
   private runtimeStops: string[] = []
 
-  constructor(readonly call: InferBody) {
+  constructor(
+    readonly call: InferBody,
+    carried: { providers: readonly string[]; failovers: number } = { providers: [], failovers: 0 }
+  ) {
+    this.providers = [...carried.providers]
+    this.failovers = carried.failovers
     this.filter = new StopFilter(stopList(call.body.stop))
     const body = call.body as { max_tokens?: number | null; max_completion_tokens?: number | null }
     // OpenAI's defaults: 16 for a completion, up to the context for a chat (the worker caps it there).
@@ -93,22 +98,12 @@ export class StreamState {
   }
 
   /**
-   * Forgets what was received, for an answer that starts again from the original call: when no
-   * continuation can be built (a provider that gives no token ids, a chat) and the client has seen
-   * none of the text. The providers and failovers so far stay.
+   * A fresh state for an answer that starts again from the original call: when no continuation can
+   * be built (a provider that gives no token ids, a chat) and the client has seen none of the text.
+   * Only the providers and failovers so far carry over.
    */
-  startOver(): InferBody {
-    this.receivedIds.length = 0
-    this.receivedText = ''
-    this.tokensKnown = true
-    this.approximate = false
-    this.promptIds = undefined
-    this.sha256 = undefined
-    this.tokenCount = 0
-    this.bytes = 0
-    this.runtimeStops = []
-    this.filter = new StopFilter(stopList(this.call.body.stop))
-    return this.call
+  startedOver(): StreamState {
+    return new StreamState(this.call, { providers: this.providers, failovers: this.failovers })
   }
 
   /** The call for the next attempt: the original, a token-exact continuation, or 'length' when nothing is left. */

@@ -170,6 +170,27 @@ describe('continuation', () => {
     chat.absorb({ type: 'delta', text: 'x' })
     expect(chat.nextCall()).toBe('impossible')
   })
+
+  it('starts over with nothing of the first answer but its providers and failovers', () => {
+    const chat = new StreamState({
+      api: 'chat',
+      body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 }
+    })
+    chat.providers.push('p1')
+    chat.failovers = 1
+    chat.sha256 = 'abc'
+    // the first runtime's template stop, an approximate count and text without ids
+    chat.absorb({ type: 'delta', text: 'Hel', stop: ['<end>'], approximate: true })
+    const fresh = chat.startedOver()
+    expect(fresh.nextCall()).toBe(chat.call)
+    expect(fresh).toMatchObject({ providers: ['p1'], failovers: 1, tokensKnown: true, approximate: false })
+    expect([fresh.received, fresh.tokenCount, fresh.sha256, fresh.promptIds]).toEqual([false, 0, undefined, undefined])
+    // the old answer's stop string is gone: text that holds it passes whole
+    expect(fresh.absorb({ type: 'delta', text: 'a<end>b', tokenIds: [1, 2, 3], promptTokenIds: [4] })).toBe('a<end>b')
+    expect(fresh.promptIds).toEqual([4])
+    fresh.providers.push('p2')
+    expect(chat.providers).toEqual(['p1'])
+  })
 })
 
 describe('stall timer', () => {
