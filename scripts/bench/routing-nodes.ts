@@ -1,9 +1,8 @@
 // `meshwork start` processes for the routing bench (the built CLI, real runtimes, loopback only).
-import type { ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { startNode } from '../../test/helpers/node-process'
+import { type NodeProcess, startNode } from '../../test/helpers/node-process'
 
 function findRoot(from: string): string {
   let dir = from
@@ -15,18 +14,8 @@ function findRoot(from: string): string {
   return dir
 }
 
-export interface BenchNode {
-  /** performance.now() when the process was spawned, and when its API file appeared (node up). */
-  spawnedAt: number
-  upAt: number
-  dataDir: string
-  apiUrl: string
-  peerId: string
-  multiaddr: string
-  proc: ChildProcess
-  get(path: string): Promise<any>
-  kill(signal?: NodeJS.Signals): Promise<void>
-}
+/** A node the bench started: the test helper's process, whose kill() also removes its data dir. */
+export type BenchNode = NodeProcess
 
 const started = new Set<BenchNode>()
 

@@ -109,13 +109,8 @@ async function churnCycle(router: BenchNode, fake: FakeOpenAI, peerIds: Set<stri
 /** The router's own account of each stream it gave up (its warning, with every attempt), at most 20. */
 function watchGiveUps(router: BenchNode): string[] {
   const lines: string[] = []
-  let tail = ''
-  router.proc.stderr?.on('data', (chunk: Buffer) => {
-    const text = tail + chunk.toString()
-    const parts = text.split('\n')
-    tail = parts.pop() ?? ''
-    for (const line of parts)
-      if (line.includes('no provider could continue the stream') && lines.length < 20) lines.push(line.trim())
+  router.onLine((line) => {
+    if (line.includes('no provider could continue the stream') && lines.length < 20) lines.push(line.trim())
   })
   return lines
 }

@@ -16,6 +16,8 @@ export interface NodeProcess {
   multiaddr: string
   proc: ChildProcess
   logs: () => string
+  /** Calls `listener` with each whole line the node prints from now on (the kept `logs` are capped). */
+  onLine(listener: (line: string) => void): void
   get(path: string): Promise<any>
   post(path: string, body?: unknown): Promise<Response>
   kill(signal?: NodeJS.Signals): Promise<void>
@@ -66,12 +68,21 @@ export async function startNode(options: StartNodeOptions = {}): Promise<NodePro
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''
-  const append = (d: Buffer): void => {
-    output += d.toString()
-    if (options.logChars !== undefined) output = output.slice(-options.logChars)
-  }
-  proc.stdout?.on('data', append)
-  proc.stderr?.on('data', append)
+  const lineListeners: Array<(line: string) => void> = []
+  const partial = { stdout: '', stderr: '' }
+  const appendFrom =
+    (stream: keyof typeof partial) =>
+    (d: Buffer): void => {
+      const text = d.toString()
+      output += text
+      if (options.logChars !== undefined) output = output.slice(-options.logChars)
+      if (lineListeners.length === 0) return
+      const lines = (partial[stream] + text).split('\n')
+      partial[stream] = lines.pop() ?? ''
+      for (const line of lines) for (const listener of lineListeners) listener(line)
+    }
+  proc.stdout?.on('data', appendFrom('stdout'))
+  proc.stderr?.on('data', appendFrom('stderr'))
   const deadline = Date.now() + (options.timeoutMs ?? 120_000)
   while (!existsSync(apiFile)) {
     if (proc.exitCode !== null) throw new Error(`node exited with ${proc.exitCode}:\n${output}`)
@@ -97,6 +108,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<NodePro
     multiaddr: multiaddrs[0],
     proc,
     logs: () => output,
+    onLine: (listener) => lineListeners.push(listener),
     get: async (path) => (await fetch(api.apiUrl + path, { headers: auth })).json(),
     post: (path, body = {}) =>
       fetch(api.apiUrl + path, {
