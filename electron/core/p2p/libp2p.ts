@@ -22,6 +22,7 @@ import { ADDRESS_DIAL_TIMEOUT_MS } from './dial-timeouts'
 import { connectionPinger } from './connection-pinger'
 import { duplicateConnections } from './duplicate-connections'
 import { departedPeers } from './departed-peers'
+import { connectedContacts } from './connected-contacts'
 import { identifyRetry } from './identify-retry'
 import { relayAwareAddressSorter } from './reachability-dial'
 import { reachabilityStack } from './reachability-stack'
@@ -99,6 +100,8 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, o
         // re-provide often enough that a restarted router finds providers quickly
         reprovide: { interval: 60_000 }
       }),
+      // kad-dht would dial every peer a lookup answer names, to ping it for its routing table
+      contacts: connectedContacts(),
       // kad-dht and the peer store keep a peer that left for hours: forget it once it stops answering
       departed: departedPeers(),
       pubsub: gossipsub({
