@@ -71,6 +71,10 @@ export async function scaleBench(ctx: BenchContext): Promise<Measured> {
     await new Promise((r) => setTimeout(r, SETTLE_MS - CPU_WINDOW_MS))
     const cpu = await cpuPercentOver(pids, CPU_WINDOW_MS)
     const rss = nodes.map((node) => rssMB(node.proc.pid!))
+    // how many peers each node holds a connection to once idle: the mesh's n² is here
+    const connections = await Promise.all(
+      nodes.map(async (node) => (await node.get('/api/status').catch(() => ({}))).connections ?? Number.NaN)
+    )
     const out: Measured = {
       [`scale.nodesUpMs${n}`]: Math.round(upMs),
       [`scale.convergeMs${n}`]: pending.size === 0 ? Math.round(convergeMs) : Number.NaN,
@@ -91,7 +95,9 @@ export async function scaleBench(ctx: BenchContext): Promise<Measured> {
       [`idle.cpuPercentPerNode${n}`]: round(median(cpu), 2),
       [`idle.cpuPercentPerNodeMax${n}`]: round(Math.max(...cpu), 2),
       [`idle.cpuPercentPerNodeJoining${n}`]: round(median(joining), 2),
-      [`idle.rssMBMedian${n}`]: round(median(rss), 1)
+      [`idle.rssMBMedian${n}`]: round(median(rss), 1),
+      [`idle.connectionsMedian${n}`]: median(connections),
+      [`idle.connectionsMax${n}`]: Math.max(...connections)
     }
     if (pending.size > 0)
       ctx.note(
@@ -113,7 +119,8 @@ export async function scaleBench(ctx: BenchContext): Promise<Measured> {
         `bench's polling ${out[`scale.joinBenchCpuSeconds${n}`]}, ${round(out[`scale.joinMachineShare${n}`] * 100, 0)} % of ` +
         `the machine's cores; CPU per node median ` +
         `${out[`idle.cpuPercentPerNodeJoining${n}`]} % right after, ${out[`idle.cpuPercentPerNode${n}`]} % idle a minute later ` +
-        `(max ${out[`idle.cpuPercentPerNodeMax${n}`]} %), RSS median ${out[`idle.rssMBMedian${n}`]} MB`
+        `(max ${out[`idle.cpuPercentPerNodeMax${n}`]} %), RSS median ${out[`idle.rssMBMedian${n}`]} MB, ` +
+        `${out[`idle.connectionsMedian${n}`]} connections median (max ${out[`idle.connectionsMax${n}`]})`
     )
     return out
   } finally {
