@@ -71,7 +71,8 @@ export async function scaleBench(ctx: BenchContext): Promise<Measured> {
     await new Promise((r) => setTimeout(r, SETTLE_MS - CPU_WINDOW_MS))
     const cpu = await cpuPercentOver(pids, CPU_WINDOW_MS)
     const rss = nodes.map((node) => rssMB(node.proc.pid!))
-    // how many peers each node holds a connection to once idle: the mesh's n² is here
+    // how many peers each node holds a connection to once idle: the mesh's n² is here. Last, after the
+    // CPU windows: a `--no-serve` node detects its hardware when its status is first asked for
     const connections = await Promise.all(
       nodes.map(async (node) => (await node.get('/api/status').catch(() => ({}))).connections ?? Number.NaN)
     )
