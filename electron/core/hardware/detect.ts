@@ -2,7 +2,8 @@ import si from 'systeminformation'
 import { type HardwareProfile, HardwareProfileSchema } from '../../../shared/hardware'
 import type { Logger } from '../util/logger'
 import type { AbortOptions } from '../util/startable'
-import { type DockerInfoSource, detectDockerGpu } from './docker-gpu'
+import { detectDockerGpu } from './docker-gpu'
+import type { EngineInfoSource } from '../util/docker-info'
 import { normaliseGpus } from './gpus'
 import { normaliseVendor } from './vendor'
 import { nvidiaSummary, rocmSmi, rocmVersion } from './vendor-tools'
@@ -12,7 +13,7 @@ export interface DetectOptions extends AbortOptions {
   toolTimeoutMs?: number
   logger?: Logger
   /** Where to ask about Docker GPU support; the engine DOCKER_HOST names (or the local socket) when absent, skipped when null. */
-  docker?: DockerInfoSource | null
+  docker?: EngineInfoSource | null
 }
 
 async function race<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

@@ -10,9 +10,6 @@ interface EngineInfo {
   Runtimes?: unknown
 }
 
-/** Something that answers like dockerode's `info()`: the engine's `GET /info` in production. */
-export type DockerInfoSource = EngineInfoSource
-
 const INFO_TIMEOUT_MS = 3_000
 
 /**
@@ -20,7 +17,7 @@ const INFO_TIMEOUT_MS = 3_000
  * No engine is a normal answer (`available: false`), never an error.
  */
 export async function detectDockerGpu(
-  source?: DockerInfoSource,
+  source?: EngineInfoSource,
   options: AbortOptions = {}
 ): Promise<DockerGpuSupport> {
   const signals = [AbortSignal.timeout(INFO_TIMEOUT_MS)]

@@ -4,6 +4,7 @@ import { createDockerClient } from './docker-client'
 /** An engine's `GET /info` is a few KB; more than this is not an engine talking. */
 const MAX_INFO_BYTES = 1024 * 1024
 
+/** Something that answers like dockerode's `info()`: the engine's `GET /info` in production. */
 export interface EngineInfoSource {
   info(options?: { abortSignal?: AbortSignal }): Promise<unknown>
 }

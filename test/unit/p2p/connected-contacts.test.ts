@@ -1,44 +1,22 @@
-import { identify } from '@libp2p/identify'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
-import { ping } from '@libp2p/ping'
-import type { PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type ConnectedContacts, connectedContacts } from '../../../electron/core/p2p/connected-contacts'
-import { startTcpTestNode } from '../../helpers/tcp-test-node'
+import { kadTestNodes, tableHas } from '../../helpers/kad-test-nodes'
 import { waitFor } from '../../helpers/wait'
 
-const DHT = '/meshwork-test/kad/1.0.0'
-/** Long enough that no node runs a lookup of its own during a test: each test runs the one it needs. */
-const NO_OWN_LOOKUPS = { initialQuerySelfInterval: 600_000, querySelfInterval: 600_000 }
-let nodes: Libp2p<any>[] = []
-
-afterEach(async () => {
-  await Promise.all(nodes.map((node) => node.stop()))
-  nodes = []
+// no node runs a lookup of its own during a test (each test runs the one it needs), and a lookup
+// need not wait for the first of those
+const nodes = kadTestNodes({
+  initialQuerySelfInterval: 600_000,
+  querySelfInterval: 600_000,
+  allowQueryWithZeroPeers: true
 })
 
-async function node(withGuard: boolean): Promise<Libp2p<any>> {
-  const created = await startTcpTestNode({
-    services: {
-      identify: identify(),
-      ping: ping(),
-      dht: kadDHT({
-        protocol: DHT,
-        clientMode: false,
-        peerInfoMapper: passthroughMapper,
-        allowQueryWithZeroPeers: true,
-        ...NO_OWN_LOOKUPS
-      }),
-      ...(withGuard ? { contacts: connectedContacts() } : {})
-    }
-  })
-  nodes.push(created)
-  return created
-}
+afterEach(() => nodes.stopAll())
 
-const tableHas = (node: Libp2p<any>, peer: PeerId): Promise<boolean> =>
-  node.services.dht.routingTable.find(peer).then((found: unknown) => found !== undefined)
+const node = (withGuard: boolean): Promise<Libp2p<any>> =>
+  nodes.start(withGuard ? { contacts: connectedContacts() } : {})
+
 const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 250))
 const connectedTo = (node: Libp2p<any>): string[] => [
   ...new Set(node.getConnections().map((c) => c.remotePeer.toString()))

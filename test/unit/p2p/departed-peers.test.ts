@@ -1,37 +1,18 @@
-import { identify } from '@libp2p/identify'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
-import { ping } from '@libp2p/ping'
 import type { PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type DepartedPeers, departedPeers } from '../../../electron/core/p2p/departed-peers'
-import { startTcpTestNode } from '../../helpers/tcp-test-node'
+import { kadTestNodes, tableHas } from '../../helpers/kad-test-nodes'
 import { waitFor } from '../../helpers/wait'
 
-const DHT = '/meshwork-test/kad/1.0.0'
 const GRACE_MS = 300
-let nodes: Libp2p<any>[] = []
+const nodes = kadTestNodes()
 
-afterEach(async () => {
-  await Promise.all(nodes.map((node) => node.stop()))
-  nodes = []
-})
+afterEach(() => nodes.stopAll())
 
-async function node(withDeparted: boolean): Promise<Libp2p<any>> {
-  const created = await startTcpTestNode({
-    services: {
-      identify: identify(),
-      ping: ping(),
-      dht: kadDHT({ protocol: DHT, clientMode: false, peerInfoMapper: passthroughMapper }),
-      ...(withDeparted ? { departed: departedPeers({ graceMs: GRACE_MS, dialTimeoutMs: 2_000 }) } : {})
-    }
-  })
-  nodes.push(created)
-  return created
-}
+const node = (withDeparted: boolean): Promise<Libp2p<any>> =>
+  nodes.start(withDeparted ? { departed: departedPeers({ graceMs: GRACE_MS, dialTimeoutMs: 2_000 }) } : {})
 
-const tableHas = (node: Libp2p<any>, peer: PeerId): Promise<boolean> =>
-  node.services.dht.routingTable.find(peer).then((found: unknown) => found !== undefined)
 const storeHas = (node: Libp2p<any>, peer: PeerId): Promise<boolean> => node.peerStore.has(peer)
 
 /** `router` with `count` peers in its routing table. */
@@ -51,7 +32,8 @@ describe('peers that left', () => {
     const [gone, alsoGone, staying] = peers
     await gone.stop()
     await alsoGone.stop()
-    nodes = nodes.filter((n) => n !== gone && n !== alsoGone)
+    nodes.forget(gone)
+    nodes.forget(alsoGone)
     for (const peer of [gone, alsoGone]) {
       await waitFor(async () => !(await tableHas(router, peer.peerId)), 10_000, { what: 'a departed peer dropped' })
       await waitFor(async () => !(await storeHas(router, peer.peerId)), 5_000, { what: 'its record deleted' })
@@ -75,7 +57,7 @@ describe('peers that left', () => {
   it('stay in the routing table without it (what the guard is for)', async () => {
     const { router, peers } = await meshOf(false, 1)
     await peers[0].stop()
-    nodes = nodes.filter((n) => n !== peers[0])
+    nodes.forget(peers[0])
     await new Promise((resolve) => setTimeout(resolve, 4 * GRACE_MS))
     expect(await tableHas(router, peers[0].peerId)).toBe(true)
   })
