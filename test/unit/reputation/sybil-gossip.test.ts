@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Startable } from '../../../electron/core/util/startable'
 import { MESH_MODEL, type MeshPeer, type MemoryMesh, startMemoryMesh } from '../../helpers/memory-mesh'
 import { waitFor } from '../../helpers/wait'
-import { type Behaviour, HonestRouter, SybilReporter } from './sybil-mesh'
+import { REPUTATION_TOPIC } from '../../../shared/reputation'
+import { type Behaviour, HonestRouter, ProviderReputation, SybilReporter } from './sybil-mesh'
 
 // Sybils over real gossip: 12 peers on libp2p's memory transport, each the project's own p2p stack
 // (gossipsub with its score params, the reputation topic's validator). 3 honest providers, 2 liars
@@ -18,6 +19,9 @@ import { type Behaviour, HonestRouter, SybilReporter } from './sybil-mesh'
 // warm-up ends once every router has excluded every liar itself (with the cap off that never happens:
 // the liars stay at trust 0.91 and 1.00, the honest fall to 0.12-0.25); on a loaded machine the count
 // had started before some router's verdicts on the liars were in (36, 37, 40 of 40 to honest).
+// Providers run their ReputationService too, as every real node does, so they relay the topic: since a
+// node connects only to peers it dealt with (connected-contacts.ts), a router and a colluder may share
+// no connection but the bootstrap, a provider, and without it a router once heard 2 colluders of 4.
 
 const HONEST_PROVIDERS = 3
 const LIARS = 2
@@ -39,7 +43,7 @@ describe('sybils over real gossip', () => {
     const providers = HONEST_PROVIDERS + LIARS
     if (peer.role === 'provider') {
       behaviours.set(peer.peerId, peer.index < HONEST_PROVIDERS ? 'honest' : 'liar')
-      return []
+      return [new ProviderReputation(peer, behaviours, dataRoot)]
     }
     if (peer.index < providers + ROUTERS) {
       const router = new HonestRouter(peer, behaviours, dataRoot)
@@ -103,7 +107,8 @@ describe('sybils over real gossip', () => {
                 (r) =>
                   `challenged ${all.filter((p) => r.reputation.engine.challengesSent(p) > 0).length}/${all.length}, ` +
                   `colluders heard ${sybilIds.filter((s) => r.reputation.engine.reporterSeqs().has(s)).length}/${SYBILS}, ` +
-                  `liars excluded ${providersOf('liar').filter((p) => r.reputation.excludedReason(p) !== undefined).length}/${LIARS}`
+                  `liars excluded ${providersOf('liar').filter((p) => r.reputation.excludedReason(p) !== undefined).length}/${LIARS}, ` +
+                  `topic peers ${r.peer.libp2p.services.pubsub.getSubscribers(REPUTATION_TOPIC).length}`
               )
               .join('; ') +
             ` | router 0: ` +

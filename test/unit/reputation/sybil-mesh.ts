@@ -116,6 +116,38 @@ export class HonestRouter implements Startable {
 }
 
 /**
+ * A provider's own ReputationService, as every real node runs one: without it providers would not
+ * relay the topic, and peer 0, everyone's bootstrap, is a provider. It challenges rarely (once a minute).
+ */
+export class ProviderReputation implements Startable {
+  private readonly reputation: ReputationService
+  private readonly dataDir: string
+
+  constructor(peer: MeshPeer, behaviours: ReadonlyMap<string, Behaviour>, dataRoot: string) {
+    this.dataDir = mkdtempSync(join(dataRoot, 'provider-'))
+    this.reputation = new ReputationService(
+      { libp2p: peer.libp2p, peers: peer.directory, events: peer.events, logger: peer.logger },
+      {
+        self: peer.peerId,
+        dataDir: this.dataDir,
+        gossipIntervalMs: 1_000,
+        challengeIntervalMs: 60_000,
+        transport: scriptedTransports(behaviours).challenges
+      }
+    )
+  }
+
+  async start(): Promise<void> {
+    await this.reputation.start()
+  }
+
+  async stop(): Promise<void> {
+    await this.reputation.stop()
+    rmSync(this.dataDir, { recursive: true, force: true })
+  }
+}
+
+/**
  * A colluder: signs summaries with its own valid key, within the receivers' rate limit, praising the
  * liars and saying it caught every honest provider lying, each with the most evidence a summary may claim.
  */
