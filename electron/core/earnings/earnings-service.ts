@@ -56,7 +56,9 @@ export class EarningsService implements Startable, JobAccounting {
 
   async start(): Promise<void> {
     const signer = signerFromKey(this.init.privateKey)
-    const ledger = Ledger.open(join(this.init.dataDir, LEDGER_FILE), signer)
+    const ledger = Ledger.open(join(this.init.dataDir, LEDGER_FILE), signer, {
+      onSyncError: (err) => this.log.warn('flushing the ledger to disk failed', { err })
+    })
     const unit = (): string => this.init.price().currency
     this.ledger = ledger
     this.provider = new ProviderAccounting(
