@@ -67,6 +67,22 @@ export const ReceiptAnswerSchema = z.discriminatedUnion('type', [
 ])
 export type ReceiptAnswer = z.infer<typeof ReceiptAnswerSchema>
 
+/**
+ * Countersignatures of finished jobs go to their provider in batches of at most this many, one stream
+ * for the batch: a stream of its own cost both nodes more than the receipt did.
+ */
+export const MAX_OFFERS_PER_MESSAGE = 32
+export const ReceiptOffersSchema = z.strictObject({
+  type: z.literal('offers'),
+  signed: z.array(SignedReceiptSchema).min(1).max(MAX_OFFERS_PER_MESSAGE)
+})
+/** What a consumer may send: one offer, or a batch (answered in the same order). */
+export const ReceiptMessageSchema = z.discriminatedUnion('type', [ReceiptOfferSchema, ReceiptOffersSchema])
+export const ReceiptAnswersSchema = z.strictObject({
+  type: z.literal('answers'),
+  answers: z.array(ReceiptAnswerSchema).max(MAX_OFFERS_PER_MESSAGE)
+})
+
 /** A job a provider served for a consumer, as its half of the infer protocol saw it. */
 export interface ServedJob {
   jobId: string

@@ -8,7 +8,8 @@ import type { DeferredWrites } from './deferred-writes'
 import { type Signer, verifiedBy } from './keys'
 import type { Ledger } from './ledger'
 import { JOB_UNKNOWN } from './provider-accounting'
-import { offerReceipt } from './receipt-protocol'
+import { OfferBatches } from './offer-batches'
+import { offerReceipt, offerReceipts } from './receipt-protocol'
 import { checkReceipt, countersign, disagreements, issueReceipt } from './receipts'
 
 /** Pauses before each further try of a receipt offer. */
@@ -55,6 +56,8 @@ export interface ConsumerAccountingInit {
  */
 export class ConsumerAccounting {
   private readonly offers = new Set<Promise<void>>()
+  /** Countersignatures of finished jobs, sent to each provider in batches. */
+  private readonly batches = new OfferBatches((provider, batch) => this.offerBatch(provider, batch))
 
   constructor(private readonly init: ConsumerAccountingInit) {}
 
@@ -71,6 +74,7 @@ export class ConsumerAccounting {
   /** Waits for the bookkeeping queued and the receipt exchanges under way (bounded by their timeouts). */
   async settled(): Promise<void> {
     this.init.writes?.flush()
+    this.batches.flush()
     await Promise.all([...this.offers])
   }
 
@@ -123,7 +127,7 @@ export class ConsumerAccounting {
       if (problems.length === 0 && signed.receipt.issuer === 'provider' && check.providerSigValid) {
         const both = countersign(signer, signed)
         ledger.append('receipt', 'spent', both)
-        this.offer(both, false)
+        this.batches.add(both)
         return
       }
       this.init.logger.warn('provider receipt rejected; recording what arrived instead', {
@@ -141,50 +145,71 @@ export class ConsumerAccounting {
       price: price ?? { prompt: 0, completion: 0 }
     })
     ledger.append('receipt', 'spent', issued)
-    this.offer(issued, true)
+    this.offer(issued)
   }
 
-  /** Sends the provider our signature; for a receipt we issued, records its countersignature. */
-  private offer(signed: SignedReceipt, record: boolean): void {
+  /** Offers a receipt we issued to its provider and records its countersignature. */
+  private offer(signed: SignedReceipt): void {
     const { libp2p, ledger, logger } = this.init
     if (libp2p === undefined) return
-    const done = this.exchange(libp2p, signed)
-      .then((answer) => {
-        if (answer.type === 'refused') {
-          logger.info('provider refused to countersign', {
-            provider: signed.receipt.provider,
-            job: signed.receipt.jobId,
-            code: answer.code,
-            message: answer.message
-          })
-          return
-        }
-        if (!record) return
+    const provider = peerIdFromString(signed.receipt.provider)
+    this.track(
+      this.retried(
+        () => offerReceipt(libp2p, provider, signed),
+        (answer) => answer.type === 'refused' && answer.code === JOB_UNKNOWN
+      ).then((answer) => {
+        if (answer.type === 'refused') return this.refused(signed, answer)
         if (!verifiedBy(signed.receipt.provider, receiptSigningBytes(signed.receipt), answer.providerSig)) {
           logger.warn('provider countersignature does not verify', { provider: signed.receipt.provider })
           return
         }
         ledger.append('countersign', 'spent', { ...signed, providerSig: answer.providerSig })
-      })
-      .catch((err) => logger.debug('receipt exchange failed', { provider: signed.receipt.provider, err }))
+      }),
+      signed.receipt.provider
+    )
+  }
+
+  /** Sends a provider our countersignatures of its receipts, in one message. */
+  private offerBatch(provider: string, batch: SignedReceipt[]): void {
+    const { libp2p } = this.init
+    if (libp2p === undefined) return
+    const peer = peerIdFromString(provider)
+    this.track(
+      this.retried(
+        () => offerReceipts(libp2p, peer, batch),
+        () => false
+      ).then((answers) => answers.forEach((answer, i) => answer.type === 'refused' && this.refused(batch[i], answer))),
+      provider
+    )
+  }
+
+  private refused(signed: SignedReceipt, answer: Extract<ReceiptAnswer, { type: 'refused' }>): void {
+    this.init.logger.info('provider refused to countersign', {
+      provider: signed.receipt.provider,
+      job: signed.receipt.jobId,
+      code: answer.code,
+      message: answer.message
+    })
+  }
+
+  private track(exchange: Promise<void>, provider: string): void {
+    const done = exchange
+      .catch((err) => this.init.logger.debug('receipt exchange failed', { provider, err }))
       .finally(() => this.offers.delete(done))
     this.offers.add(done)
   }
 
   /**
-   * One offer, tried again a little later when the provider is unreachable or has not yet noted the
-   * job cut short (a consumer that gave up on a stalled stream can be faster than the provider).
+   * One exchange, tried again a little later when the provider is unreachable or (for a receipt this
+   * node issued) has not yet noted the job cut short: a consumer that gave up on a stalled stream can
+   * be faster than the provider.
    */
-  private async exchange(
-    libp2p: Pick<Libp2p, 'dialProtocol' | 'getConnections'>,
-    signed: SignedReceipt
-  ): Promise<ReceiptAnswer> {
-    const provider = peerIdFromString(signed.receipt.provider)
+  private async retried<T>(exchange: () => Promise<T>, tryAgain: (answer: T) => boolean): Promise<T> {
     for (let i = 0; ; i++) {
       const last = i === OFFER_RETRY_MS.length
       try {
-        const answer = await offerReceipt(libp2p, provider, signed)
-        if (last || answer.type !== 'refused' || answer.code !== JOB_UNKNOWN) return answer
+        const answer = await exchange()
+        if (last || !tryAgain(answer)) return answer
       } catch (err) {
         if (last) throw err
       }

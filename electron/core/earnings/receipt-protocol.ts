@@ -1,11 +1,13 @@
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import {
+  MAX_OFFERS_PER_MESSAGE,
   MAX_RECEIPT_BYTES,
   RECEIPT_PROTOCOL,
   type ReceiptAnswer,
   ReceiptAnswerSchema,
-  ReceiptOfferSchema,
+  ReceiptAnswersSchema,
+  ReceiptMessageSchema,
   type SignedReceipt
 } from '../../../shared/receipt'
 import type { Logger } from '../util/logger'
@@ -14,6 +16,8 @@ import { openStreamTo } from '../p2p/reachability-connection'
 import { ReceiptRejectedError } from './receipts'
 
 const TIMEOUT_MS = 5_000
+/** A batch of offers is one message: up to this many receipts. */
+const MAX_MESSAGE_BYTES = MAX_RECEIPT_BYTES * MAX_OFFERS_PER_MESSAGE
 
 /** Answers an offered receipt; `from` is the authenticated peer on the other end of the stream. */
 export type OfferHandler = (signed: SignedReceipt, from: string) => ReceiptAnswer
@@ -35,10 +39,17 @@ function parse<T>(
 
 const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
 
+const refusal = (err: ReceiptRejectedError): ReceiptAnswer => ({
+  type: 'refused',
+  code: err.code,
+  message: err.message.slice(0, 512)
+})
+
 /**
  * `/meshwork/receipt/1.0.0`: a consumer sends one offer (its countersignature of a provider's
- * receipt, or a receipt it issued for a job cut short); the provider answers with its signature or
- * a refusal, then both close. One message each way, size-limited, bounded in time.
+ * receipt, or a receipt it issued for a job cut short), or a batch of them; the provider answers each
+ * with its signature or a refusal (a batch in one message, in the same order), then both close. One
+ * message each way, size-limited, bounded in time.
  */
 export async function handleReceiptProtocol(
   libp2p: Pick<Libp2p, 'handle'>,
@@ -49,17 +60,29 @@ export async function handleReceiptProtocol(
     RECEIPT_PROTOCOL,
     async (stream: Stream, connection: Connection) => {
       const signal = AbortSignal.timeout(TIMEOUT_MS)
-      const lp = lpStream(stream, { maxDataLength: MAX_RECEIPT_BYTES })
-      try {
-        let answer: ReceiptAnswer
+      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
+      const from = connection.remotePeer.toString()
+      const answer = (signed: SignedReceipt): ReceiptAnswer => {
         try {
-          const offer = parse(ReceiptOfferSchema, (await lp.read({ signal })).subarray())
-          answer = onOffer(offer.signed, connection.remotePeer.toString())
+          return onOffer(signed, from)
+        } catch (err) {
+          if (err instanceof ReceiptRejectedError) return refusal(err)
+          throw err
+        }
+      }
+      try {
+        let reply: unknown
+        try {
+          const message = parse(ReceiptMessageSchema, (await lp.read({ signal })).subarray())
+          reply =
+            message.type === 'offer'
+              ? answer(message.signed)
+              : { type: 'answers', answers: await answerEach(message.signed, answer) }
         } catch (err) {
           if (!(err instanceof ReceiptRejectedError)) throw err
-          answer = { type: 'refused', code: err.code, message: err.message.slice(0, 512) }
+          reply = refusal(err)
         }
-        await lp.write(encode(answer), { signal })
+        await lp.write(encode(reply), { signal })
         await stream.close({ signal })
       } catch (err) {
         logger.debug('receipt exchange failed', { err })
@@ -70,6 +93,22 @@ export async function handleReceiptProtocol(
   )
 }
 
+/**
+ * Answers a batch one offer per turn of the event loop: each checks two signatures and records one
+ * entry, and a whole batch at once would stall every stream of the node for that long.
+ */
+async function answerEach(
+  batch: SignedReceipt[],
+  answer: (signed: SignedReceipt) => ReceiptAnswer
+): Promise<ReceiptAnswer[]> {
+  const answers: ReceiptAnswer[] = []
+  for (const signed of batch) {
+    answers.push(answer(signed))
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  return answers
+}
+
 /** Offers `signed` to its provider and returns the answer. */
 export async function offerReceipt(
   libp2p: Pick<Libp2p, 'dialProtocol' | 'getConnections'>,
@@ -77,6 +116,30 @@ export async function offerReceipt(
   signed: SignedReceipt,
   options: AbortOptions = {}
 ): Promise<ReceiptAnswer> {
+  return parse(ReceiptAnswerSchema, await exchange(libp2p, provider, { type: 'offer', signed }, options))
+}
+
+/** Offers a batch of receipts to their provider in one message; returns the answers in the same order. */
+export async function offerReceipts(
+  libp2p: Pick<Libp2p, 'dialProtocol' | 'getConnections'>,
+  provider: PeerId,
+  signed: SignedReceipt[],
+  options: AbortOptions = {}
+): Promise<ReceiptAnswer[]> {
+  const reply = await exchange(libp2p, provider, { type: 'offers', signed }, options)
+  const { answers } = parse(ReceiptAnswersSchema, reply)
+  if (answers.length !== signed.length)
+    throw new ReceiptRejectedError(`${answers.length} answers to ${signed.length} offers`)
+  return answers
+}
+
+/** One message to the provider, one back. */
+async function exchange(
+  libp2p: Pick<Libp2p, 'dialProtocol' | 'getConnections'>,
+  provider: PeerId,
+  message: unknown,
+  options: AbortOptions
+): Promise<Uint8Array> {
   const signal = options.signal ?? AbortSignal.timeout(TIMEOUT_MS)
   // over the relayed connection the job ran on, when that is how the provider is reached; the
   // protocol name goes with the offer (no round trip of its own)
@@ -85,11 +148,11 @@ export async function offerReceipt(
     negotiateFully: false
   } as AbortOptions)
   try {
-    const lp = lpStream(stream, { maxDataLength: MAX_RECEIPT_BYTES })
-    await lp.write(encode({ type: 'offer', signed }), { signal })
-    const answer = parse(ReceiptAnswerSchema, (await lp.read({ signal })).subarray())
+    const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
+    await lp.write(encode(message), { signal })
+    const reply = (await lp.read({ signal })).subarray()
     await stream.close({ signal }).catch(() => {})
-    return answer
+    return reply
   } catch (err) {
     stream.abort(err as Error)
     throw err

@@ -3,8 +3,9 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createLogger } from '../../../electron/core/util/logger'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EarningsService } from '../../../electron/core/earnings/earnings-service'
-import { offerReceipt } from '../../../electron/core/earnings/receipt-protocol'
-import { issueReceipt } from '../../../electron/core/earnings/receipts'
+import { offerReceipt, offerReceipts } from '../../../electron/core/earnings/receipt-protocol'
+import { countersign, issueReceipt } from '../../../electron/core/earnings/receipts'
+import { MAX_OFFERS_PER_MESSAGE, RECEIPT_PROTOCOL } from '../../../shared/receipt'
 import { signerFromKey } from '../../../electron/core/earnings/keys'
 import type { Advert } from '../../../shared/advert'
 import { loopbackLibp2p } from '../../integration/routing/fixtures/loopback-libp2p'
@@ -188,6 +189,42 @@ describe('earnings between a provider and a consumer over real libp2p', () => {
       await thirdNode.stop()
     }
     expect(provider.summary().earned.jobs).toBe(4)
+  })
+
+  it('countersignatures of finished jobs reach the provider in one stream per batch, not one per job', async () => {
+    const dials: string[] = []
+    const dial = consumerNode.dialProtocol.bind(consumerNode)
+    consumerNode.dialProtocol = (async (...args: Parameters<Libp2p['dialProtocol']>) => {
+      dials.push(String(args[1]))
+      return dial(...args)
+    }) as Libp2p['dialProtocol']
+    try {
+      for (let i = 0; i < 5; i++) {
+        const receipt = provider.settle(job(`batch-${i}`, 10))
+        consumer.attemptSettled(attempt(`batch-${i}`, 10, { final: { receipt } }))
+      }
+      await consumer.settled()
+    } finally {
+      consumerNode.dialProtocol = dial
+    }
+    expect(dials.filter((p) => p === RECEIPT_PROTOCOL)).toHaveLength(1)
+    const batch = provider.summary({ recent: 20 }).recent.filter((r) => r.signed.receipt.jobId.startsWith('batch-'))
+    expect(batch.map((r) => r.consumerSigValid)).toEqual([true, true, true, true, true])
+  })
+
+  it('answers a batch of offers one by one, in order, and refuses a batch over the limit', async () => {
+    const consumerSigner = (consumer as unknown as { consumer: { init: { signer: ReturnType<typeof signerFromKey> } } })
+      .consumer.init.signer
+    const genuine = countersign(consumerSigner, provider.settle(job('batch-ok', 3))!)
+    const unknown = { ...genuine, receipt: { ...genuine.receipt, id: 'f'.repeat(32) } }
+    const answers = await offerReceipts(consumerNode, providerNode.peerId, [unknown, genuine])
+    expect(answers).toMatchObject([{ type: 'refused' }, { type: 'countersigned', providerSig: genuine.providerSig }])
+    const tooMany = Array.from({ length: MAX_OFFERS_PER_MESSAGE + 1 }, () => genuine)
+    const stream = await consumerNode.dialProtocol(providerNode.peerId, RECEIPT_PROTOCOL)
+    const lp = (await import('@libp2p/utils')).lpStream(stream, { maxDataLength: 1 << 20 })
+    await lp.write(new TextEncoder().encode(JSON.stringify({ type: 'offers', signed: tooMany })))
+    const answer = JSON.parse(new TextDecoder().decode((await lp.read()).subarray()))
+    expect(answer).toMatchObject({ type: 'refused', code: 'receipt_rejected' })
   })
 
   it('refuses an offer that is not a receipt', async () => {
