@@ -2,6 +2,7 @@
 // client waits when its provider is SIGKILLed mid-stream. Real `meshwork start` processes on
 // loopback: providers with the process runtime, a router with --no-serve, this process the client.
 import { metricsOf, sampleValue } from './node-metrics'
+import { cpuSeconds } from './proc-stats'
 import { type BenchNode, startProviderNode, startRouterNode, stopBenchNodes, waitProviders } from './routing-nodes'
 import { type BenchContext, type Log, type Measured, quantile, round } from './stats'
 
@@ -97,6 +98,8 @@ async function addedLatency(router: BenchNode, list: Provider[], log: Log, out: 
       await complete(list[0].endpoint + '/v1/completions', body, list[0].endpointHeaders)
       await complete(router.apiUrl + '/v1/completions', body)
     }
+    // the direct calls reach the runtime's worker alone: the two nodes' CPU is the routed calls'
+    const cpuBefore = [cpuSeconds(router.proc.pid!), cpuSeconds(list[0].proc.pid!)]
     for (let i = 0; i < LATENCY_RUNS; i++) {
       let t = performance.now()
       await complete(list[0].endpoint + '/v1/completions', body, list[0].endpointHeaders)
@@ -105,6 +108,11 @@ async function addedLatency(router: BenchNode, list: Provider[], log: Log, out: 
       await complete(router.apiUrl + '/v1/completions', body)
       routed.push(performance.now() - t)
     }
+    const [routerCpu, providerCpu] = [router, list[0]].map(
+      (node, k) => ((cpuSeconds(node.proc.pid!) - cpuBefore[k]) * 1000) / LATENCY_RUNS
+    )
+    out['routing.routerCpuMsPerRequest'] = round(routerCpu)
+    out['routing.providerCpuMsPerRequest'] = round(providerCpu)
     out['routing.direct_ms_p50'] = round(quantile(direct, 0.5))
     out['routing.mesh_ms_p50'] = round(quantile(routed, 0.5))
     out['routing.added_latency_ms_p50'] = round(quantile(routed, 0.5) - quantile(direct, 0.5))
@@ -112,7 +120,8 @@ async function addedLatency(router: BenchNode, list: Provider[], log: Log, out: 
     out['routing.overheadP50Ms'] = out['routing.added_latency_ms_p50']
     out['routing.overheadP99Ms'] = out['routing.added_latency_ms_p99']
     log(
-      `added latency: p50 ${out['routing.added_latency_ms_p50']} ms, p99 ${out['routing.added_latency_ms_p99']} ms (direct p50 ${out['routing.direct_ms_p50']} ms)`
+      `added latency: p50 ${out['routing.added_latency_ms_p50']} ms, p99 ${out['routing.added_latency_ms_p99']} ms (direct p50 ${out['routing.direct_ms_p50']} ms); ` +
+        `CPU per routed request: router ${out['routing.routerCpuMsPerRequest']} ms, provider ${out['routing.providerCpuMsPerRequest']} ms`
     )
   }
 }
