@@ -37,13 +37,6 @@ export class OfferBatches {
     for (const provider of [...this.waiting.keys()]) this.sendNow(provider)
   }
 
-  /** Countersignatures waiting. */
-  get pending(): number {
-    let n = 0
-    for (const batch of this.waiting.values()) n += batch.length
-    return n
-  }
-
   private sendNow(provider: string): void {
     const batch = this.waiting.get(provider)
     this.waiting.delete(provider)
