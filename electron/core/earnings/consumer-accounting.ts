@@ -10,7 +10,7 @@ import type { Ledger } from './ledger'
 import { JOB_UNKNOWN } from './provider-accounting'
 import { OfferBatches } from './offer-batches'
 import { offerReceipt, offerReceipts } from './receipt-protocol'
-import { checkReceipt, countersign, disagreements, issueReceipt } from './receipts'
+import { addSignature, checkReceipt, disagreements, issueReceipt } from './receipts'
 
 /** Pauses before each further try of a receipt offer. */
 const OFFER_RETRY_MS = [1_000, 3_000]
@@ -104,7 +104,7 @@ export class ConsumerAccounting {
         complete: attempt.final !== undefined,
         price: { prompt: 0, completion: 0 }
       })
-      ledger.append('receipt', 'self', countersign(signer, own))
+      ledger.append('receipt', 'self', addSignature(signer, own))
       return
     }
     const price = this.init.advertisedPrice(attempt.provider, attempt.model)
@@ -125,7 +125,7 @@ export class ConsumerAccounting {
               price
             })
       if (problems.length === 0 && signed.receipt.issuer === 'provider' && check.providerSigValid) {
-        const both = countersign(signer, signed)
+        const both = addSignature(signer, signed)
         ledger.append('receipt', 'spent', both)
         this.batches.add(both)
         return

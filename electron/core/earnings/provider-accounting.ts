@@ -1,15 +1,21 @@
 import type { ModelPrice } from '../../../shared/price'
-import { type ReceiptAnswer, type ServedJob, type SignedReceipt, canonicalJson } from '../../../shared/receipt'
+import {
+  type ReceiptAnswer,
+  type ServedJob,
+  type SignedReceipt,
+  canonicalJson,
+  receiptSigningBytes
+} from '../../../shared/receipt'
 import type { Logger } from '../util/logger'
 import type { DeferredWrites } from './deferred-writes'
-import type { Signer } from './keys'
+import { type Signer, verifiedBy } from './keys'
 import type { Ledger } from './ledger'
-import { ReceiptRejectedError, checkReceipt, countersign, issueReceipt } from './receipts'
+import { ReceiptRejectedError, addSignature, checkReceipt, issueReceipt } from './receipts'
 
-/** How long a job cut short waits for its consumer's receipt. */
 /** Refusal code for an offer about a job not (yet) known here: the consumer may try again shortly. */
 export const JOB_UNKNOWN = 'receipt_job_unknown'
 
+/** How long a job cut short waits for its consumer's receipt. */
 const CUT_SHORT_TTL_MS = 10 * 60_000
 const MAX_CUT_SHORT = 10_000
 
@@ -75,10 +81,11 @@ export class ProviderAccounting {
     const { receipt } = signed
     if (receipt.consumer !== from) throw new ReceiptRejectedError('offered by a peer that is not its consumer')
     if (receipt.provider !== this.signer.peerId) throw new ReceiptRejectedError('this node is not its provider')
+    // one this node issued: what counts is that it is the stored one and that its consumer signed it
+    if (receipt.issuer === 'provider') return this.countersigned(signed)
     const check = checkReceipt(signed)
     if (check.problems.length > 0) throw new ReceiptRejectedError(check.problems.join('; '))
     if (!check.consumerSigValid) throw new ReceiptRejectedError('the consumer has not signed it')
-    if (receipt.issuer === 'provider') return this.countersigned(signed)
     const key = keyOf(from, receipt.jobId)
     const job = this.pending.get(key)
     if (job === undefined)
@@ -96,7 +103,7 @@ export class ProviderAccounting {
       receipt.promptTokens > job.promptTokens && job.promptTokens > 0 && 'more prompt tokens than evaluated'
     ].filter(Boolean)
     if (misfit.length > 0) throw new ReceiptRejectedError(`it does not fit the job: ${misfit.join(', ')}`)
-    const both = countersign(this.signer, signed)
+    const both = addSignature(this.signer, signed)
     this.ledger.append('receipt', 'earned', both)
     this.pending.delete(key)
     if (receipt.completionTokens < job.completionTokens) {
@@ -116,6 +123,8 @@ export class ProviderAccounting {
     if (stored === undefined || canonicalJson(stored.signed.receipt) !== canonicalJson(signed.receipt)) {
       throw new ReceiptRejectedError('this node issued no such receipt')
     }
+    if (!verifiedBy(signed.receipt.consumer, receiptSigningBytes(stored.signed.receipt), signed.consumerSig))
+      throw new ReceiptRejectedError('the consumer has not signed it')
     if (stored.signed.consumerSig === undefined)
       this.later(() =>
         this.ledger.append('countersign', 'earned', { ...stored.signed, consumerSig: signed.consumerSig })

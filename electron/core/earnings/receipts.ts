@@ -38,6 +38,14 @@ export function issueReceipt(signer: Signer, issuer: Receipt['issuer'], draft: R
 export function countersign(signer: Signer, signed: SignedReceipt): SignedReceipt {
   const check = checkReceipt(signed)
   if (check.problems.length > 0) throw new ReceiptRejectedError(check.problems.join('; '))
+  return addSignature(signer, signed)
+}
+
+/**
+ * This node's signature added to a receipt that its caller has just checked or issued: `countersign`
+ * without checking the same signatures a second time (a check costs more than a signature).
+ */
+export function addSignature(signer: Signer, signed: SignedReceipt): SignedReceipt {
   const { receipt } = signed
   const role = receipt.issuer === 'provider' ? 'consumer' : 'provider'
   if (receipt[role] !== signer.peerId) throw new ReceiptRejectedError(`this node is not the ${role} of the receipt`)
