@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import type { RequestFrame } from '../../../shared/infer'
 import { REPUTATION_TOPIC, type ReportedSubject, type ReputationReport } from '../../../shared/reputation'
 import type { ChallengeTransport } from '../../../electron/core/reputation/challenge'
-import { ReputationService } from '../../../electron/core/reputation/reputation-service'
+import { type ReputationInit, ReputationService } from '../../../electron/core/reputation/reputation-service'
 import type { TrustParams } from '../../../electron/core/reputation/trust-math'
 import { Router } from '../../../electron/core/router/router'
 import type { AttemptEvent, ProviderTransport } from '../../../electron/core/router/transport'
@@ -52,6 +52,19 @@ export function scriptedTransports(behaviours: ReadonlyMap<string, Behaviour>): 
   }
 }
 
+/** A mesh peer's real ReputationService: signed gossip every second, challenges answered by script. */
+function meshReputation(
+  peer: MeshPeer,
+  dataDir: string,
+  challenges: ChallengeTransport,
+  init: Partial<ReputationInit>
+): ReputationService {
+  return new ReputationService(
+    { libp2p: peer.libp2p, peers: peer.directory, events: peer.events, logger: peer.logger },
+    { self: peer.peerId, dataDir, gossipIntervalMs: 1_000, transport: challenges, ...init }
+  )
+}
+
 /** An honest router: the real Router, its trust the real ReputationService over the peer's gossipsub. */
 export class HonestRouter implements Startable {
   readonly reputation: ReputationService
@@ -67,19 +80,12 @@ export class HonestRouter implements Startable {
   ) {
     this.dataDir = mkdtempSync(join(dataRoot, 'router-'))
     const transports = scriptedTransports(behaviours)
-    this.reputation = new ReputationService(
-      { libp2p: peer.libp2p, peers: peer.directory, events: peer.events, logger: peer.logger },
-      {
-        self: peer.peerId,
-        dataDir: this.dataDir,
-        gossipIntervalMs: 1_000,
-        challengeIntervalMs: 250,
-        challengeShare: 0.05,
-        probeIntervalMs: 60_000,
-        transport: transports.challenges,
-        params
-      }
-    )
+    this.reputation = meshReputation(peer, this.dataDir, transports.challenges, {
+      challengeIntervalMs: 250,
+      challengeShare: 0.05,
+      probeIntervalMs: 60_000,
+      params
+    })
     this.router = new Router({
       peers: peer.directory,
       transport: transports.router,
@@ -125,16 +131,9 @@ export class ProviderReputation implements Startable {
 
   constructor(peer: MeshPeer, behaviours: ReadonlyMap<string, Behaviour>, dataRoot: string) {
     this.dataDir = mkdtempSync(join(dataRoot, 'provider-'))
-    this.reputation = new ReputationService(
-      { libp2p: peer.libp2p, peers: peer.directory, events: peer.events, logger: peer.logger },
-      {
-        self: peer.peerId,
-        dataDir: this.dataDir,
-        gossipIntervalMs: 1_000,
-        challengeIntervalMs: 60_000,
-        transport: scriptedTransports(behaviours).challenges
-      }
-    )
+    this.reputation = meshReputation(peer, this.dataDir, scriptedTransports(behaviours).challenges, {
+      challengeIntervalMs: 60_000
+    })
   }
 
   async start(): Promise<void> {
