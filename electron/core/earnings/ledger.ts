@@ -26,7 +26,7 @@ export class LedgerError extends MeshworkError {
 }
 
 export interface LedgerOptions {
-  /** A flush of the log to disk failed (the commit stands; the next one tries again). */
+  /** Flushing the log to disk failed (the commit stands; the next one tries again): once per run of failures. */
   onSyncError?: (err: unknown) => void
   /** Opens the log for those flushes (tests watch them). */
   openWal?: ConstructorParameters<typeof WalSync>[2]

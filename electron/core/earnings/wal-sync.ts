@@ -14,6 +14,8 @@ export class WalSync {
   private running?: Promise<void>
   private again = false
   private closed = false
+  /** The last flush failed: a disk that keeps failing is reported once, not at every commit. */
+  private failing = false
   /** Flushes done (tests and metrics). */
   flushes = 0
 
@@ -53,11 +55,13 @@ export class WalSync {
         this.handle ??= await this.openFile(this.walPath)
         await this.handle.datasync()
         this.flushes++
+        this.failing = false
       } catch (err) {
         // opened again next time: the next commit asks for a flush of its own
         await this.handle?.close().catch(() => {})
         this.handle = undefined
-        this.onError(err)
+        if (!this.failing) this.onError(err)
+        this.failing = true
       }
     } while (this.again && !this.closed)
   }

@@ -108,4 +108,33 @@ describe('the ledger flushes its log off the event loop', () => {
     await sync.settled()
     expect(calls).toBe(3)
   })
+
+  it('reports a disk that keeps failing once, and again only after a flush has worked', async () => {
+    let fail = true
+    const errors: unknown[] = []
+    const handle = {
+      datasync: async () => {
+        if (fail) throw new Error('disk said no')
+      },
+      close: async () => {}
+    } as unknown as FileHandle
+    const sync = new WalSync(
+      'x-wal',
+      (err) => errors.push(err),
+      async () => handle
+    )
+    for (let i = 0; i < 5; i++) {
+      sync.request()
+      await sync.settled()
+    }
+    expect(errors).toHaveLength(1)
+    fail = false
+    sync.request()
+    await sync.settled()
+    fail = true
+    sync.request()
+    await sync.settled()
+    expect(errors).toHaveLength(2)
+    await sync.close()
+  })
 })
