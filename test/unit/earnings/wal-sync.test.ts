@@ -42,6 +42,20 @@ function watchedOpen(): { open: (path: string) => Promise<FileHandle>; syncs: Ma
   }
 }
 
+/** A WalSync over a fake log file whose flush is `datasync`; what it reports lands in `errors`. */
+function walSyncOver(datasync: () => Promise<void>): { sync: WalSync; errors: unknown[] } {
+  const errors: unknown[] = []
+  const handle = { datasync, close: async () => {} } as unknown as FileHandle
+  return {
+    sync: new WalSync(
+      'x-wal',
+      (err) => errors.push(err),
+      async () => handle
+    ),
+    errors
+  }
+}
+
 describe('the ledger flushes its log off the event loop', () => {
   it('does not flush inside COMMIT: the database runs with synchronous = NORMAL', () => {
     const ledger = Ledger.open(path, me)
@@ -77,20 +91,11 @@ describe('the ledger flushes its log off the event loop', () => {
   it('shares one flush among the commits made while one runs, and retries after a failure', async () => {
     let release: () => void = () => {}
     let calls = 0
-    const errors: unknown[] = []
-    const fake = {
-      datasync: async () => {
-        calls++
-        if (calls === 1) await new Promise<void>((r) => (release = r))
-        if (calls === 2) throw new Error('disk said no')
-      },
-      close: async () => {}
-    } as unknown as FileHandle
-    const sync = new WalSync(
-      'x-wal',
-      (err) => errors.push(err),
-      async () => fake
-    )
+    const { sync, errors } = walSyncOver(async () => {
+      calls++
+      if (calls === 1) await new Promise<void>((r) => (release = r))
+      if (calls === 2) throw new Error('disk said no')
+    })
     sync.request()
     await new Promise((r) => setImmediate(r))
     for (let i = 0; i < 10; i++) sync.request()
@@ -111,18 +116,9 @@ describe('the ledger flushes its log off the event loop', () => {
 
   it('reports a disk that keeps failing once, and again only after a flush has worked', async () => {
     let fail = true
-    const errors: unknown[] = []
-    const handle = {
-      datasync: async () => {
-        if (fail) throw new Error('disk said no')
-      },
-      close: async () => {}
-    } as unknown as FileHandle
-    const sync = new WalSync(
-      'x-wal',
-      (err) => errors.push(err),
-      async () => handle
-    )
+    const { sync, errors } = walSyncOver(async () => {
+      if (fail) throw new Error('disk said no')
+    })
     for (let i = 0; i < 5; i++) {
       sync.request()
       await sync.settled()
