@@ -24,6 +24,7 @@ import { duplicateConnections } from './duplicate-connections'
 import { departedPeers } from './departed-peers'
 import { connectedContacts } from './connected-contacts'
 import { identifyRetry } from './identify-retry'
+import { knownProtocols } from './known-protocols'
 import { relayAwareAddressSorter } from './reachability-dial'
 import { reachabilityStack } from './reachability-stack'
 import { loopbackConnectionAllowList } from './local-mesh'
@@ -87,6 +88,8 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, o
       // at 30 peers the default was the largest share of an idle node's streams.
       pinger: connectionPinger({ intervalMs: 60_000, timeout: { minTimeout: 20_000 } }),
       duplicates: duplicateConnections(),
+      // libp2p writes each stream's protocol to the peer store, a record that already holds it
+      knownProtocols: knownProtocols(),
       ...reach.services,
       dht: kadDHT({
         protocol: DHT_PROTOCOL,

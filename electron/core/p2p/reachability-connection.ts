@@ -1,5 +1,4 @@
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
 import type { ConnectionKind } from '../../../shared/api'
 import type { InferBody } from '../../../shared/infer'
 import { isRelayed } from './reachability'
@@ -11,9 +10,11 @@ export function isRelayedConnection(conn: Pick<Connection, 'remoteAddr' | 'limit
   return conn.limits !== undefined || isRelayed(conn.remoteAddr)
 }
 
+// by id string without parsing it: the router asks this of every candidate of every request, and
+// parsing a peer id (its public key) cost more than walking a node's connections
 function openConnections(libp2p: Connections, peer: PeerId | string): Connection[] {
-  const id = typeof peer === 'string' ? peerIdFromString(peer) : peer
-  return libp2p.getConnections(id).filter((c) => c.status === 'open')
+  if (typeof peer !== 'string') return libp2p.getConnections(peer).filter((c) => c.status === 'open')
+  return libp2p.getConnections().filter((c) => c.status === 'open' && c.remotePeer.toString() === peer)
 }
 
 /** How this node is connected to `peer` now: `direct` wins over `relayed` (DCUtR may have upgraded). */

@@ -161,6 +161,18 @@ describe('connection kind and relay budget', () => {
     expect(connectionKind(libp2p([{ ...conn('/ip4/10.1.0.2/tcp/1'), status: 'closed' }]), peer)).toBe('none')
   })
 
+  it("asked by id string, counts only that peer's connections among all of them", () => {
+    const of = (id: string, remote: string, limits?: { bytes?: bigint }) => ({
+      ...conn(remote, limits),
+      remotePeer: peerIdFromString(id)
+    })
+    const all = [of(RELAY, '/ip4/10.1.0.2/tcp/1'), of(OTHER, circuit, { bytes: 10n })]
+    const node = { getConnections: (id?: unknown) => (id === undefined ? all : []) as never }
+    expect(connectionKind(node, OTHER)).toBe('relayed')
+    expect(connectionKind(node, RELAY)).toBe('direct')
+    expect(connectionKind(node, ME)).toBe('none')
+  })
+
   it('the budget is the roomiest relayed connection, and none when a direct one exists', () => {
     const budget = relayBudget(
       libp2p([conn(circuit, { bytes: 1000n, seconds: 30 }), conn(circuit, { bytes: 5000n, seconds: 10 })]),
