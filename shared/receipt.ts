@@ -113,10 +113,15 @@ export function canonicalJson(value: unknown): string {
     return JSON.stringify(value)
   }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
+  // one string built in place: a job's receipt is encoded several times on each side of it
+  const record = value as Record<string, unknown>
+  let out = ''
+  for (const key of Object.keys(record).sort()) {
+    const v = record[key]
+    if (v === undefined) continue
+    out += `${out === '' ? '' : ','}${JSON.stringify(key)}:${canonicalJson(v)}`
+  }
+  return `{${out}}`
 }
 
 /** The exact bytes both parties sign. */
@@ -124,8 +129,12 @@ export function receiptSigningBytes(receipt: Receipt): Uint8Array {
   return new TextEncoder().encode(RECEIPT_SIGNING_DOMAIN + canonicalJson(receipt))
 }
 
+const HEX_BYTES = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'))
+
 export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+  let out = ''
+  for (const b of bytes) out += HEX_BYTES[b]
+  return out
 }
 
 export function fromHex(hex: string): Uint8Array {

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import type { ChallengeVerdict, ReportedSubject } from '../../../shared/reputation'
 
 /** One thing this node experienced of a provider. `weight` > 0 is evidence for it, < 0 against. */
@@ -60,6 +60,8 @@ CREATE TABLE IF NOT EXISTS reports (
 export class ObservationStore {
   private readonly db: DatabaseSync
   private readonly limits: StoreLimits
+  /** Each statement compiled once: compiling the insert was most of an observation's cost. */
+  private readonly statements = new Map<string, StatementSync>()
 
   constructor(path: string, limits: Partial<StoreLimits> = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
@@ -70,31 +72,27 @@ export class ObservationStore {
   }
 
   record(o: Observation): void {
-    this.db
-      .prepare(
-        'INSERT INTO observations (peer, at, kind, failure, verdict, weight, ttft_ms, tps, detail, checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
-      )
-      .run(
-        o.peer,
-        o.at,
-        o.kind,
-        o.failure ?? null,
-        o.verdict ?? null,
-        o.weight,
-        o.ttftMs ?? null,
-        o.tokensPerSecond ?? null,
-        o.detail?.slice(0, 256) ?? null,
-        o.crossChecked === true ? 1 : 0
-      )
+    this.statement(
+      'INSERT INTO observations (peer, at, kind, failure, verdict, weight, ttft_ms, tps, detail, checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+    ).run(
+      o.peer,
+      o.at,
+      o.kind,
+      o.failure ?? null,
+      o.verdict ?? null,
+      o.weight,
+      o.ttftMs ?? null,
+      o.tokensPerSecond ?? null,
+      o.detail?.slice(0, 256) ?? null,
+      o.crossChecked === true ? 1 : 0
+    )
   }
 
   /** Every kept observation, oldest first. */
   observations(): Observation[] {
-    const rows = this.db
-      .prepare(
-        'SELECT peer, at, kind, failure, verdict, weight, ttft_ms, tps, detail, checked FROM observations ORDER BY at, id'
-      )
-      .all()
+    const rows = this.statement(
+      'SELECT peer, at, kind, failure, verdict, weight, ttft_ms, tps, detail, checked FROM observations ORDER BY at, id'
+    ).all()
     return rows.map((r) => ({
       peer: String(r.peer),
       at: Number(r.at),
@@ -111,20 +109,18 @@ export class ObservationStore {
 
   /** The highest summary sequence number seen from each reporter (replay guard across restarts). */
   reporterSeqs(): Map<string, number> {
-    const rows = this.db.prepare('SELECT reporter, seq FROM reporters').all()
+    const rows = this.statement('SELECT reporter, seq FROM reporters').all()
     return new Map(rows.map((r) => [String(r.reporter), Number(r.seq)]))
   }
 
   /** Replaces a reporter's summary with a newer one, in one transaction. */
   putReport(reporter: string, seq: number, at: number, subjects: ReportedSubject[]): void {
     this.transaction(() => {
-      this.db
-        .prepare(
-          'INSERT INTO reporters (reporter, seq, at) VALUES (?, ?, ?) ON CONFLICT (reporter) DO UPDATE SET seq = excluded.seq, at = excluded.at'
-        )
-        .run(reporter, seq, at)
-      this.db.prepare('DELETE FROM reports WHERE reporter = ?').run(reporter)
-      const insert = this.db.prepare(
+      this.statement(
+        'INSERT INTO reporters (reporter, seq, at) VALUES (?, ?, ?) ON CONFLICT (reporter) DO UPDATE SET seq = excluded.seq, at = excluded.at'
+      ).run(reporter, seq, at)
+      this.statement('DELETE FROM reports WHERE reporter = ?').run(reporter)
+      const insert = this.statement(
         'INSERT OR REPLACE INTO reports (reporter, subject, at, positive, negative, caught) VALUES (?, ?, ?, ?, ?, ?)'
       )
       for (const s of subjects) insert.run(reporter, s.peer, at, s.positive, s.negative, s.caught === true ? 1 : 0)
@@ -132,7 +128,7 @@ export class ObservationStore {
   }
 
   reports(): StoredReport[] {
-    const rows = this.db.prepare('SELECT reporter, subject, at, positive, negative, caught FROM reports').all()
+    const rows = this.statement('SELECT reporter, subject, at, positive, negative, caught FROM reports').all()
     return rows.map((r) => ({
       reporter: String(r.reporter),
       peer: String(r.subject),
@@ -149,40 +145,34 @@ export class ObservationStore {
     let deleted = 0
     this.transaction(() => {
       const cutoff = now - maxAgeMs
-      deleted += Number(this.db.prepare('DELETE FROM observations WHERE at < ?').run(cutoff).changes)
+      deleted += Number(this.statement('DELETE FROM observations WHERE at < ?').run(cutoff).changes)
       deleted += Number(
-        this.db
-          .prepare(
-            `DELETE FROM observations WHERE id IN (SELECT id FROM (
+        this.statement(
+          `DELETE FROM observations WHERE id IN (SELECT id FROM (
         SELECT id, ROW_NUMBER() OVER (PARTITION BY peer ORDER BY at DESC, id DESC) AS n FROM observations) WHERE n > ?)`
-          )
-          .run(rowsPerPeer).changes
+        ).run(rowsPerPeer).changes
       )
       deleted += Number(
-        this.db
-          .prepare(
-            `DELETE FROM observations WHERE peer IN (
+        this.statement(
+          `DELETE FROM observations WHERE peer IN (
         SELECT peer FROM observations GROUP BY peer ORDER BY MAX(at) DESC LIMIT -1 OFFSET ?)`
-          )
-          .run(maxPeers).changes
+        ).run(maxPeers).changes
       )
-      this.db.prepare('DELETE FROM reporters WHERE at < ?').run(cutoff)
-      this.db
-        .prepare(
-          'DELETE FROM reporters WHERE reporter IN (SELECT reporter FROM reporters ORDER BY at DESC LIMIT -1 OFFSET ?)'
-        )
-        .run(maxReporters)
+      this.statement('DELETE FROM reporters WHERE at < ?').run(cutoff)
+      this.statement(
+        'DELETE FROM reporters WHERE reporter IN (SELECT reporter FROM reporters ORDER BY at DESC LIMIT -1 OFFSET ?)'
+      ).run(maxReporters)
       deleted += Number(
-        this.db
-          .prepare('DELETE FROM reports WHERE at < ? OR reporter NOT IN (SELECT reporter FROM reporters)')
-          .run(cutoff).changes
+        this.statement('DELETE FROM reports WHERE at < ? OR reporter NOT IN (SELECT reporter FROM reporters)').run(
+          cutoff
+        ).changes
       )
     })
     return { deleted }
   }
 
   counts(): { observations: number; peers: number; reports: number } {
-    const one = (sql: string): number => Number(this.db.prepare(sql).get()?.n ?? 0)
+    const one = (sql: string): number => Number(this.statement(sql).get()?.n ?? 0)
     return {
       observations: one('SELECT COUNT(*) AS n FROM observations'),
       peers: one('SELECT COUNT(DISTINCT peer) AS n FROM observations'),
@@ -191,7 +181,14 @@ export class ObservationStore {
   }
 
   close(): void {
+    this.statements.clear()
     if (this.db.isOpen) this.db.close()
+  }
+
+  private statement(sql: string): StatementSync {
+    let statement = this.statements.get(sql)
+    if (statement === undefined) this.statements.set(sql, (statement = this.db.prepare(sql)))
+    return statement
   }
 
   private transaction(work: () => void): void {
