@@ -3,6 +3,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import type { LedgerRole } from '../../../shared/earnings'
 import { canonicalJson, type SignedReceipt, SignedReceiptSchema } from '../../../shared/receipt'
 import { MeshworkError } from '../util/errors'
+import { StatementCache } from '../util/statement-cache'
 import type { Signer } from './keys'
 import { WalSync } from './wal-sync'
 import {
@@ -44,9 +45,12 @@ export class Ledger {
     private readonly signer?: Signer,
     /** Flushes each commit's log to disk off the event loop (see WalSync). */
     private readonly walSync?: WalSync
-  ) {}
+  ) {
+    this.statements = new StatementCache(db)
+  }
 
-  private readonly statements = new Map<string, StatementSync>()
+  /** An append runs four statements; each is compiled once. */
+  private readonly statements: StatementCache
 
   /** Opens (creating if needed) the ledger of the node that `signer` speaks for. */
   static open(path: string, signer: Signer, options: LedgerOptions = {}): Ledger {
@@ -96,11 +100,8 @@ export class Ledger {
     await this.walSync?.settled()
   }
 
-  /** Each statement compiled once: an append ran four of them, and compiling was a share of its cost. */
   private statement(sql: string): StatementSync {
-    let statement = this.statements.get(sql)
-    if (statement === undefined) this.statements.set(sql, (statement = this.db.prepare(sql)))
-    return statement
+    return this.statements.get(sql)
   }
 
   head(): HeadRow | undefined {

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import type { ChallengeVerdict, ReportedSubject } from '../../../shared/reputation'
+import { StatementCache } from '../util/statement-cache'
 
 /** One thing this node experienced of a provider. `weight` > 0 is evidence for it, < 0 against. */
 export interface Observation {
@@ -60,14 +61,14 @@ CREATE TABLE IF NOT EXISTS reports (
 export class ObservationStore {
   private readonly db: DatabaseSync
   private readonly limits: StoreLimits
-  /** Each statement compiled once: compiling the insert was most of an observation's cost. */
-  private readonly statements = new Map<string, StatementSync>()
+  private readonly statements: StatementCache
 
   constructor(path: string, limits: Partial<StoreLimits> = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
     this.db = new DatabaseSync(path)
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 2000;')
     this.db.exec(SCHEMA)
+    this.statements = new StatementCache(this.db)
     this.limits = { ...DEFAULT_STORE_LIMITS, ...limits }
   }
 
@@ -186,9 +187,7 @@ export class ObservationStore {
   }
 
   private statement(sql: string): StatementSync {
-    let statement = this.statements.get(sql)
-    if (statement === undefined) this.statements.set(sql, (statement = this.db.prepare(sql)))
-    return statement
+    return this.statements.get(sql)
   }
 
   private transaction(work: () => void): void {

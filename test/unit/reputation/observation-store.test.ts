@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ObservationStore } from '../../../electron/core/reputation/observation-store'
+import { bundle } from '../../helpers/runtime'
 
 const dirs: string[] = []
 function tempDb(): string {
@@ -68,7 +69,10 @@ describe('observation store', () => {
     { timeout: 60_000 },
     async () => {
       const path = tempDb()
-      const store = pathToFileURL(resolve('electron/core/reputation/observation-store.ts')).href
+      // bundled: the store imports other modules of the project, which Node cannot load from .ts alone
+      const store = pathToFileURL(
+        await bundle('electron/core/reputation/observation-store.ts', 'observation-store/store.js')
+      ).href
       const script = `
       const { ObservationStore } = await import(${JSON.stringify(store)})
       const s = new ObservationStore(${JSON.stringify(path)})
