@@ -2,7 +2,9 @@ import { z } from 'zod'
 import type { DeltaFrame, FinalFrame, InferBody } from '../../../../shared/infer'
 import { TimingsSchema, UsageSchema } from '../../../../shared/infer'
 import { InferError } from '../../../../shared/infer-error'
+import type { IncomingMessage } from 'node:http'
 import type { AbortOptions } from '../../util/startable'
+import { postStream, readText } from './http-post'
 import { sseBatches } from './sse'
 
 /** What a runtime call yields: token deltas, then one final event. */
@@ -46,25 +48,19 @@ export async function* streamCompletion(
 ): AsyncGenerator<RuntimeEvent> {
   const path = call.api === 'chat' ? '/v1/chat/completions' : '/v1/completions'
   const body = { ...call.body, stream: true, stream_options: { include_usage: true }, return_token_ids: true }
-  let response: Response
+  let response: IncomingMessage
   try {
-    response = await fetch(endpoint + path, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'text/event-stream',
-        ...(options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {})
-      },
-      body: JSON.stringify(body),
-      signal: options.signal
-    })
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' }
+    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
+    response = await postStream(endpoint + path, JSON.stringify(body), headers, options)
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason
     throw new InferError('runtime_unreachable', `runtime at ${endpoint} unreachable: ${(err as Error).message}`, 503, {
       cause: err
     })
   }
-  if (!response.ok || response.body === null) throw await errorFromResponse(response)
+  const status = response.statusCode ?? 0
+  if (status < 200 || status > 299) throw await errorFromResponse(response, status)
 
   let finishReason: string | null | undefined
   let usage: FinalFrame['usage']
@@ -72,7 +68,8 @@ export async function* streamCompletion(
   let sawDone = false
   // Events that arrive in one read are merged into one delta: no added delay, and fewer frames
   // (less CPU per token) exactly when the relay falls behind the runtime.
-  for await (const batch of sseBatches(response.body, options)) {
+  for await (const batch of sseBatches(response, options)) {
+    if (sawDone) continue // only the body's end can follow; reading it keeps the connection open
     let pending: DeltaFrame | undefined
     for (const data of batch) {
       if (data === '[DONE]') {
@@ -106,7 +103,9 @@ export async function* streamCompletion(
       if (chunk.timings) timings = chunk.timings
     }
     if (pending) yield pending
-    if (sawDone) break
+    // a body not complete at its [DONE] is not read on: a runtime that leaves it open must not hold
+    // the job (this closes the connection instead of reusing it)
+    if (sawDone && !response.complete) break
   }
   if (finishReason === undefined && !sawDone) {
     throw new InferError('stream_truncated', 'the runtime stream ended before the generation finished')
@@ -133,9 +132,9 @@ function merge(a: DeltaFrame, b: DeltaFrame): DeltaFrame {
  * A runtime's HTTP error. Refusals keep their meaning (busy, unavailable); any other status is the
  * runtime rejecting the job, which the consumer cannot check, so it is a failure, not a client error.
  */
-async function errorFromResponse(response: Response): Promise<InferError> {
-  const text = (await response.text().catch(() => '')).slice(0, MAX_ERROR_BODY_CHARS)
-  let message = text || response.statusText
+async function errorFromResponse(response: IncomingMessage, status: number): Promise<InferError> {
+  const text = await readText(response, MAX_ERROR_BODY_CHARS)
+  let message = text || (response.statusMessage ?? '')
   let code: unknown
   try {
     const parsed = JSON.parse(text) as { error?: { message?: string; code?: unknown } | string }
@@ -145,12 +144,11 @@ async function errorFromResponse(response: Response): Promise<InferError> {
   } catch {
     // not JSON: keep the text
   }
-  message = `runtime answered ${response.status}: ${message}`.slice(0, 2048)
-  if (response.status === 429) return new InferError('provider_busy', message, 429)
-  if (response.status === 409 && code === 'continuation_mismatch')
-    return new InferError('continuation_mismatch', message, 409)
-  if (response.status === 503) return new InferError('runtime_unavailable', message, 503)
-  return new InferError(response.status >= 500 ? 'runtime_error' : 'runtime_rejected', message, response.status)
+  message = `runtime answered ${status}: ${message}`.slice(0, 2048)
+  if (status === 429) return new InferError('provider_busy', message, 429)
+  if (status === 409 && code === 'continuation_mismatch') return new InferError('continuation_mismatch', message, 409)
+  if (status === 503) return new InferError('runtime_unavailable', message, 503)
+  return new InferError(status >= 500 ? 'runtime_error' : 'runtime_rejected', message, status)
 }
 
 /** `streamCompletion` on a runtime's endpoint, or `runtime_unavailable` when it has none right now. */

@@ -10,18 +10,20 @@ export const MAX_SSE_EVENT_CHARS = 4 * 1024 * 1024
  * A broken body throws `runtime_stream_broken`; an event over the bound `sse_event_too_large`.
  */
 export async function* sseBatches(
-  body: ReadableStream<Uint8Array>,
+  body: AsyncIterable<Uint8Array>,
   options: AbortOptions & { maxEventChars?: number } = {}
 ): AsyncGenerator<string[]> {
   const max = options.maxEventChars ?? MAX_SSE_EVENT_CHARS
   const decoder = new TextDecoder()
-  const reader = body.getReader()
+  // a Node stream's iterator hands over everything buffered at each read, so events that
+  // arrived together come out as one batch
+  const reader = body[Symbol.asyncIterator]()
   let buffer = ''
   try {
     for (;;) {
-      let result: Awaited<ReturnType<typeof reader.read>>
+      let result: IteratorResult<Uint8Array>
       try {
-        result = await reader.read()
+        result = await reader.next()
       } catch (err) {
         if (options.signal?.aborted) throw options.signal.reason
         throw new InferError('runtime_stream_broken', `runtime stream broke: ${(err as Error).message}`, 502, {
@@ -45,7 +47,8 @@ export async function* sseBatches(
         throw new InferError('sse_event_too_large', `runtime sent an event over ${max} characters`)
     }
   } finally {
-    reader.cancel().catch(() => {})
+    // stops the body (a Node stream is destroyed) when the caller leaves early
+    await reader.return?.().catch(() => {})
   }
 }
 
