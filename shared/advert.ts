@@ -22,6 +22,8 @@ export const AdvertSchema = z.object({
     inflight: z.number().int().nonnegative(),
     queued: z.number().int().nonnegative(),
     capacity: z.number().int().nonnegative()
-  })
+  }),
+  /** The longest this provider waits before signing its next advert (its heartbeat), in ms. */
+  heartbeatMs: z.number().int().min(100).max(600_000).optional()
 })
 export type Advert = z.infer<typeof AdvertSchema>

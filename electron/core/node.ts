@@ -108,7 +108,8 @@ export async function createNode(config: Config, options: NodeOptions = {}): Pro
         pricePerMillionTokens: config.pricePerMillionTokens,
         price: advertPrice(config)
       }),
-    onSigned: (envelope) => void discovery.publish(envelope)
+    onSigned: (envelope) => void discovery.publish(envelope),
+    providers: () => directory.list().length + 1
   })
   const discovery = new Discovery(
     { libp2p, directory, events, logger: logger.child('discovery') },

@@ -112,7 +112,8 @@ export async function startPeer(
     privateKey,
     logger: logger.child('advert'),
     content: role === 'provider' ? providerContent(() => paused) : () => undefined,
-    onSigned: (envelope) => void discovery.publish(envelope)
+    onSigned: (envelope) => void discovery.publish(envelope),
+    providers: () => directory.list().length + 1
   })
   const discovery = new Discovery(
     { libp2p, directory, events, logger: logger.child('discovery') },

@@ -15,6 +15,22 @@ export const ADVERT_TOPIC = 'meshwork/adverts/1'
  */
 export const ADVERT_RESIGN_MS = 10_000
 
+/** The re-sign period covers this many providers; more providers, each beats slower (below). */
+const PROVIDERS_PER_PERIOD = 2
+/** A heartbeat comes well within the age at which peers reject an advert. */
+export const MAX_HEARTBEAT_MS = ADVERT_MAX_AGE_MS / 4
+
+/**
+ * How often a provider re-signs an unchanged advert, given how many providers it knows (itself
+ * included): the period grows with their number so that each node hears about the same number of
+ * heartbeats a second however many serve, as RTCP spaces its reports by group size. Without it every
+ * node's idle gossip grew with the number of providers in the mesh.
+ */
+export function heartbeatMs(providers: number, baseMs = ADVERT_RESIGN_MS): number {
+  const scaled = Math.round((baseMs * providers) / PROVIDERS_PER_PERIOD)
+  return Math.max(baseMs, Math.min(MAX_HEARTBEAT_MS, scaled))
+}
+
 export interface AdvertiserComponents {
   peerId: string
   privateKey: PrivateKey
@@ -23,6 +39,8 @@ export interface AdvertiserComponents {
   content: () => AdvertContent | undefined
   /** Gets every newly signed advert (to gossip it). */
   onSigned: (envelope: Uint8Array, advert: Advert) => void
+  /** Providers this node knows alive, itself included (sets the heartbeat; default 1). */
+  providers?: () => number
 }
 
 export interface AdvertiserInit {
@@ -77,11 +95,19 @@ export class Advertiser implements Startable {
     }
     const text = JSON.stringify(content)
     const age = Date.now() - (this.advert?.timestamp ?? 0)
-    const resignMs = Math.min(this.init.resignMs ?? ADVERT_RESIGN_MS, ADVERT_MAX_AGE_MS / 4)
-    if (text === this.lastContent && age < resignMs) return
+    const resignMs = Math.min(this.init.resignMs ?? ADVERT_RESIGN_MS, MAX_HEARTBEAT_MS)
+    // the period the last advert promised, not today's: peers count on that one
+    if (text === this.lastContent && age < (this.advert?.heartbeatMs ?? resignMs)) return
     const now = Date.now()
     this.seq = Math.max(this.seq + 1, now)
-    const advert: Advert = { peerId: this.components.peerId, seq: this.seq, timestamp: now, ...content }
+    const heartbeat = heartbeatMs(this.components.providers?.() ?? 1, resignMs)
+    const advert: Advert = {
+      peerId: this.components.peerId,
+      seq: this.seq,
+      timestamp: now,
+      ...content,
+      heartbeatMs: heartbeat
+    }
     this.envelope = await sealAdvert(advert, this.components.privateKey)
     this.advert = advert
     this.lastContent = text

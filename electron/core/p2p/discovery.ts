@@ -7,7 +7,7 @@ import { advertTopicValidator, verifiedAdvertOf } from './advert-gossip'
 import { refreshAdvert } from './advert-refresh'
 import { ADVERT_PROTOCOL } from './advert-protocol'
 import { Announcer } from './announcer'
-import { ADVERT_RESIGN_MS, ADVERT_TOPIC } from './advertiser'
+import { ADVERT_RESIGN_MS, ADVERT_TOPIC, MAX_HEARTBEAT_MS } from './advertiser'
 import { BootstrapRejoin, REJOIN_RETRY_MS } from './bootstrap-rejoin'
 import { type LookupResult, LookupSchedule } from './lookup-schedule'
 import type { MeshLibp2p } from './libp2p'
@@ -77,7 +77,8 @@ export class Discovery {
       baseIntervalMs: init.advertIntervalMs,
       maxIntervalMs: Math.max(init.advertIntervalMs, 30_000),
       fetchTimeoutMs: FETCH_TIMEOUT_MS,
-      gossipQuietMs: 1.5 * ADVERT_RESIGN_MS
+      gossipQuietMs: 1.5 * ADVERT_RESIGN_MS,
+      maxHeartbeatMs: MAX_HEARTBEAT_MS
     })
     this.lookups = new LookupSchedule({
       run: () => this.discover(),
@@ -239,7 +240,7 @@ export class Discovery {
     const advert = evt.detail.topic === ADVERT_TOPIC ? verifiedAdvertOf(evt.detail) : undefined
     if (advert === undefined) return
     const result = this.components.directory.accept(advert, { source: 'gossip' })
-    if (result.accepted) this.scheduler.heard(advert.peerId)
+    if (result.accepted) this.scheduler.heard(advert.peerId, advert.heartbeatMs)
     else if (this.components.directory.get(advert.peerId) === undefined) {
       this.nudgeIfNew(advert.peerId)
       this.watch(advert.peerId, { urgent: true, signedAdvert: true })

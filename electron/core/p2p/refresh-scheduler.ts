@@ -33,6 +33,8 @@ export interface RefreshSchedulerInit {
    * been quiet this long: its heartbeat stands in for polling (default 15 s, 1.5 re-sign periods).
    */
   gossipQuietMs?: number
+  /** A peer's own heartbeat (from its signed advert) is believed up to this: a peer must not buy minutes. */
+  maxHeartbeatMs?: number
 }
 
 interface Watch {
@@ -132,10 +134,12 @@ export class RefreshScheduler {
    * goes quiet, and it counts as dead if neither gossip nor a fetch is heard within the quiet period
    * plus a fetch timeout.
    */
-  heard(peerId: string): void {
+  heard(peerId: string, heartbeatMs = 0): void {
     const w = this.watches.get(peerId)
     if (w === undefined || !w.verified || w.running) return
-    const quietMs = this.init.gossipQuietMs ?? 15_000
+    // a peer that beats slowly (it said so in its signed advert) is waited for longer
+    const promised = Math.min(heartbeatMs, this.init.maxHeartbeatMs ?? 30_000)
+    const quietMs = Math.max(this.init.gossipQuietMs ?? 15_000, 1.5 * promised)
     w.failures = 0
     w.nextAt = Math.max(w.nextAt, Date.now() + quietMs)
     this.init.onSchedule?.(peerId, quietMs + this.init.fetchTimeoutMs)
