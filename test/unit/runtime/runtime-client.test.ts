@@ -103,6 +103,21 @@ describe('runtime client', () => {
     })
   })
 
+  it('fails a call when the runtime falls silent, before its answer or within it', async () => {
+    const mute = await runtime(() => {}) // never answers
+    const stalled = await runtime((_req, res) => {
+      sse(res)
+      res.write(chunk(' a', 1)) // then nothing, the body left open
+    })
+    const drain = async (url: string) => {
+      for await (const _ of streamCompletion(url, call, { silenceMs: 200 })) void _
+    }
+    const started = Date.now()
+    await expect(drain(mute.url)).rejects.toMatchObject({ code: 'runtime_unreachable' })
+    await expect(drain(stalled.url)).rejects.toMatchObject({ code: 'runtime_stream_broken' })
+    expect(Date.now() - started).toBeLessThan(5_000)
+  })
+
   it('keeps the meaning of a refusal and bounds what an error body can say', async () => {
     const statuses = [429, 503, 500, 400]
     let next = 0

@@ -11,6 +11,14 @@ const agents = {
   'https:': new HttpsAgent({ keepAlive: true, maxSockets: 256 })
 }
 
+/** The longest a runtime may stay silent, before its answer or within it (fetch's own bound). */
+export const RUNTIME_SILENCE_MS = 300_000
+
+export interface PostOptions extends AbortOptions {
+  /** Fail the call when the connection carries nothing for this long (default RUNTIME_SILENCE_MS). */
+  silenceMs?: number
+}
+
 /**
  * POSTs `body` and resolves with the response once its headers arrive; the caller reads or destroys
  * it. A call that fails on a kept-alive connection before any answer (the runtime closed it while it
@@ -20,12 +28,13 @@ export async function postStream(
   url: string,
   body: string,
   headers: Record<string, string>,
-  options: AbortOptions = {}
+  options: PostOptions = {}
 ): Promise<IncomingMessage> {
   try {
     return await postOnce(url, body, headers, options, false)
   } catch (err) {
-    if (!(err as { reusedSocket?: boolean }).reusedSocket || options.signal?.aborted) throw err
+    const { reusedSocket, code } = err as { reusedSocket?: boolean; code?: string }
+    if (!reusedSocket || (code !== 'ECONNRESET' && code !== 'EPIPE') || options.signal?.aborted) throw err
     return postOnce(url, body, headers, options, true)
   }
 }
@@ -34,7 +43,7 @@ function postOnce(
   url: string,
   body: string,
   headers: Record<string, string>,
-  options: AbortOptions,
+  options: PostOptions,
   freshSocket: boolean
 ): Promise<IncomingMessage> {
   const target = new URL(url)
@@ -53,6 +62,9 @@ function postOnce(
       resolve
     )
     req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })))
+    const silenceMs = options.silenceMs ?? RUNTIME_SILENCE_MS
+    // destroys the request and its response: a wait for headers rejects, a body being read throws
+    req.setTimeout(silenceMs, () => req.destroy(new Error(`the runtime sent nothing for ${silenceMs} ms`)))
     req.end(body)
   })
 }

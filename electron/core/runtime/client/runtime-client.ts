@@ -3,14 +3,13 @@ import type { DeltaFrame, FinalFrame, InferBody } from '../../../../shared/infer
 import { TimingsSchema, UsageSchema } from '../../../../shared/infer'
 import { InferError } from '../../../../shared/infer-error'
 import type { IncomingMessage } from 'node:http'
-import type { AbortOptions } from '../../util/startable'
-import { postStream, readText } from './http-post'
+import { type PostOptions, postStream, readText } from './http-post'
 import { sseBatches } from './sse'
 
 /** What a runtime call yields: token deltas, then one final event. */
 export type RuntimeEvent = DeltaFrame | FinalFrame
 
-export interface RuntimeCallOptions extends AbortOptions {
+export interface RuntimeCallOptions extends PostOptions {
   /** Sent as `Authorization: Bearer` (a runtime's per-launch token). */
   token?: string
 }
