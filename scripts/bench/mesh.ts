@@ -19,6 +19,10 @@ const SETTLE_MS = 30_000
 // one whole period of every idle timer: libp2p's connection ping (60 s, per connection) and three
 // link-probe ticks (20 s); a shorter window caught a different share of them each run
 const IDLE_WINDOW_MS = 60_000
+// The link prober measures one new provider per 20-s tick (256 KB each): its first round is join work.
+// Before it counted, the idle window held 0 to 3 of those probes, as it fell, and they were most of
+// the idle bytes at 30 and 100 peers.
+const PROBE_TICK_MS = 20_000
 const LOOKUPS = 5
 
 let gc: (() => void) | undefined
@@ -113,7 +117,12 @@ async function measureSize(n: number, ctx: BenchContext): Promise<Measured> {
     const cpuDuring = process.cpuUsage(cpuBefore)
     const convergeCpuShare = (cpuDuring.user + cpuDuring.system) / 1000 / (performance.now() - started)
     const heapPerPeer = (heapMB() - heapBefore) / n
-    await sleep(SETTLE_MS)
+    const convergedAt = performance.now()
+    const probed = (r: MeshPeer) => mesh.providers.every((p) => r.directory.get(p.peerId)?.throughputMbps !== undefined)
+    const probedMs = await until(mesh, probed, PROBE_TICK_MS * (providers + 2))
+    if (Number.isNaN(probedMs))
+      ctx.note(`mesh.idleMsgsPerNodeSec${n}`, 'some router had not probed every provider when the idle window began')
+    await sleep(Math.max(5_000, SETTLE_MS - (performance.now() - convergedAt)))
     const idle = await idleCost(mesh, IDLE_WINDOW_MS)
 
     const routers = mesh.routers
@@ -144,6 +153,7 @@ async function measureSize(n: number, ctx: BenchContext): Promise<Measured> {
     const out: Measured = {
       [`mesh.upMs${n}`]: Math.round(upMs),
       [`mesh.convergeMs${n}`]: converged,
+      [`mesh.firstProbesAfterConvergeMs${n}`]: probedMs,
       [`mesh.gossipConvergeMs${n}`]: gossipMs,
       [`mesh.joinConvergeMs${n}`]: joinMs,
       [`mesh.lookupHops${n}`]: hit.length > 0 ? median(hit.map((l) => l.hops!)) : Number.NaN,
