@@ -29,11 +29,10 @@ export interface RefreshSchedulerInit {
   /** A dropped peer is not watched again for a while (unless it connects to us): 30 s, doubling per drop up to this. */
   quarantineMs?: number
   /**
-   * A verified peer whose fresh advert arrived by gossip (`heard`) is not fetched until gossip has
-   * been quiet this long: its heartbeat stands in for polling (default 15 s, 1.5 re-sign periods).
+   * A verified peer `heard` by gossip is not fetched until gossip is quiet this long (default 15 s) or
+   * 1.5 heartbeats its signed advert promised, believed up to `maxHeartbeatMs` (30 s: buys no minutes).
    */
   gossipQuietMs?: number
-  /** A peer's own heartbeat (from its signed advert) is believed up to this: a peer must not buy minutes. */
   maxHeartbeatMs?: number
 }
 
@@ -130,14 +129,12 @@ export class RefreshScheduler {
   }
 
   /**
-   * A fresh advert of this peer arrived by gossip (already verified and taken): no fetch until gossip
-   * goes quiet, and it counts as dead if neither gossip nor a fetch is heard within the quiet period
-   * plus a fetch timeout.
+   * A fresh advert arrived by gossip (verified, taken): no fetch until gossip goes quiet (see init);
+   * dead if neither gossip nor a fetch comes within that quiet period plus a fetch timeout.
    */
   heard(peerId: string, heartbeatMs = 0): void {
     const w = this.watches.get(peerId)
     if (w === undefined || !w.verified || w.running) return
-    // a peer that beats slowly (it said so in its signed advert) is waited for longer
     const promised = Math.min(heartbeatMs, this.init.maxHeartbeatMs ?? 30_000)
     const quietMs = Math.max(this.init.gossipQuietMs ?? 15_000, 1.5 * promised)
     w.failures = 0

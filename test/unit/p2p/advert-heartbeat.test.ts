@@ -3,7 +3,6 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
 import type { Advert } from '../../../shared/advert'
 import { type AdvertContent, Advertiser, heartbeatMs, MAX_HEARTBEAT_MS } from '../../../electron/core/p2p/advertiser'
-import { RefreshScheduler } from '../../../electron/core/p2p/refresh-scheduler'
 import { createLogger } from '../../../electron/core/util/logger'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -58,39 +57,6 @@ describe('advert heartbeat', () => {
         expect(later[i].timestamp - later[i - 1].timestamp).toBeGreaterThanOrEqual(400)
     } finally {
       await advertiser.stop()
-    }
-  })
-
-  it('a peer that promised a slow heartbeat is not fetched while gossip keeps that promise', async () => {
-    let fetches = 0
-    const silence: number[] = []
-    const s = new RefreshScheduler({
-      isTrusted: () => true,
-      baseIntervalMs: 100,
-      maxIntervalMs: 200,
-      fetchTimeoutMs: 100,
-      gossipQuietMs: 150,
-      maxHeartbeatMs: 400,
-      onSchedule: (_id, ms) => silence.push(ms),
-      refresh: async () => (fetches++, 'unchanged')
-    })
-    s.start()
-    try {
-      s.watch('provider')
-      await sleep(50)
-      expect(fetches).toBe(1)
-      // a heartbeat every 300 ms, as its advert said: the 150 ms quiet period alone would poll between
-      for (let i = 0; i < 4; i++) {
-        s.heard('provider', 300)
-        await sleep(300)
-      }
-      expect(fetches).toBe(1)
-      expect(silence.at(-1)).toBe(1.5 * 300 + 100)
-      // a heartbeat promised past the bound buys no more than the bound
-      s.heard('provider', 60_000)
-      expect(silence.at(-1)).toBe(1.5 * 400 + 100)
-    } finally {
-      s.stop()
     }
   })
 })

@@ -110,20 +110,28 @@ describe('peers that serve nothing yet', () => {
 })
 
 describe('gossiped heartbeats instead of polling', () => {
-  it('a peer heard by gossip is not fetched until gossip goes quiet; a failed fetch then extends nothing', async () => {
-    let fetches = 0
-    const silence: number[] = []
+  /** Started, with fast intervals; the test stops it. */
+  function started(init: Partial<RefreshSchedulerInit> & Pick<RefreshSchedulerInit, 'refresh'>) {
     const s = new RefreshScheduler({
       isTrusted: () => true,
       baseIntervalMs: 100,
       maxIntervalMs: 200,
       fetchTimeoutMs: 100,
+      ...init
+    })
+    s.start()
+    return s
+  }
+
+  it('a peer heard by gossip is not fetched until gossip goes quiet; a failed fetch then extends nothing', async () => {
+    let fetches = 0
+    const silence: number[] = []
+    const s = started({
       gossipQuietMs: 300,
       onSchedule: (_id, ms) => silence.push(ms),
       // answers until it freezes (after the gossip below stops)
       refresh: async () => (fetches++, fetches === 1 ? 'unchanged' : 'failed')
     })
-    s.start()
     try {
       s.watch('provider')
       await sleep(50) // the first fetch verifies it
@@ -146,15 +154,11 @@ describe('gossiped heartbeats instead of polling', () => {
 
   it('gossip about a peer that never produced a verified advert does not stop its fetches', async () => {
     let fetches = 0
-    const s = new RefreshScheduler({
+    const s = started({
       isTrusted: () => false,
-      baseIntervalMs: 100,
-      maxIntervalMs: 200,
-      fetchTimeoutMs: 100,
       probationTries: 100,
       refresh: async () => (fetches++, 'failed')
     })
-    s.start()
     try {
       s.watch('newcomer')
       for (let i = 0; i < 10; i++) {
@@ -162,6 +166,34 @@ describe('gossiped heartbeats instead of polling', () => {
         await sleep(100)
       }
       expect(fetches).toBeGreaterThanOrEqual(3)
+    } finally {
+      s.stop()
+    }
+  })
+
+  it('a peer that promised a slow heartbeat is not fetched while gossip keeps that promise', async () => {
+    let fetches = 0
+    const silence: number[] = []
+    const s = started({
+      gossipQuietMs: 150,
+      maxHeartbeatMs: 400,
+      onSchedule: (_id, ms) => silence.push(ms),
+      refresh: async () => (fetches++, 'unchanged')
+    })
+    try {
+      s.watch('provider')
+      await sleep(50)
+      expect(fetches).toBe(1)
+      // a heartbeat every 300 ms, as its advert said: the 150 ms quiet period alone would poll between
+      for (let i = 0; i < 4; i++) {
+        s.heard('provider', 300)
+        await sleep(300)
+      }
+      expect(fetches).toBe(1)
+      expect(silence.at(-1)).toBe(1.5 * 300 + 100)
+      // a heartbeat promised past the bound buys no more than the bound
+      s.heard('provider', 60_000)
+      expect(silence.at(-1)).toBe(1.5 * 400 + 100)
     } finally {
       s.stop()
     }
