@@ -20,6 +20,12 @@ export interface LinkProberInit {
   intervalMs?: number
   /** a link measured this recently is not measured again (default 5 min) */
   refreshMs?: number
+  /**
+   * once every peer is measured, re-measures come at most one per this (default refreshMs / 2, the
+   * pace of two peers): each link is re-measured every max(refreshMs, peers × spacing), so the idle
+   * probe traffic stays flat however many providers a node knows
+   */
+  refreshSpacingMs?: number
   /** payload per probe (default 256 KiB) */
   bytes?: number
 }
@@ -34,13 +40,15 @@ export interface LinkProber extends Startable {
 /**
  * Measures the link to known peers in the background, at most one peer per tick, so the traffic it
  * causes stays small and even: bytes / intervalMs at most, whatever the size of the mesh. A new peer
- * is measured at the next tick; a measured one again only once its result is `refreshMs` old, so a
- * settled node with few providers probes rarely instead of every tick.
+ * is measured at the next tick; a measured one again only once its result is `refreshMs` old, and
+ * with many peers later still (`refreshSpacingMs`), so a settled node probes rarely, as rarely with
+ * eleven providers as with two.
  */
 export function createLinkProber(components: LinkProberComponents, init: LinkProberInit = {}): LinkProber {
   const intervalMs = init.intervalMs ?? 20_000
   const bytes = init.bytes ?? 256 * 1024
   const refreshMs = init.refreshMs ?? 5 * 60_000
+  const refreshSpacingMs = init.refreshSpacingMs ?? refreshMs / 2
   const results = new Map<string, LinkProbe & { at: number }>()
   let timer: NodeJS.Timeout | undefined
   let controller: AbortController | undefined
@@ -78,12 +86,12 @@ export function createLinkProber(components: LinkProberComponents, init: LinkPro
     }
   }
 
-  /** A peer never probed, else the one probed longest ago if that is older than `refreshMs`. */
+  /** A peer never probed, else the one probed longest ago if that is older than the refresh age. */
   function stalest(peers: string[]): string | undefined {
     const current = new Set(peers)
     for (const known of triedAt.keys()) if (!current.has(known)) triedAt.delete(known)
     let pick: string | undefined
-    let pickAt = Date.now() - refreshMs
+    let pickAt = Date.now() - Math.max(refreshMs, peers.length * refreshSpacingMs)
     for (const peerId of peers) {
       const at = triedAt.get(peerId) ?? -Infinity
       if (at <= pickAt) {

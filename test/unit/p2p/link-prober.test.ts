@@ -70,4 +70,22 @@ describe('background link prober', () => {
     expect(probed.length).toBeLessThanOrEqual(8)
     expect(probed[2]).toBe(probed[0])
   })
+  it('re-measures no faster than one link per refreshSpacingMs, however many links are stale', async () => {
+    const ids = servers.map((s) => s.peerId.toString())
+    const probed: string[] = []
+    const linkProber = createLinkProber(
+      { libp2p: prober, peers: () => ids, onResult: (id) => probed.push(id) },
+      // each result is stale after 200 ms, but two peers at 400 ms apart re-measure each every 800 ms
+      { intervalMs: 100, bytes: 16 * 1024, refreshMs: 200, refreshSpacingMs: 400 }
+    )
+    await linkProber.start()
+    try {
+      await sleep(1_400)
+    } finally {
+      await linkProber.stop()
+    }
+    // the first round at ~100 and ~200 ms, each again at ~900 and ~1,000 ms (by refreshMs alone: ~13)
+    expect(probed.length).toBeGreaterThanOrEqual(3)
+    expect(probed.length).toBeLessThanOrEqual(5)
+  })
 })
