@@ -11,12 +11,17 @@ export function sampleValue(metrics: string, name: string): number {
   return match ? Number(match[1]) : Number.NaN
 }
 
-/** Where a node's memory goes, in MB: V8 heap in use and reserved, and memory outside it (Buffers). */
-export function memoryMB(metrics: string): { heapUsed: number; heapTotal: number; external: number } {
+/**
+ * Where a node's memory goes, in MB: V8 heap in use and reserved, the young generation's share of what
+ * is reserved (V8 grows it under allocation pressure, up to a fixed maximum), and memory outside the
+ * heap (Buffers).
+ */
+export function memoryMB(metrics: string): { heapUsed: number; heapTotal: number; newSpace: number; external: number } {
   const mb = (name: string): number => sampleValue(metrics, `meshwork_process_nodejs_${name}`) / 2 ** 20
   return {
     heapUsed: mb('heap_size_used_bytes'),
     heapTotal: mb('heap_size_total_bytes'),
+    newSpace: mb('heap_space_size_total_bytes\\{space="new"\\}'),
     external: mb('external_memory_bytes')
   }
 }

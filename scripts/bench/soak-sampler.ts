@@ -33,6 +33,8 @@ export interface NodeSample {
   /** V8 heap in use and reserved, and memory outside it (Buffers), from the node's own /metrics. */
   heapUsedMB: number
   heapTotalMB: number
+  /** The young generation's part of heapTotalMB. */
+  newSpaceMB: number
   externalMB: number
   fds: number
   connections: number
@@ -101,6 +103,7 @@ export async function sampleNode(node: BenchNode): Promise<NodeSample> {
     rssMB: rssMB(node.proc.pid!),
     heapUsedMB: memory.heapUsed,
     heapTotalMB: memory.heapTotal,
+    newSpaceMB: memory.newSpace,
     externalMB: memory.external,
     fds: openFds(node.proc.pid!),
     connections: typeof status.connections === 'number' ? status.connections : Number.NaN,

@@ -125,6 +125,7 @@ function logTimeline(series: SoakSeries[], log: BenchContext['log']): void {
       .map(
         (s) =>
           `${round(s.t, 0)}s ${round(s.node.rssMB, 0)}MB (heap ${round(s.node.heapUsedMB, 0)}/${round(s.node.heapTotalMB, 0)} ` +
+          `new ${round(s.node.newSpaceMB, 0)} ` +
           `ext ${round(s.node.externalMB, 0)}) ${s.node.fds}fd ` +
           `${s.node.connections}conn db ${round(dbTotal(s.node.db) / 1024, 0)}KB ${s.node.db.ledgerRows}+${s.node.db.observationRows}rows`
       )

@@ -11,6 +11,7 @@ function series(name: string, shape: (t: number) => Partial<NodeSample> & { requ
       rssMB: 150 + (t % 10 === 0 ? 2 : -2), // GC noise
       heapUsedMB: 60,
       heapTotalMB: 70,
+      newSpaceMB: 16,
       externalMB: 5,
       fds: 40,
       connections: 1,
