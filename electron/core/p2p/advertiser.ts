@@ -17,8 +17,12 @@ export const ADVERT_RESIGN_MS = 10_000
 
 /** The re-sign period covers this many providers; more providers, each beats slower (below). */
 const PROVIDERS_PER_PERIOD = 2
-/** A heartbeat comes well within the age at which peers reject an advert. */
-export const MAX_HEARTBEAT_MS = ADVERT_MAX_AGE_MS / 4
+/**
+ * A heartbeat comes twice within the age at which peers reject an advert: one lost in gossip is
+ * fetched (after 1.5 periods) while the last one is still fresh. A quarter of that age held the
+ * advert rate flat only up to 6 providers, half of it up to 12 (about a 100-peer mesh).
+ */
+export const MAX_HEARTBEAT_MS = ADVERT_MAX_AGE_MS / 2
 
 /**
  * How often a provider re-signs an unchanged advert, given how many providers it knows (itself

@@ -113,6 +113,12 @@ export async function createMeshLibp2p(privateKey: PrivateKey, config: Config, o
         // ids by content: the same payload under a new gossipsub seqno is still a duplicate
         msgIdFn: contentMsgId,
         fastMsgIdFn: fastContentMsgId,
+        // lazy gossip (IHAVE) each heartbeat to 3 peers outside the mesh, not to a quarter of them with
+        // at least 6: it went to more peers as a node's connections grew, and at 100 peers it was two
+        // thirds of an idle node's gossip. The mesh floods every message; adverts are re-sent each
+        // heartbeat and fetched when one is missed, so less repair gossip loses nothing
+        Dlazy: 3,
+        gossipFactor: 0,
         // a forged advert or summary (validator: Reject) costs its sender score; a few and it is graylisted
         scoreParams: createPeerScoreParams({
           IPColocationFactorWhitelist: ipColocationWhitelist(scope),

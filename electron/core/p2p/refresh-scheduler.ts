@@ -30,7 +30,7 @@ export interface RefreshSchedulerInit {
   quarantineMs?: number
   /**
    * A verified peer `heard` by gossip is not fetched until gossip is quiet this long (default 15 s) or
-   * 1.5 heartbeats its signed advert promised, believed up to `maxHeartbeatMs` (30 s: buys no minutes).
+   * 1.5 heartbeats its signed advert promised, believed up to `maxHeartbeatMs` (60 s: buys no minutes).
    */
   gossipQuietMs?: number
   maxHeartbeatMs?: number

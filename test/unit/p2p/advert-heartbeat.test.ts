@@ -22,9 +22,10 @@ describe('advert heartbeat', () => {
     expect(heartbeatMs(2)).toBe(10_000)
     expect(heartbeatMs(3)).toBe(15_000)
     expect(heartbeatMs(6)).toBe(30_000)
+    expect(heartbeatMs(12)).toBe(60_000)
     expect(heartbeatMs(1_000)).toBe(MAX_HEARTBEAT_MS)
     // heartbeats per second from all providers together stay at one per 5 s up to the cap
-    for (const n of [2, 3, 4, 5, 6]) expect(n / (heartbeatMs(n) / 1000)).toBeCloseTo(0.2, 5)
+    for (const n of [2, 3, 4, 6, 9, 12]) expect(n / (heartbeatMs(n) / 1000)).toBeCloseTo(0.2, 5)
     expect(heartbeatMs(6, 100)).toBe(300)
   })
 
