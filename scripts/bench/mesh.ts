@@ -1,8 +1,9 @@
 // Scale in one process: 10 and 30 peers (100 with --full) on libp2p's memory transport, each the real
 // p2p stack of a node (libp2p with kad-dht and gossipsub, directory, advertiser, discovery, link
 // prober), one in ten a provider. Per size: time until every router lists every provider, a paused
-// advert reaching every router by gossip, a new provider reaching every router, DHT lookup hops and
-// time, heap per peer, and the idle cost of one node per second (wire messages, bytes, CPU).
+// advert reaching every router by gossip, a new provider reaching every router, a new router listing
+// every provider, DHT lookup hops and time, heap per peer, and the idle cost of one node per second
+// (wire messages, bytes, CPU).
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -150,12 +151,21 @@ async function measureSize(n: number, ctx: BenchContext): Promise<Measured> {
 
     const conns = mesh.peers.map((p) => p.libp2p.getConnections().length)
     const watched = mesh.peers.map((p) => p.discovery.scheduler.size)
+    // a router joins: how long until it lists every provider (what a newcomer learns of a settled mesh)
+    const routerStarted = performance.now()
+    const joiner = await mesh.addPeer('router')
+    const everyProvider = mesh.providers.map((p) => p.peerId)
+    const listsAll = () => everyProvider.every((id) => joiner.directory.get(id)?.alive === true)
+    const routerJoinMs = await until(mesh, listsAll, 120_000).then((ms) =>
+      Number.isNaN(ms) ? ms : Math.round(performance.now() - routerStarted)
+    )
     const out: Measured = {
       [`mesh.upMs${n}`]: Math.round(upMs),
       [`mesh.convergeMs${n}`]: converged,
       [`mesh.firstProbesAfterConvergeMs${n}`]: probedMs,
       [`mesh.gossipConvergeMs${n}`]: gossipMs,
       [`mesh.joinConvergeMs${n}`]: joinMs,
+      [`mesh.routerJoinMs${n}`]: routerJoinMs,
       [`mesh.lookupHops${n}`]: hit.length > 0 ? median(hit.map((l) => l.hops!)) : Number.NaN,
       [`mesh.lookupHopsMax${n}`]: hit.length > 0 ? Math.max(...hit.map((l) => l.hops!)) : Number.NaN,
       [`mesh.lookupRpcsToFirst${n}`]: hit.length > 0 ? median(hit.map((l) => l.rpcsToFirst!)) : Number.NaN,
@@ -176,7 +186,7 @@ async function measureSize(n: number, ctx: BenchContext): Promise<Measured> {
     }
     ctx.log(
       `${n} peers (${providers} providers): up ${out[`mesh.upMs${n}`]} ms, converged ${converged} ms, pause by gossip ${gossipMs} ms, ` +
-        `newcomer ${joinMs} ms; lookup ${out[`mesh.lookupHops${n}`]} hops / ${out[`mesh.lookupRpcsToFirst${n}`]} RPCs / ` +
+        `newcomer ${joinMs} ms, a joining router listed all after ${routerJoinMs} ms; lookup ${out[`mesh.lookupHops${n}`]} hops / ${out[`mesh.lookupRpcsToFirst${n}`]} RPCs / ` +
         `${out[`mesh.lookupMsToFirst${n}`]} ms to a provider (${hit.length}/${LOOKUPS} found; whole query ${out[`mesh.lookupRpcs${n}`]} RPCs, ` +
         `${out[`mesh.lookupMs${n}`]} ms); heap ${out[`mesh.heapMBPerPeer${n}`]} MB/peer; idle per node per s: ` +
         `${out[`mesh.idleMsgsPerNodeSec${n}`]} msgs, ${out[`mesh.idleBytesPerNodeSec${n}`]} B, ${out[`mesh.idleCpuMsPerNodeSec${n}`]} ms CPU; ` +
