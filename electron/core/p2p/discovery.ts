@@ -13,6 +13,8 @@ import { type LookupResult, LookupSchedule } from './lookup-schedule'
 import type { MeshLibp2p } from './libp2p'
 import { modelCid } from './model-cid'
 import type { PeerDirectory } from './peer-directory'
+import { PROVIDERS_PROTOCOL, ProviderExchange } from './provider-exchange'
+import { forgetAddresses, type ProviderIntake, takeProvider } from './provider-intake'
 import { lookupProviders } from './provider-lookup'
 import { RefreshScheduler } from './refresh-scheduler'
 
@@ -37,7 +39,6 @@ const PROBE_TIMEOUT_MS = 2_000
 const FIND_TIMEOUT_MS = 10_000 // over ADDRESS_DIAL_TIMEOUT_MS: a lookup may dial a peer that leads nowhere
 /** Providers taken from one DHT lookup: a hostile DHT node can answer with any number. */
 const MAX_PROVIDERS_PER_LOOKUP = 128
-const MAX_ADDRESSES_PER_PROVIDER = 16
 const TABLES_LOG_MS = 5_000
 const SWEEP_MS = 1_000
 // Idle lookup rounds wait 4x longer each time, up to 32x the interval (5 s, 20 s, 80 s, 160 s):
@@ -57,6 +58,8 @@ export class Discovery {
   private readonly announcer: Announcer
   private readonly rejoin: BootstrapRejoin
   private readonly lookups: LookupSchedule
+  private readonly exchange: ProviderExchange
+  private readonly intake: ProviderIntake
 
   constructor(
     private readonly components: DiscoveryComponents,
@@ -73,13 +76,20 @@ export class Discovery {
       isTrusted: (peerId) =>
         directory.get(peerId)?.alive === true || libp2p.getConnections(peerIdFromString(peerId)).length > 0,
       onSchedule: (peerId, silenceMs) => directory.expectWithin(peerId, silenceMs),
-      onDrop: (peerId) => this.forgetAddresses(peerId),
+      onDrop: (peerId) => forgetAddresses(components, peerId),
       baseIntervalMs: init.advertIntervalMs,
       maxIntervalMs: Math.max(init.advertIntervalMs, 30_000),
       fetchTimeoutMs: FETCH_TIMEOUT_MS,
       gossipQuietMs: 1.5 * ADVERT_RESIGN_MS,
       maxHeartbeatMs: MAX_HEARTBEAT_MS
     })
+    this.intake = {
+      libp2p,
+      directory,
+      isWatched: (peerId) => this.scheduler.has(peerId),
+      watch: (peerId) => this.watch(peerId)
+    }
+    this.exchange = new ProviderExchange({ ...components, intake: this.intake, signal: this.controller.signal })
     this.lookups = new LookupSchedule({
       run: () => this.discover(),
       baseMs: init.discoveryIntervalMs,
@@ -105,6 +115,7 @@ export class Discovery {
         }
       })
     )
+    await this.exchange.start()
     libp2p.services.pubsub.subscribe(ADVERT_TOPIC)
     libp2p.services.pubsub.addEventListener('message', this.onGossip)
     this.scheduler.start()
@@ -157,14 +168,6 @@ export class Discovery {
     return this.scheduler.watch(peerId, { ...options, connected })
   }
 
-  /** A dropped peer that never answered: keep no addresses for it (a DHT flood must not grow the peer store). */
-  private forgetAddresses(peerId: string): void {
-    const { libp2p, directory } = this.components
-    const id = peerIdFromString(peerId)
-    if (directory.get(peerId) !== undefined || libp2p.getConnections(id).length > 0) return
-    libp2p.peerStore.delete(id).catch(() => {})
-  }
-
   /** Announce what we serve, look up who else serves it; true (no back-off) when something is new or due. */
   async discover(): Promise<LookupResult> {
     const { libp2p, logger, directory } = this.components
@@ -184,15 +187,7 @@ export class Discovery {
       let taken = 0
       try {
         for await (const provider of lookupProviders(libp2p.services.dht, cid, { signal, known })) {
-          const id = provider.id.toString()
-          const multiaddrs = provider.multiaddrs.slice(0, MAX_ADDRESSES_PER_PROVIDER)
-          const watched = this.scheduler.has(id)
-          // a watched peer not reached yet: its record may carry the address that reaches it (its relay)
-          if (multiaddrs.length > 0 && !(watched && directory.get(id)?.alive === true))
-            await libp2p.peerStore.merge(provider.id, { multiaddrs })
-          if (watched) continue
-          if (!this.watch(id)) this.forgetAddresses(id)
-          else if (++taken >= MAX_PROVIDERS_PER_LOOKUP) break
+          if ((await takeProvider(this.intake, provider)) && ++taken >= MAX_PROVIDERS_PER_LOOKUP) break
         }
       } catch (err) {
         if (!signal.aborted) logger.debug('findProviders failed', { model: name, err })
@@ -210,6 +205,7 @@ export class Discovery {
   }
 
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
+    if (evt.detail.protocols.includes(PROVIDERS_PROTOCOL)) this.exchange.offer(evt.detail.peerId)
     if (!evt.detail.protocols.includes(ADVERT_PROTOCOL)) return
     const peerId = evt.detail.peerId.toString()
     this.nudgeIfNew(peerId)
