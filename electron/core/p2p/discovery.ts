@@ -41,9 +41,10 @@ const FIND_TIMEOUT_MS = 10_000 // over ADDRESS_DIAL_TIMEOUT_MS: a lookup may dia
 const MAX_PROVIDERS_PER_LOOKUP = 128
 const TABLES_LOG_MS = 5_000
 const SWEEP_MS = 1_000
-// Idle lookup rounds wait 4x longer each time, up to 32x the interval (5 s, 20 s, 80 s, 160 s):
-// gossiped adverts carry a settled mesh's news, and on a small mesh a lookup reaches most peers.
-const LOOKUP_BACKOFF_FACTOR = 32
+// Idle lookup rounds wait 4x longer each time, up to 128x the interval (5 s, 20 s, 80 s, 320 s, 640 s):
+// gossiped adverts carry a settled mesh's news (every provider re-signs at least once a minute), so a
+// lookup is only a safety net, and at 100 peers each costs about 45 requests (9 at 10 peers).
+const LOOKUP_BACKOFF_FACTOR = 128
 const LOOKUP_BACKOFF_GROWTH = 4
 
 /**
