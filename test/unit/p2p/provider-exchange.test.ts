@@ -19,7 +19,7 @@ import {
 import { takeProvider } from '../../../electron/core/p2p/provider-intake'
 import { createLogger } from '../../../electron/core/util/logger'
 
-const logger = createLogger('test', 'error')
+const logger = createLogger('test', { level: 'error' })
 
 async function node() {
   return createLibp2p({
