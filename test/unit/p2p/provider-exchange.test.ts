@@ -1,12 +1,8 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import type { PeerId, PeerInfo, Stream } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
-import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   askProviders,
@@ -18,18 +14,11 @@ import {
 } from '../../../electron/core/p2p/provider-exchange'
 import { takeProvider } from '../../../electron/core/p2p/provider-intake'
 import { createLogger } from '../../../electron/core/util/logger'
+import { startTcpTestNode } from '../../helpers/tcp-test-node'
 
 const logger = createLogger('test', { level: 'error' })
 
-async function node() {
-  return createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() }
-  })
-}
+const node = () => startTcpTestNode({ services: { identify: identify() } })
 
 type Node = Awaited<ReturnType<typeof node>>
 let asker: Node
