@@ -1,9 +1,12 @@
 import { z } from 'zod'
 import { InferErrorCodeSchema } from './infer-error'
 import { ChatCompletionRequestSchema, CompletionRequestSchema, WorkerExtras } from './openai'
-import { SignedReceiptSchema } from './receipt'
+import { type SignedReceipt, SignedReceiptSchema } from './receipt'
 
-/** `/meshwork/infer/1.0.0`: one request frame, then delta frames, then one final or error frame. */
+/**
+ * `/meshwork/infer/1.0.0`: one request frame, then delta frames, then one final or error frame (and,
+ * when the request asked for it, one receipt frame after the final).
+ */
 export const INFER_PROTOCOL = '/meshwork/infer/1.0.0'
 
 /** Largest frame a provider reads (a request carries the whole prompt). */
@@ -28,6 +31,8 @@ export const RequestFrameSchema = z.object({
   sha256: Sha256.optional(),
   /** The consumer understands `queued` frames (a provider without a free slot sends them). */
   queueNotices: z.boolean().optional(),
+  /** The consumer reads the receipt from a frame of its own after the final frame (see ReceiptFrame). */
+  receiptAfterFinal: z.boolean().optional(),
   call: InferBodySchema
 })
 export type RequestFrame = z.infer<typeof RequestFrameSchema>
@@ -103,11 +108,26 @@ export const QUEUE_NOTICE_MS = 5_000
 export const QueuedFrameSchema = z.object({ type: z.literal('queued') })
 export type QueuedFrame = z.infer<typeof QueuedFrameSchema>
 
+/**
+ * The receipt of a finished job, after its final frame, to a consumer whose request set
+ * `receiptAfterFinal`: the answer leaves first, and the provider signs and records the receipt
+ * while the consumer already passes the answer on. Only a receipt recorded by the provider is sent.
+ */
+export const ReceiptFrameSchema = z.object({ type: z.literal('receipt'), receipt: SignedReceiptSchema })
+export type ReceiptFrame = z.infer<typeof ReceiptFrameSchema>
+
+/** How long a consumer waits for the receipt frame after the final frame, reading nothing else. */
+export const RECEIPT_FRAME_WAIT_MS = 10_000
+
+/** A final frame as the consumer hands it on: a receipt that follows it arrives in `receiptLater`. */
+export type ReceivedFinal = FinalFrame & { receiptLater?: Promise<SignedReceipt | undefined> }
+
 export const ResponseFrameSchema = z.discriminatedUnion('type', [
   QueuedFrameSchema,
   AcceptFrameSchema,
   DeltaFrameSchema,
   FinalFrameSchema,
-  ErrorFrameSchema
+  ErrorFrameSchema,
+  ReceiptFrameSchema
 ])
 export type ResponseFrame = z.infer<typeof ResponseFrameSchema>

@@ -100,7 +100,7 @@ export interface ServedJob {
 
 /** What the provider half of the infer protocol asks of the earnings (kept free of the core). */
 export interface JobAccounting {
-  /** A job finished: sign and record its receipt, which goes into the final frame. */
+  /** A job finished: sign and record its receipt, which goes into the final frame or the frame after it. */
   settle(job: ServedJob): SignedReceipt | undefined
   /** A job ended without its final frame: its consumer may send a receipt for what arrived. */
   cutShort(job: ServedJob): void

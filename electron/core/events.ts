@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { RuntimeStatus } from '../../shared/api'
-import type { FinalFrame } from '../../shared/infer'
+import type { ReceivedFinal } from '../../shared/infer'
 import type { InferError, InferFailureKind } from '../../shared/infer-error'
 import type { ProgressEvent } from './runtime/types'
 
@@ -24,7 +24,7 @@ export interface AttemptOutcome {
   /** Decode speed by our clock, first to last token; only with token ids and more than one token. */
   tokensPerSecond?: number
   continuation: boolean
-  final?: FinalFrame
+  final?: ReceivedFinal
   /** The error behind a non-ok outcome. */
   error?: InferError
 }

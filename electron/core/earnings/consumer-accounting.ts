@@ -31,7 +31,12 @@ export interface SettledAttempt {
   /** Prompt tokens this attempt sent (prompt, plus replayed ids in a continuation), when known. */
   promptTokens?: number
   ms: number
-  final?: { usage?: { prompt_tokens: number; completion_tokens: number }; receipt?: unknown }
+  final?: {
+    usage?: { prompt_tokens: number; completion_tokens: number }
+    receipt?: unknown
+    /** A receipt that follows the final frame (see ReceiptFrame): recorded once it came or did not. */
+    receiptLater?: Promise<unknown>
+  }
 }
 
 export interface ConsumerAccountingInit {
@@ -56,6 +61,8 @@ export interface ConsumerAccountingInit {
  */
 export class ConsumerAccounting {
   private readonly offers = new Set<Promise<void>>()
+  /** Receipts still to come after their final frame (each bounded by RECEIPT_FRAME_WAIT_MS). */
+  private readonly awaited = new Set<Promise<void>>()
   /** Countersignatures of finished jobs, sent to each provider in batches. */
   private readonly batches = new OfferBatches((provider, batch) => this.offerBatch(provider, batch))
 
@@ -67,12 +74,25 @@ export class ConsumerAccounting {
    */
   attemptSettled(attempt: SettledAttempt): void {
     const endedAt = Date.now()
+    const { final } = attempt
+    if (final?.receiptLater !== undefined && final.receipt === undefined) {
+      const later = final.receiptLater
+        .then((receipt) => this.queue({ ...attempt, final: { ...final, receipt } }, endedAt))
+        .catch((err) => this.init.logger.warn('recording a job failed', { provider: attempt.provider, err }))
+      this.awaited.add(later)
+      void later.finally(() => this.awaited.delete(later))
+    } else this.queue(attempt, endedAt)
+  }
+
+  private queue(attempt: SettledAttempt, endedAt: number): void {
     if (this.init.writes === undefined) this.record(attempt, endedAt)
     else this.init.writes.add(() => this.record(attempt, endedAt))
   }
 
   /** Waits for the bookkeeping queued and the receipt exchanges under way (bounded by their timeouts). */
   async settled(): Promise<void> {
+    // receipts that follow their final frame first: recording one may start an exchange
+    await Promise.all([...this.awaited])
     this.init.writes?.flush()
     this.batches.flush()
     await Promise.all([...this.offers])

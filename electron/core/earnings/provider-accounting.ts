@@ -24,9 +24,9 @@ interface Pending extends ServedJob {
 }
 
 /**
- * The provider's side of the books. A finished job: sign a receipt into the final frame and record
- * it as earned. A job cut short: no final frame went out, so wait for the consumer's receipt for the
- * tokens it received, and countersign it if it fits what was sent.
+ * The provider's side of the books. A finished job: sign a receipt, record it as earned and send
+ * it in or after the final frame. A job cut short: no final frame went out, so wait for the
+ * consumer's receipt for the tokens it received, and countersign it if it fits what was sent.
  */
 export class ProviderAccounting {
   private readonly pending = new Map<string, Pending>()
@@ -42,9 +42,9 @@ export class ProviderAccounting {
   ) {}
 
   /**
-   * Signs and records the receipt of a finished job; the caller puts it in the final frame. The
-   * write stays before the frame leaves: a consumer must never hold a receipt signed here that
-   * this ledger could lose (a kill -9 right after the final frame).
+   * Signs and records the receipt of a finished job; the caller sends it in the final frame or in
+   * the receipt frame after it. The write stays before the receipt leaves: a consumer must never
+   * hold a receipt signed here that this ledger could lose (a kill -9 right after the frame).
    */
   settle(job: ServedJob): SignedReceipt {
     const signed = issueReceipt(this.signer, 'provider', {

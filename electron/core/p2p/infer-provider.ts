@@ -176,10 +176,19 @@ export class InferService implements Startable {
         sha256: model.sha256,
         providerMs: Math.round((performance.now() - begun) * 100) / 100
       }
-      const receipt = this.init.accounting?.settle({ ...tally.served, endedAt: Date.now() })
-      if (receipt !== undefined) final.receipt = receipt
       tally.served.finalSent = true
+      if (request.receiptAfterFinal !== true) {
+        const receipt = this.init.accounting?.settle({ ...tally.served, endedAt: Date.now() })
+        if (receipt !== undefined) final.receipt = receipt
+        await batch.write(final)
+        return
+      }
+      // the answer leaves first; the receipt is signed and recorded while the consumer passes it on
       await batch.write(final)
+      batch.flush()
+      await new Promise((resolve) => setImmediate(resolve))
+      const receipt = this.init.accounting?.settle({ ...tally.served, endedAt: Date.now() })
+      if (receipt !== undefined) await batch.write({ type: 'receipt', receipt })
     }
     const accept: AcceptFrame = {
       type: 'accept',

@@ -37,7 +37,7 @@ export async function sendErrorFrame(
  * as one write: one muxer frame, one encryption, one syscall, one window update at the consumer
  * (the accept with the first delta, a last delta with the final frame). What is queued goes out as
  * soon as the code running now is done (process.nextTick); with `minGapMs`, no sooner than that after
- * the previous write, so a fast stream's deltas leave together (the final frame never waits).
+ * the previous write, so a fast stream's deltas leave together (the final and receipt frames never wait).
  * A write waits only while the stream's buffer is full (backpressure), as `sendFrame` does.
  */
 export class FrameBatch {
@@ -55,7 +55,8 @@ export class FrameBatch {
   async write(frame: ResponseFrame): Promise<void> {
     if (this.failure) throw this.failure
     this.queued.push(encodeFrame(frame))
-    if (this.queued.length === 1 || frame.type === 'final') this.schedule(frame.type === 'final')
+    const last = frame.type === 'final' || frame.type === 'receipt'
+    if (this.queued.length === 1 || last) this.schedule(last)
     if (!this.blocked) return
     const { signal, drainTimeoutMs } = this.options
     const timeout = drainTimeoutMs === undefined ? undefined : AbortSignal.timeout(drainTimeoutMs)

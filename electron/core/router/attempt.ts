@@ -1,4 +1,4 @@
-import type { FinalFrame, RequestFrame } from '../../../shared/infer'
+import type { ReceivedFinal, RequestFrame } from '../../../shared/infer'
 import { InferError, toInferError } from '../../../shared/infer-error'
 import type { AttemptOutcome } from '../events'
 import type { Candidate } from './candidates'
@@ -76,7 +76,7 @@ export async function* runAttempt(
         : undefined,
     ...extra
   })
-  let final: FinalFrame | undefined
+  let final: ReceivedFinal | undefined
   try {
     for await (const event of transport.open(candidate, frame, {
       signal: timer.signal,

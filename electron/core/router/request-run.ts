@@ -115,6 +115,7 @@ export class RequestRun {
       type: 'request',
       id: this.request.id,
       queueNotices: true,
+      receiptAfterFinal: true,
       call,
       ...(state.received && state.sha256 ? { sha256: state.sha256 } : {})
     }

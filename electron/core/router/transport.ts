@@ -1,6 +1,6 @@
 import type { Libp2p } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { AcceptFrame, DeltaFrame, FinalFrame, QueuedFrame, RequestFrame } from '../../../shared/infer'
+import type { AcceptFrame, DeltaFrame, QueuedFrame, ReceivedFinal, RequestFrame } from '../../../shared/infer'
 import { InferError, toInferError } from '../../../shared/infer-error'
 import { openInfer } from '../p2p/infer-consumer'
 import { InferDialer } from '../p2p/infer-dialer'
@@ -9,7 +9,7 @@ import type { ConnectionKind } from '../../../shared/api'
 import type { AbortOptions } from '../util/startable'
 import type { Candidate, LocalRuntimeSource } from './candidates'
 
-export type AttemptEvent = QueuedFrame | AcceptFrame | DeltaFrame | FinalFrame
+export type AttemptEvent = QueuedFrame | AcceptFrame | DeltaFrame | ReceivedFinal
 
 /** How the router reaches a provider: injected, so the failover loop can be tested with scripts. */
 export interface ProviderTransport {

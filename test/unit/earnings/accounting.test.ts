@@ -245,4 +245,22 @@ describe('earnings between a provider and a consumer over real libp2p', () => {
     expect(after.earned).toEqual(before.earned)
     expect(consumer.verify().ok).toBe(true)
   })
+
+  it('a receipt that follows its final frame is countersigned once it comes, and settled() waits for it', async () => {
+    const receipt = provider.settle(job('job-after', 7))
+    const receiptLater = new Promise((resolve) => setTimeout(() => resolve(receipt), 300))
+    consumer.attemptSettled(
+      attempt('job-after', 7, { final: { usage: { prompt_tokens: 9, completion_tokens: 7 }, receiptLater } })
+    )
+    await consumer.settled()
+    expect(consumer.summary().recent[0]).toMatchObject({
+      providerSigValid: true,
+      consumerSigValid: true,
+      signed: { receipt: { jobId: 'job-after', issuer: 'provider', completionTokens: 7 } }
+    })
+    // no receipt came: the consumer records (and offers) what arrived, as for a final without one
+    consumer.attemptSettled(attempt('job-none', 3, { final: { receiptLater: Promise.resolve(undefined) } }))
+    await consumer.settled()
+    expect(consumer.summary().recent[0].signed.receipt).toMatchObject({ jobId: 'job-none', issuer: 'consumer' })
+  })
 })
