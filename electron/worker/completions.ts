@@ -164,20 +164,22 @@ export async function handleCompletion(
         })
       })
       const usage = usageOf(result)
-      await sse.send({
-        id,
-        object,
-        created,
-        model: p.model.name,
-        ...(first ? head : {}),
-        choices: [choice('', [], result.finishReason)],
-        usage,
-        timings: result.timings
-      })
+      const last: unknown[] = [
+        {
+          id,
+          object,
+          created,
+          model: p.model.name,
+          ...(first ? head : {}),
+          choices: [choice('', [], result.finishReason)],
+          usage,
+          timings: result.timings
+        }
+      ]
       if (p.body.stream_options?.include_usage) {
-        await sse.send({ id, object, created, model: p.model.name, choices: [], usage, timings: result.timings })
+        last.push({ id, object, created, model: p.model.name, choices: [], usage, timings: result.timings })
       }
-      await sse.done()
+      sse.end(last)
       return
     }
     let text = ''

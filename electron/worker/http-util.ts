@@ -72,9 +72,14 @@ export class SseWriter {
     await this.write(`data: ${JSON.stringify(data)}\n\n`)
   }
 
-  async done(): Promise<void> {
-    await this.write('data: [DONE]\n\n')
-    this.res.end()
+  /**
+   * The last events, `[DONE]` and the body's end in one write: the reader gets them in one read, so
+   * it sees the body complete at `[DONE]` (and keeps the connection for its next request).
+   */
+  end(last: unknown[]): void {
+    if (this.res.destroyed || this.res.writableEnded) return
+    // one string through end(): cork() around separate writes put the chunked body's terminator first
+    this.res.end(last.map((data) => `data: ${JSON.stringify(data)}\n\n`).join('') + 'data: [DONE]\n\n')
   }
 
   private async write(text: string): Promise<void> {
