@@ -58,7 +58,16 @@ export class ReputationService implements Startable {
   private readonly gossip: ReputationGossip
   private readonly challenger: Challenger
   private readonly events: ReputationComponents['events']
-  private readonly onAttempt = (outcome: AttemptFacts): void => this.attemptSettled(outcome)
+  /**
+   * Attempts settled in this turn of the event loop, noted in the next: a router settles an attempt
+   * before its client's answer leaves, and noting one writes to SQLite. A read of trust notes them first.
+   */
+  private settledAttempts: AttemptFacts[] = []
+  private noting: NodeJS.Immediate | undefined
+  private readonly onAttempt = (outcome: AttemptFacts): void => {
+    this.settledAttempts.push(outcome)
+    this.noting ??= setImmediate(() => this.noteSettled())
+  }
 
   constructor(components: ReputationComponents, init: ReputationInit) {
     this.events = components.events
@@ -111,20 +120,24 @@ export class ReputationService implements Startable {
 
   async stop(): Promise<void> {
     this.events?.off('attempt:settled', this.onAttempt)
+    this.noteSettled()
     await this.challenger.stop()
     await this.gossip.stop()
     this.store.close()
   }
 
   trust(peerId: string): number {
+    this.noteSettled()
     return this.engine.trust(peerId)
   }
 
   excludedReason(peerId: string): string | undefined {
+    this.noteSettled()
     return this.engine.excludedReason(peerId)
   }
 
   evidence(peerId: string): TrustEvidence {
+    this.noteSettled()
     const e = this.engine.evidence(peerId)
     const nextProbeAt = this.challenger.nextProbeAt(peerId)
     const gossip = { ...e.gossip, droppedFromIt: this.gossip.droppedFromPeer(peerId) }
@@ -135,6 +148,15 @@ export class ReputationService implements Startable {
   attemptSettled(outcome: AttemptFacts): void {
     this.engine.noteAttempt(outcome)
     if (outcome.kind === 'ok' && !outcome.local) this.challenger.noteTraffic(outcome.provider)
+  }
+
+  private noteSettled(): void {
+    if (this.noting === undefined) return
+    clearImmediate(this.noting)
+    this.noting = undefined
+    const settled = this.settledAttempts
+    this.settledAttempts = []
+    for (const outcome of settled) this.attemptSettled(outcome)
   }
 
   /** Gossip counters (published, accepted, dropped by reason) for /metrics and tests. */
