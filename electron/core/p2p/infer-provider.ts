@@ -176,10 +176,10 @@ export class InferService implements Startable {
         sha256: model.sha256,
         providerMs: Math.round((performance.now() - begun) * 100) / 100
       }
-      tally.served.finalSent = true
       if (request.receiptAfterFinal !== true) {
         const receipt = this.init.accounting?.settle({ ...tally.served, endedAt: Date.now() })
         if (receipt !== undefined) final.receipt = receipt
+        tally.served.settled = true
         await batch.write(final)
         return
       }
@@ -188,6 +188,8 @@ export class InferService implements Startable {
       batch.flush()
       await new Promise((resolve) => setImmediate(resolve))
       const receipt = this.init.accounting?.settle({ ...tally.served, endedAt: Date.now() })
+      // recorded: no receipt of the consumer's is needed (a failed record leaves the job to one)
+      tally.served.settled = true
       if (receipt !== undefined) await batch.write({ type: 'receipt', receipt })
     }
     const accept: AcceptFrame = {
@@ -225,7 +227,7 @@ export class InferService implements Startable {
       release()
       releaseQuota()
       const { served } = tally
-      if (!served.finalSent && served.completionTokens + served.promptTokens > 0)
+      if (!served.settled && served.completionTokens + served.promptTokens > 0)
         this.init.accounting?.cutShort({ ...served, endedAt: Date.now() })
       this.components.events.emit('job:served', tally.event)
     }

@@ -16,7 +16,8 @@ export function outputLimit(call: InferBody, contextLength: number | undefined):
  * them: ids, else text deltas) and for the 'job:served' event (token ids the runtime reported).
  */
 export class JobTally {
-  readonly served: ServedJob & { finalSent: boolean }
+  /** `settled`: the job has its receipt (recorded here), so it is not one cut short. */
+  readonly served: ServedJob & { settled: boolean }
   readonly event: {
     id: string
     model: string
@@ -41,7 +42,7 @@ export class JobTally {
       completionTokens: 0,
       startedAt: Date.now(),
       endedAt: 0,
-      finalSent: false
+      settled: false
     }
     this.event = {
       id: request.id,

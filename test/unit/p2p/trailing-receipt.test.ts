@@ -48,7 +48,7 @@ async function finalOf(frames: AsyncIterable<ResponseFrame | ReceivedFinal>): Pr
 }
 
 /** Every frame type the provider's stream sends, in order, beside the accounting's calls. */
-function tracedProvider(node: Libp2p, log: string[], receipt: SignedReceipt): Promise<void> {
+function tracedProvider(node: Libp2p, log: string[], receipt: SignedReceipt | Error): Promise<void> {
   const runtime = stubRuntime([{ name: 'm', sha256: SHA, params: 1 }], async function* () {
     yield { type: 'delta', text: 'x', tokenIds: [5], promptTokenIds: [1] } satisfies DeltaFrame
     yield { type: 'final', finishReason: 'length', usage: { prompt_tokens: 1, completion_tokens: 1 } } as FinalFrame
@@ -56,6 +56,7 @@ function tracedProvider(node: Libp2p, log: string[], receipt: SignedReceipt): Pr
   const accounting: JobAccounting = {
     settle: () => {
       log.push('settle')
+      if (receipt instanceof Error) throw receipt
       return receipt
     },
     cutShort: () => log.push('cutShort')
@@ -116,6 +117,16 @@ describe('the receipt frame after the final', () => {
     expect(final.receipt).toBeUndefined()
     expect(await final.receiptLater).toEqual(receipt)
     expect(log).toEqual(['accept', 'final', 'settle', 'receipt'])
+  })
+
+  it("a receipt the provider failed to record is not sent, and the job waits for the consumer's receipt", async () => {
+    const { provider, consumer } = await pair()
+    const log: string[] = []
+    await tracedProvider(provider, log, new Error('disk full'))
+    const final = await finalOf(openInfer(consumer, provider.peerId, request(true)))
+    expect(await final.receiptLater).toBeUndefined()
+    // noted as cut short: the consumer's own receipt for what arrived will be countersigned
+    await expect.poll(() => log).toEqual(['accept', 'final', 'settle', 'cutShort'])
   })
 
   it('a consumer that did not ask gets the receipt inside the final frame, as before', async () => {
