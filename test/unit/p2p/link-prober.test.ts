@@ -1,21 +1,12 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
-import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { registerBenchProtocol } from '../../../electron/core/p2p/bench-protocol'
 import { createLinkProber } from '../../../electron/core/p2p/link-prober'
+import { startTcpTestNode } from '../../helpers/tcp-test-node'
 
-async function node() {
-  return createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { ping: ping(), identify: identify() }
-  })
+function node() {
+  return startTcpTestNode({ services: { ping: ping(), identify: identify() } })
 }
 
 type Node = Awaited<ReturnType<typeof node>>
