@@ -179,9 +179,10 @@ describe('the receipt frame after the final', () => {
     const { provider, consumer } = await pair()
     const receipt = await signedReceipt()
     const forged = { ...receipt, providerSig: 42 } as unknown as SignedReceipt
+    // the second final carries a valid receipt: only a receipt frame may bring one
     for (const after of [
       { type: 'delta', text: 'more' },
-      { type: 'final', finishReason: 'stop' }
+      { type: 'final', finishReason: 'stop', receipt }
     ] as ResponseFrame[]) {
       await provider.unhandle(INFER_PROTOCOL)
       await scriptedProvider(provider, [{ type: 'final', finishReason: 'stop' }, after], [])
