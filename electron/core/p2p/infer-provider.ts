@@ -184,8 +184,8 @@ export class InferService implements Startable {
         return
       }
       // the answer leaves first; the receipt is signed and recorded while the consumer passes it on
+      // the final leaves at the end of this turn (FrameBatch), before the immediate below
       await batch.write(final)
-      batch.flush()
       await new Promise((resolve) => setImmediate(resolve))
       const receipt = this.init.accounting?.settle({ ...tally.served, endedAt: Date.now() })
       // recorded: no receipt of the consumer's is needed (a failed record leaves the job to one)
