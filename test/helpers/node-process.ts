@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
+import { readFileSync, existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { tempDir } from './temp-dir'
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js')
 
@@ -42,7 +42,7 @@ export interface StartNodeOptions {
 export async function startNode(options: StartNodeOptions = {}): Promise<NodeProcess> {
   const cli = options.cli ?? CLI
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run 'npm run build' first`)
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'meshwork-test-'))
+  const dataDir = options.dataDir ?? tempDir('meshwork-test-')
   const args = [
     cli,
     'start',

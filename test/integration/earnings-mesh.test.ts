@@ -1,6 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -9,6 +8,7 @@ import { CLI, type NodeProcess, killAllNodes, startNode } from '../helpers/node-
 import { waitFor } from '../helpers/wait'
 import { launchChromium, openPage, screenshot } from '../e2e/browser'
 import { waitForLiveProviders } from './routing/streams'
+import { tempDir } from '../helpers/temp-dir'
 
 // Real `meshwork start` processes: two cheap providers, one dear one, and a router (--no-serve) that
 // the official SDK talks to. Receipts travel over real libp2p; each ledger is a SQLite file in its data dir.
@@ -28,7 +28,7 @@ let client: OpenAI
  * account for its challenge jobs, so they would show as earned on the provider's side only.
  */
 function dataDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'meshwork-earnings-'))
+  const dir = tempDir('meshwork-earnings-')
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ reputation: { challengeIntervalMs: 3_600_000 } }))
   return dir
 }

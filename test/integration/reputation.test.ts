@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundleWorker, tinyModel } from '../helpers/runtime'
@@ -10,6 +9,7 @@ import { type NodeProcess, killAllNodes, startNode } from '../helpers/node-proce
 import { waitFor } from '../helpers/wait'
 import { type LieMode, type LyingEndpoint, lyingEndpoint } from './reputation-liars'
 import { waitForLiveProviders } from './routing/streams'
+import { tempDir } from '../helpers/temp-dir'
 
 // Real `meshwork start` processes: two honest providers and three liars (an advert 10× its real
 // speed, garbage text fast, streams dropped halfway), all on external runtime endpoints in front of
@@ -18,13 +18,13 @@ import { waitForLiveProviders } from './routing/streams'
 
 const MODEL = 'meshwork-tiny'
 const THRESHOLD = 0.25
-const dir = mkdtempSync(join(tmpdir(), 'meshwork-reputation-'))
+const dir = tempDir('meshwork-reputation-')
 let worker: ChildProcess
 const endpoints: LyingEndpoint[] = []
 const honest: NodeProcess[] = []
 const liars = new Map<LieMode, NodeProcess>()
 let router: NodeProcess
-const routerDir = mkdtempSync(join(tmpdir(), 'meshwork-rep-router-'))
+const routerDir = tempDir('meshwork-rep-router-')
 
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -65,7 +65,7 @@ async function startWorker(): Promise<string> {
 
 /** A data dir whose config.json makes trust work at test speed. */
 function dataDir(name: string, reputation: Record<string, number>): string {
-  const d = mkdtempSync(join(tmpdir(), `meshwork-rep-${name}-`))
+  const d = tempDir(`meshwork-rep-${name}-`)
   writeFileSync(join(d, 'config.json'), JSON.stringify({ reputation }))
   return d
 }

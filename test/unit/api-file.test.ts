@@ -1,10 +1,9 @@
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { statSync, writeFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ApiFilePublisher, apiFilePath, readApiFile } from '../../electron/core/api-file'
+import { tempDir } from '../helpers/temp-dir'
 
-const dir = (): string => mkdtempSync(join(tmpdir(), 'mw-apifile-'))
+const dir = (): string => tempDir('mw-apifile-')
 
 describe('api.json', () => {
   it('is written while the node runs (owner-only) and removed only after everything stopped', async () => {

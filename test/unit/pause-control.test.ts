@@ -1,16 +1,16 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createEvents } from '../../electron/core/events'
 import { PauseControl } from '../../electron/core/pause-control'
 import { createLogger } from '../../electron/core/util/logger'
 import type { AbortOptions } from '../../electron/core/util/startable'
+import { tempDir } from '../helpers/temp-dir'
 
 const logger = createLogger('pause-test', { level: 'error' })
 
 /** A PauseControl whose jobs go idle when the test says so; records what it asked of the others. */
-function setup(dataDir = mkdtempSync(join(tmpdir(), 'mw-pause-'))) {
+function setup(dataDir = tempDir('mw-pause-')) {
   const calls: string[] = []
   let goIdle: () => void = () => {}
   let idle = new Promise<void>((resolve) => (goIdle = resolve))

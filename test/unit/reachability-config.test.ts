@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../electron/core/config'
 import { parseCli } from '../../electron/cli/args'
+import { tempDir } from '../helpers/temp-dir'
 
-const dataDir = () => mkdtempSync(join(tmpdir(), 'meshwork-reach-'))
+const dataDir = () => tempDir('meshwork-reach-')
 
 describe('reachability settings', () => {
   it('defaults: relay on with owner limits, two relay slots when behind NAT, UPnP off, AutoNAT decides', () => {

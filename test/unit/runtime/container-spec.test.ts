@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { containerSpec } from '../../../electron/core/runtime/docker/container-spec'
 import { imageVariant, workerNetwork } from '../../../electron/core/runtime/docker/docker-launcher'
+import { tempDir } from '../../helpers/temp-dir'
 
-const dir = mkdtempSync(join(tmpdir(), 'meshwork-spec-'))
+const dir = tempDir('meshwork-spec-')
 const path = join(dir, 'm.gguf')
 writeFileSync(path, Buffer.alloc(1000))
 const model = { name: 'meshwork-tiny', path, sha256: 'a'.repeat(64), params: 1, contextLength: 4096 }
