@@ -142,6 +142,11 @@ describe('dashboard on a real node in a small mesh', () => {
       await screenshot(page, `mesh-${id}`)
     }
     expect(await page.getByTestId('settings-network').textContent()).toContain(a.apiUrl)
+    // A served jobs at the default price of 0: its by-day chart counts them instead of an empty window
+    await openPage(page, a.apiUrl, 'earnings')
+    const earnedPerDay = page.getByTestId('earnings-earned-per-day')
+    await expect.poll(() => earnedPerDay.textContent(), { timeout: 10_000 }).toContain('free jobs (price 0)')
+    expect(await earnedPerDay.textContent()).toMatch(/peak \d+ jobs? per day/)
     expect(problems).toEqual([])
   })
 

@@ -17,13 +17,15 @@ const SIDES: Record<Side, { title: string; color: string }> = {
 }
 
 /** The last DAYS days (UTC), oldest first, with zero for days without receipts. */
-function perDay(e: EarningsResponse, side: Side): number[] {
-  const byDay = new Map(e.byDay.map((d) => [d.day, d[side].amount]))
+function perDay(e: EarningsResponse, side: Side, pick: 'amount' | 'jobs'): number[] {
+  const byDay = new Map(e.byDay.map((d) => [d.day, d[side][pick]]))
   return Array.from(
     { length: DAYS },
     (_, i) => byDay.get(new Date(Date.now() - (DAYS - 1 - i) * 86_400_000).toISOString().slice(0, 10)) ?? 0
   )
 }
+
+const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0)
 
 /** What was earned or spent in all: jobs, amount and tokens. */
 function SideTotal({ earnings: e, side }: { earnings: EarningsResponse; side: Side }) {
@@ -37,20 +39,33 @@ function SideTotal({ earnings: e, side }: { earnings: EarningsResponse; side: Si
   )
 }
 
-/** What was earned or spent on each of the last DAYS days. */
+/**
+ * What was earned or spent on each of the last DAYS days. Jobs at a price of 0 move no amount, so
+ * when every job in the window was free the chart counts jobs instead of showing an empty window.
+ */
 function SidePerDay({ earnings: e, side }: { earnings: EarningsResponse; side: Side }) {
   const { title, color } = SIDES[side]
+  const amounts = perDay(e, side, 'amount')
+  const jobs = perDay(e, side, 'jobs')
+  const free = sum(amounts) === 0 && sum(jobs) > 0
   return (
-    <div>
-      <h3>{title}</h3>
-      <BarChart
-        values={perDay(e, side)}
-        label={`${title} per day`}
-        unit={[e.unit, e.unit]}
-        per="day"
-        color={color}
-        format={amount}
-      />
+    <div data-testid={`earnings-${side}-per-day`}>
+      <h3>
+        {title}
+        {free ? <span className="muted"> · free jobs (price 0)</span> : null}
+      </h3>
+      {free ? (
+        <BarChart values={jobs} label={`${title} jobs per day`} unit={['job', 'jobs']} per="day" color={color} />
+      ) : (
+        <BarChart
+          values={amounts}
+          label={`${title} per day`}
+          unit={[e.unit, e.unit]}
+          per="day"
+          color={color}
+          format={amount}
+        />
+      )}
     </div>
   )
 }
