@@ -4,12 +4,11 @@
 // advert reaching every router by gossip, a new provider reaching every router, a new router listing
 // every provider, DHT lookup hops and time, heap per peer, and the idle cost of one node per second
 // (wire messages, bytes, CPU).
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { modelCid } from '../../electron/core/p2p/model-cid'
-import { trafficDelta, emptyTraffic, type Traffic } from '../../test/helpers/counted-transport'
 import { MESH_MODEL, type MemoryMesh, type MeshPeer, startMemoryMesh } from '../../test/helpers/memory-mesh'
+import { IDLE_WINDOW_FULL_MS, IDLE_WINDOW_MS, idleCost } from './mesh-idle'
 import { measureLookup } from './mesh-lookup'
 import { type BenchContext, type Measured, median, round } from './stats'
 
@@ -17,9 +16,6 @@ import { type BenchContext, type Measured, median, round } from './stats'
 // reaches it (advert fetch, first link probe) in the seconds after: 64 and 72 connections opened in a
 // window that began 5 s after convergence at 30 peers, none in one that began 20 s after
 const SETTLE_MS = 30_000
-// one whole period of every idle timer: libp2p's connection ping (60 s, per connection) and three
-// link-probe ticks (20 s); a shorter window caught a different share of them each run
-const IDLE_WINDOW_MS = 60_000
 // The link prober measures one new provider per 20-s tick (256 KB each): its first round is join work.
 // Before it counted, the idle window held 0 to 3 of those probes, as it fell, and they were most of
 // the idle bytes at 30 and 100 peers.
@@ -51,51 +47,6 @@ async function until(mesh: MemoryMesh, done: (router: MeshPeer) => boolean, time
   return Number.NaN
 }
 
-function totalStreams(peers: MeshPeer[]): Record<string, number> {
-  const total: Record<string, number> = {}
-  for (const peer of peers)
-    for (const [name, count] of Object.entries(peer.streams)) total[name] = (total[name] ?? 0) + count
-  return total
-}
-
-function totalTraffic(peers: MeshPeer[]): Traffic {
-  const total = emptyTraffic()
-  for (const peer of peers)
-    for (const key of Object.keys(total) as Array<keyof Traffic>) total[key] += peer.traffic[key]
-  return total
-}
-
-/** Idle cost per node per second over a window, as the mean over all peers. */
-export async function idleCost(mesh: MemoryMesh, windowMs: number) {
-  const before = totalTraffic(mesh.peers)
-  const streamsBefore = totalStreams(mesh.peers)
-  const cpuBefore = process.cpuUsage()
-  const lag = monitorEventLoopDelay({ resolution: 10 })
-  lag.enable()
-  const started = performance.now()
-  await sleep(windowMs)
-  const seconds = (performance.now() - started) / 1000
-  const cpu = process.cpuUsage(cpuBefore)
-  lag.disable()
-  const streams = Object.entries(totalStreams(mesh.peers))
-    .map(
-      ([name, count]) => [name, round((count - (streamsBefore[name] ?? 0)) / mesh.peers.length / seconds, 3)] as const
-    )
-    .filter(([, rate]) => rate > 0)
-    .sort((a, b) => b[1] - a[1])
-  const delta = trafficDelta(totalTraffic(mesh.peers), before)
-  const perNodeSec = (v: number) => v / mesh.peers.length / seconds
-  return {
-    msgs: perNodeSec(delta.msgsSent + delta.msgsReceived),
-    bytes: perNodeSec(delta.bytesSent + delta.bytesReceived),
-    cpuMs: perNodeSec((cpu.user + cpu.system) / 1000),
-    newConnections: delta.connectionsOpened,
-    /** outbound streams per node per second, by protocol */
-    streams,
-    lagP99Ms: lag.percentile(99) / 1e6
-  }
-}
-
 async function measureSize(n: number, ctx: BenchContext): Promise<Measured> {
   const providers = Math.max(2, Math.round(n / 10))
   const timeoutMs = n >= 100 ? 240_000 : 120_000
@@ -124,7 +75,7 @@ async function measureSize(n: number, ctx: BenchContext): Promise<Measured> {
     if (Number.isNaN(probedMs))
       ctx.note(`mesh.idleMsgsPerNodeSec${n}`, 'some router had not probed every provider when the idle window began')
     await sleep(Math.max(5_000, SETTLE_MS - (performance.now() - convergedAt)))
-    const idle = await idleCost(mesh, IDLE_WINDOW_MS)
+    const idle = await idleCost(mesh, ctx.full ? IDLE_WINDOW_FULL_MS : IDLE_WINDOW_MS)
 
     const routers = mesh.routers
     const lookups = []
@@ -175,6 +126,9 @@ async function measureSize(n: number, ctx: BenchContext): Promise<Measured> {
       [`mesh.lookupFound${n}`]: hit.length,
       [`mesh.heapMBPerPeer${n}`]: round(heapPerPeer, 2),
       [`mesh.idleMsgsPerNodeSec${n}`]: round(idle.msgs, 1),
+      [`mesh.idleMsgsPerNodeSecMinuteMin${n}`]: round(Math.min(...idle.sliceMsgs), 1),
+      [`mesh.idleMsgsPerNodeSecMinuteMax${n}`]: round(Math.max(...idle.sliceMsgs), 1),
+      [`mesh.idleWindowS${n}`]: Math.round((ctx.full ? IDLE_WINDOW_FULL_MS : IDLE_WINDOW_MS) / 1000),
       [`mesh.idleBytesPerNodeSec${n}`]: Math.round(idle.bytes),
       [`mesh.idleCpuMsPerNodeSec${n}`]: round(idle.cpuMs, 2),
       [`mesh.idleNewConnections${n}`]: idle.newConnections,
@@ -198,7 +152,8 @@ async function measureSize(n: number, ctx: BenchContext): Promise<Measured> {
         `event-loop lag p99 ${Math.round(idle.lagP99Ms)} ms while idle: the process was starved (machine too busy), so the idle rates at ${n} peers are understated`
       )
     ctx.log(
-      `  idle streams per node per s: ${idle.streams.map(([name, rate]) => `${name} ${rate}`).join(', ')}; ` +
+      `  idle msgs per node per s, minute by minute: ${idle.sliceMsgs.map((m) => round(m, 1)).join(', ')}; ` +
+        `idle streams per node per s: ${idle.streams.map(([name, rate]) => `${name} ${rate}`).join(', ')}; ` +
         `process CPU until converged ${round(convergeCpuShare * 100, 0)} % of a core, idle event-loop lag p99 ${out[`mesh.idleLagP99Ms${n}`]} ms`
     )
     return out
