@@ -151,8 +151,8 @@ export async function handleCompletion(
           choices: [choice(chunk?.text ?? '', chunk?.tokenIds ?? [], null, true)]
         })
       }
-      // chat opens with the role; token-id requests get the prompt ids before the first token
-      if (kind === 'chat' || withIds || approximate) await sendFirst()
+      // the first event (chat's role, the prompt's ids) leaves with the first token, not before it: one
+      // write, one read at the provider and one frame to the router less per request
       const result = await generate(p.model, context, generateRequest, async (chunk) => {
         if (first) return sendFirst(chunk)
         await sse.send({
@@ -171,7 +171,7 @@ export async function handleCompletion(
           created,
           model: p.model.name,
           ...(first ? head : {}),
-          choices: [choice('', [], result.finishReason)],
+          choices: [choice('', [], result.finishReason, first)],
           usage,
           timings: result.timings
         }

@@ -56,16 +56,22 @@ export function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, error.status, errorBody(error), error.headers)
 }
 
-/** Server-sent events with back-pressure: `send` resolves once the socket took the data. */
+/**
+ * Server-sent events with back-pressure: `send` resolves once the socket took the data. The status
+ * and headers leave with the first event, in the same write: one read less at the reader, and an
+ * error before any event still gets its HTTP status.
+ */
 export class SseWriter {
-  constructor(private readonly res: ServerResponse) {
-    res.writeHead(200, {
+  constructor(private readonly res: ServerResponse) {}
+
+  private head(): void {
+    if (this.res.headersSent) return
+    this.res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
       'x-accel-buffering': 'no'
     })
-    res.flushHeaders()
   }
 
   async send(data: unknown): Promise<void> {
@@ -78,12 +84,14 @@ export class SseWriter {
    */
   end(last: unknown[]): void {
     if (this.res.destroyed || this.res.writableEnded) return
+    this.head()
     // one string through end(): cork() around separate writes put the chunked body's terminator first
     this.res.end(last.map((data) => `data: ${JSON.stringify(data)}\n\n`).join('') + 'data: [DONE]\n\n')
   }
 
   private async write(text: string): Promise<void> {
     if (this.res.destroyed || this.res.writableEnded) return
+    this.head()
     if (this.res.write(text)) return
     await new Promise<void>((resolve) => {
       const done = (): void => {
