@@ -140,7 +140,7 @@ export async function handleCompletion(
     if (p.body.stream) {
       const sse = new SseWriter(res)
       let first = true
-      const sendFirst = async (chunk?: TextChunk): Promise<void> => {
+      const sendFirst = async (chunk: TextChunk): Promise<void> => {
         first = false
         await sse.send({
           id,
@@ -148,7 +148,7 @@ export async function handleCompletion(
           created,
           model: p.model.name,
           ...head,
-          choices: [choice(chunk?.text ?? '', chunk?.tokenIds ?? [], null, true)]
+          choices: [choice(chunk.text, chunk.tokenIds, null, true)]
         })
       }
       // the first event (chat's role, the prompt's ids) leaves with the first token, not before it: one

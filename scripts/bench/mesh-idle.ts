@@ -3,6 +3,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { trafficDelta, emptyTraffic, type Traffic } from '../../test/helpers/counted-transport'
 import type { MemoryMesh, MeshPeer } from '../../test/helpers/memory-mesh'
+import { sleep } from '../../electron/core/util/startable'
 import { round } from './stats'
 
 // The idle window. The longest idle timers are kad-dht's own, every 5 min per node (a lookup of its own
@@ -14,8 +15,6 @@ import { round } from './stats'
 export const IDLE_WINDOW_MS = 60_000
 export const IDLE_WINDOW_FULL_MS = 300_000
 const IDLE_SLICE_MS = 60_000
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function totalStreams(peers: MeshPeer[]): Record<string, number> {
   const total: Record<string, number> = {}

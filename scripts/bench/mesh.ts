@@ -7,6 +7,7 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { modelCid } from '../../electron/core/p2p/model-cid'
+import { sleep } from '../../electron/core/util/startable'
 import { MESH_MODEL, type MemoryMesh, type MeshPeer, startMemoryMesh } from '../../test/helpers/memory-mesh'
 import { IDLE_WINDOW_FULL_MS, IDLE_WINDOW_MS, idleCost } from './mesh-idle'
 import { measureLookup } from './mesh-lookup'
@@ -34,8 +35,6 @@ function heapMB(): number {
   gc()
   return process.memoryUsage().heapUsed / 2 ** 20
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Waits until `done` holds for every router; the ms it took, or NaN past the timeout. */
 async function until(mesh: MemoryMesh, done: (router: MeshPeer) => boolean, timeoutMs: number): Promise<number> {
